@@ -1,0 +1,429 @@
+"""Synthetic "sample state" generator with planted, documented disparities.
+
+The sample state has 12 counties over 6 federal fiscal years (FY2020-FY2025). Nothing in it is
+real. It exists so that every notebook, report and test has data whose true answers are known:
+the disparities in :data:`PLANTED` are applied per decision point and compound along the chain,
+and :func:`truth_table` states what a correct analysis should recover.
+
+How the data are made (all from one seeded :class:`numpy.random.Generator`):
+
+1. Child population per county, year, group, age group and sex (census-style, ages 0-17).
+2. For each population cell, the number of *newly reported children* in the year is Poisson with
+   mean ``population x report_rate(county) x report_multiplier(group) x age_factor``.
+3. Each reported child has one index report that goes through the chain with Bernoulli draws:
+   screened in (p = base x multiplier), substantiated if screened in, enters care if
+   substantiated. Extra screened-out reports (Poisson mean 0.25) are added in the same year.
+4. Entrants get a first placement (kin / congregate / non-kin foster / other), a length of stay
+   (exponential, mean scaled by group; adoptions take 1.8 times as long), an exit reason by group,
+   aging out at the 18th birthday, censoring at the data end date, placement moves, and possibly
+   one re-entry within a year of going home.
+5. A few records are coded with unknown race (3%) or unknown Hispanic origin (2%), and 0.5% with
+   unknown sex, the way real extracts are.
+
+Decision multipliers are probabilities relative to White non-Hispanic children in the same
+county, so each decision-based RRI equals its multiplier in expectation, and the population-based
+RRI at a stage is the product of the multipliers up to it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .schema import AGE_GROUPS, RACE_FLAGS, period_bounds
+
+__all__ = [
+    "County",
+    "COUNTIES",
+    "FIRST_YEAR",
+    "LAST_YEAR",
+    "DATA_END",
+    "PLANTED",
+    "SampleState",
+    "generate",
+    "truth_table",
+    "write_sample",
+    "DEFAULT_SEED",
+]
+
+DEFAULT_SEED = 20261123
+FIRST_YEAR = 2020
+LAST_YEAR = 2025
+DATA_END = pd.Timestamp("2025-09-30")
+"""Extract date of the sample state: the last day of FY2025. Open episodes are censored here."""
+
+GROUPS = ("white", "black", "hispanic", "aian", "asian", "nhpi", "multiracial")
+
+
+@dataclass(frozen=True)
+class County:
+    """A sample county: name, child population in FY2020, group shares, report rate, what it shows."""
+
+    name: str
+    children: int
+    shares: dict[str, float]
+    report_rate: float
+    kind: str
+
+
+_RURAL = dict(white=0.85, black=0.03, hispanic=0.07, aian=0.02, asian=0.01, nhpi=0.0, multiracial=0.02)
+COUNTIES: tuple[County, ...] = (
+    County("Riverbend", 150_000, dict(white=0.38, black=0.30, hispanic=0.20, aian=0.01, asian=0.06,
+                                      nhpi=0.01, multiracial=0.04), 0.028, "large urban county"),
+    County("Lakeshore", 80_000, dict(white=0.62, black=0.12, hispanic=0.14, aian=0.01, asian=0.06,
+                                     nhpi=0.005, multiracial=0.045), 0.024, "suburban county"),
+    County("Cedar Valley", 50_000, dict(white=0.45, black=0.04, hispanic=0.42, aian=0.02, asian=0.03,
+                                        nhpi=0.005, multiracial=0.035), 0.030,
+           "Hispanic children over-represented locally, not statewide"),
+    County("Pine Ridge", 14_000, dict(white=0.52, black=0.01, hispanic=0.05, aian=0.36, asian=0.005,
+                                      nhpi=0.0, multiracial=0.055), 0.036,
+           "large American Indian/Alaska Native population"),
+    County("Millbrook", 20_000, dict(white=0.74, black=0.08, hispanic=0.10, aian=0.01, asian=0.03,
+                                     nhpi=0.005, multiracial=0.035), 0.030, "small city"),
+    County("Stonefield", 9_000, _RURAL, 0.034, "rural county"),
+    County("Harlan", 6_500, _RURAL, 0.038, "rural county"),
+    County("Willow Creek", 4_200, _RURAL, 0.035, "rural county"),
+    County("Granite", 3_100, _RURAL, 0.040, "small rural county, cells under 10"),
+    County("Bluff", 2_400, _RURAL, 0.036, "small rural county, cells under 10"),
+    County("Elk Hollow", 1_800, _RURAL, 0.042, "small rural county, cells under 10"),
+    County("Prairie", 1_200, _RURAL, 0.038, "smallest rural county, cells under 10"),
+)
+
+PLANTED: dict = {
+    "report_multiplier": dict(white=1.0, black=2.0, hispanic=0.85, aian=2.4, asian=0.35, nhpi=1.3,
+                              multiracial=1.6),
+    "report_multiplier_by_county": {"Cedar Valley": {"hispanic": 1.7}},
+    "age_factor": {"0-4": 1.25, "5-9": 1.0, "10-14": 0.9, "15-17": 0.75},
+    "screened_in": {"base": 0.55, "multiplier": dict(white=1.0, black=1.10, hispanic=1.0, aian=1.12,
+                                                      asian=0.95, nhpi=1.05, multiracial=1.05)},
+    "substantiated": {"base": 0.30, "multiplier": dict(white=1.0, black=1.15, hispanic=1.05, aian=1.25,
+                                                        asian=0.90, nhpi=1.10, multiracial=1.10)},
+    "entered_care": {"base": 0.28, "multiplier": dict(white=1.0, black=1.30, hispanic=1.10, aian=1.60,
+                                                       asian=0.80, nhpi=1.20, multiracial=1.20)},
+    "first_placement_kin": {"base": 0.35, "multiplier": dict(white=1.0, black=0.95, hispanic=1.15,
+                                                              aian=0.60, asian=1.0, nhpi=1.0,
+                                                              multiracial=1.0)},
+    "first_placement_congregate": {"base": 0.08, "multiplier": dict(white=1.0, black=1.50, hispanic=1.0,
+                                                                     aian=1.30, asian=1.0, nhpi=1.0,
+                                                                     multiracial=1.2)},
+    "mean_stay_days": {"base": 420.0, "multiplier": dict(white=1.0, black=1.35, hispanic=1.10, aian=1.50,
+                                                          asian=1.0, nhpi=1.1, multiracial=1.15)},
+    "exit_mix": {
+        "white": dict(reunification=0.58, relative=0.10, guardianship=0.10, adoption=0.18, transfer=0.02,
+                      other=0.02),
+        "black": dict(reunification=0.46, relative=0.10, guardianship=0.12, adoption=0.26, transfer=0.03,
+                      other=0.03),
+        "hispanic": dict(reunification=0.55, relative=0.12, guardianship=0.10, adoption=0.19,
+                         transfer=0.02, other=0.02),
+        "aian": dict(reunification=0.42, relative=0.14, guardianship=0.12, adoption=0.24, transfer=0.05,
+                     other=0.03),
+        "asian": dict(reunification=0.60, relative=0.10, guardianship=0.08, adoption=0.18, transfer=0.02,
+                      other=0.02),
+        "nhpi": dict(reunification=0.52, relative=0.12, guardianship=0.10, adoption=0.22, transfer=0.02,
+                     other=0.02),
+        "multiracial": dict(reunification=0.52, relative=0.10, guardianship=0.11, adoption=0.23,
+                            transfer=0.02, other=0.02),
+    },
+    "adoption_stay_factor": 1.8,
+    "moves_per_year": {"base": 0.9, "multiplier": dict(white=1.0, black=1.2, hispanic=1.0, aian=1.1,
+                                                        asian=1.0, nhpi=1.0, multiracial=1.1)},
+    "reentry_12m": {"base": 0.10, "multiplier": dict(white=1.0, black=1.30, hispanic=1.0, aian=1.40,
+                                                      asian=1.0, nhpi=1.0, multiracial=1.1)},
+    "extra_reports_mean": 0.25,
+    "coded_unknown_race": 0.03,
+    "coded_unknown_hispanic": 0.02,
+    "coded_unknown_sex": 0.005,
+    "multiracial_mix": {"black+white": 0.5, "aian+white": 0.3, "asian+white": 0.2},
+    "hispanic_race_mix": {"white": 0.85, "black": 0.05, "aian": 0.05, "unknown": 0.05},
+    "population_growth_per_year": 0.005,
+}
+"""Every planted effect. Multipliers are relative to White non-Hispanic children."""
+
+_AGE_BOUNDS = {"0-4": (0, 5), "5-9": (5, 10), "10-14": (10, 15), "15-17": (15, 18)}
+_AGE_SHARE = {"0-4": 5 / 18, "5-9": 5 / 18, "10-14": 5 / 18, "15-17": 3 / 18}
+
+
+@dataclass
+class SampleState:
+    """The four canonical tables of a generated state."""
+
+    children: pd.DataFrame
+    reports: pd.DataFrame
+    episodes: pd.DataFrame
+    population: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"children": self.children, "reports": self.reports, "episodes": self.episodes,
+                "population": self.population}
+
+
+def _population(counties: tuple[County, ...], scale: float) -> pd.DataFrame:
+    rows = []
+    hmix = PLANTED["hispanic_race_mix"]
+    mmix = PLANTED["multiracial_mix"]
+    growth = PLANTED["population_growth_per_year"]
+    for c in counties:
+        for year in range(FIRST_YEAR, LAST_YEAR + 1):
+            total = c.children * scale * (1 + growth) ** (year - FIRST_YEAR)
+            for age in AGE_GROUPS:
+                for sex in ("female", "male"):
+                    cell = {g: total * c.shares.get(g, 0.0) * _AGE_SHARE[age] * 0.5 for g in GROUPS}
+                    for g in GROUPS:
+                        rows.append((c.name, year, g, age, sex, int(round(cell[g]))))
+                    # census "alone or in combination" counts, consistent with the record mixes
+                    black_aic = cell["black"] + mmix["black+white"] * cell["multiracial"] + hmix["black"] * cell[
+                        "hispanic"]
+                    aian_aic = cell["aian"] + mmix["aian+white"] * cell["multiracial"] + hmix["aian"] * cell[
+                        "hispanic"]
+                    rows.append((c.name, year, "black_aic", age, sex, int(round(black_aic))))
+                    rows.append((c.name, year, "aian_aic", age, sex, int(round(aian_aic))))
+    return pd.DataFrame(rows, columns=["jurisdiction", "year", "race_ethnicity", "age_group", "sex",
+                                       "population"])
+
+
+def _mult(table: dict, groups: np.ndarray) -> np.ndarray:
+    m = table["multiplier"]
+    return table["base"] * np.array([m[g] for g in GROUPS])[groups]
+
+
+def _fmt(dates: np.ndarray) -> np.ndarray:
+    return pd.to_datetime(dates).strftime("%Y-%m-%d").to_numpy()
+
+
+def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
+             counties: tuple[County, ...] = COUNTIES) -> SampleState:
+    """Generate the sample state.
+
+    Parameters
+    ----------
+    seed : random seed; the same seed and scale always give the same tables.
+    scale : multiplies every county's child population (1.0 = the committed sample state).
+    counties : the counties to generate.
+
+    Returns
+    -------
+    SampleState with ``children``, ``reports``, ``episodes`` and ``population`` in canonical form
+    (dates as ISO strings, exit columns empty for open episodes).
+    """
+    rng = np.random.default_rng(seed)
+    pop = _population(counties, scale)
+    base = pop[pop["race_ethnicity"].isin(GROUPS)].reset_index(drop=True)
+    g_idx = base["race_ethnicity"].map({g: i for i, g in enumerate(GROUPS)}).to_numpy()
+    rate = base["jurisdiction"].map({c.name: c.report_rate for c in counties}).to_numpy()
+    rm = np.array([PLANTED["report_multiplier"][g] for g in GROUPS])[g_idx]
+    for county, over in PLANTED["report_multiplier_by_county"].items():
+        for g, v in over.items():
+            sel = (base["jurisdiction"].to_numpy() == county) & (base["race_ethnicity"].to_numpy() == g)
+            rm = np.where(sel, v, rm)
+    af = base["age_group"].map(PLANTED["age_factor"]).to_numpy()
+    lam = base["population"].to_numpy() * rate * rm * af
+    n = rng.poisson(lam)
+    cell = np.repeat(np.arange(len(base)), n)
+    N = len(cell)
+
+    grp = g_idx[cell]
+    county = base["jurisdiction"].to_numpy()[cell]
+    year = base["year"].to_numpy()[cell]
+    age_group = base["age_group"].to_numpy()[cell]
+    sex = base["sex"].to_numpy()[cell].astype(object)
+    lo = np.array([_AGE_BOUNDS[a][0] for a in AGE_GROUPS])
+    hi = np.array([_AGE_BOUNDS[a][1] for a in AGE_GROUPS])
+    ai = pd.Series(age_group).map({a: i for i, a in enumerate(AGE_GROUPS)}).to_numpy()
+    age = lo[ai] + rng.random(N) * (hi[ai] - lo[ai])
+
+    fy_start = pd.to_datetime([str(period_bounds(y)[0]) for y in range(FIRST_YEAR, LAST_YEAR + 1)])
+    fy_start = fy_start.to_numpy()[year - FIRST_YEAR]
+    report_date = fy_start + (rng.integers(0, 365, N)).astype("timedelta64[D]")
+    birth_date = report_date - np.round(age * 365.25).astype("int64").astype("timedelta64[D]")
+
+    # --- race flags and Hispanic origin, consistent with the population's composition
+    flags = np.zeros((N, 6), dtype=np.int8)  # aian asian black nhpi white unknown
+    col = {"aian": 0, "asian": 1, "black": 2, "nhpi": 3, "white": 4, "unknown": 5}
+    hisp = np.full(N, "no", dtype=object)
+    for gi, g in enumerate(GROUPS):
+        sel = np.flatnonzero(grp == gi)
+        if g in col:
+            flags[sel, col[g]] = 1
+        elif g == "multiracial":
+            mix = list(PLANTED["multiracial_mix"].items())
+            pick = rng.choice(len(mix), size=len(sel), p=[p for _, p in mix])
+            for k, (combo, _) in enumerate(mix):
+                for r in combo.split("+"):
+                    flags[sel[pick == k], col[r]] = 1
+        elif g == "hispanic":
+            hisp[sel] = "yes"
+            mix = list(PLANTED["hispanic_race_mix"].items())
+            pick = rng.choice(len(mix), size=len(sel), p=[p for _, p in mix])
+            for k, (r, _) in enumerate(mix):
+                flags[sel[pick == k], col[r]] = 1
+    coded_unknown = rng.random(N) < PLANTED["coded_unknown_race"]
+    flags[coded_unknown] = 0
+    flags[coded_unknown, 5] = 1
+    hisp[coded_unknown] = "unknown"
+    unk_h = (~coded_unknown) & (hisp == "no") & (rng.random(N) < PLANTED["coded_unknown_hispanic"])
+    hisp[unk_h] = "unknown"
+    sex[rng.random(N) < PLANTED["coded_unknown_sex"]] = "unknown"
+
+    child_id = np.char.add("C", np.char.zfill(np.arange(1, N + 1).astype(str), 8))
+    children = pd.DataFrame({"child_id": child_id, "birth_date": _fmt(birth_date), "sex": sex})
+    for j, f in enumerate(RACE_FLAGS):
+        children[f] = flags[:, j]
+    children["hispanic"] = hisp
+
+    # --- index report through the chain
+    screened = rng.random(N) < _mult(PLANTED["screened_in"], grp)
+    subst = screened & (rng.random(N) < _mult(PLANTED["substantiated"], grp))
+    enters = subst & (rng.random(N) < _mult(PLANTED["entered_care"], grp))
+    disp = np.where(rng.random(N) < 0.7, "unsubstantiated", "alternative_response").astype(object)
+    disp[subst] = np.where(rng.random(int(subst.sum())) < 0.8, "substantiated", "indicated")
+    disp[~screened] = "none"
+
+    n_extra = rng.poisson(PLANTED["extra_reports_mean"], N)
+    extra_of = np.repeat(np.arange(N), n_extra)
+    extra_date = fy_start[extra_of] + rng.integers(0, 365, len(extra_of)).astype("timedelta64[D]")
+    extra_date = np.maximum(extra_date, birth_date[extra_of])
+    r_child = np.concatenate([np.arange(N), extra_of])
+    r_date = np.concatenate([report_date, extra_date])
+    r_screen = np.concatenate([screened.astype(np.int8), np.zeros(len(extra_of), np.int8)])
+    r_disp = np.concatenate([disp, np.full(len(extra_of), "none", dtype=object)])
+    order = np.lexsort((r_child, r_date))
+    reports = pd.DataFrame({
+        "report_id": np.char.add("R", np.char.zfill(np.arange(1, len(order) + 1).astype(str), 9)),
+        "child_id": child_id[r_child[order]],
+        "jurisdiction": county[r_child[order]],
+        "report_date": _fmt(r_date[order]),
+        "screened_in": r_screen[order],
+        "disposition": r_disp[order],
+    })
+
+    # --- episodes
+    e = np.flatnonzero(enters)
+    entry = report_date[e] + rng.integers(0, 46, len(e)).astype("timedelta64[D]")
+    keep = entry <= DATA_END.to_datetime64()
+    e, entry = e[keep], entry[keep]
+    first = _episodes(rng, e, entry, grp, birth_date, prior=0)
+    # re-entries within a year of going home
+    fam = first["exit_reason"].isin(["reunification", "relative", "guardianship"]).to_numpy()
+    back = fam & (rng.random(len(first)) < _mult(PLANTED["reentry_12m"], grp[first["_child"].to_numpy()]))
+    rc = first["_child"].to_numpy()[back]
+    r_entry = first["_exit"].to_numpy()[back] + rng.integers(14, 366, int(back.sum())).astype("timedelta64[D]")
+    ok = r_entry <= DATA_END.to_datetime64()
+    second = _episodes(rng, rc[ok], r_entry[ok], grp, birth_date, prior=1)
+    eps = pd.concat([first, second], ignore_index=True).sort_values(["_entry", "_child"], kind="stable")
+    episodes = pd.DataFrame({
+        "episode_id": np.char.add("E", np.char.zfill(np.arange(1, len(eps) + 1).astype(str), 8)),
+        "child_id": child_id[eps["_child"].to_numpy()],
+        "jurisdiction": county[eps["_child"].to_numpy()],
+        "entry_date": _fmt(eps["_entry"].to_numpy()),
+        "exit_date": np.where(eps["_open"].to_numpy(), "", _fmt(eps["_exit"].to_numpy())),
+        "exit_reason": np.where(eps["_open"].to_numpy(), "", eps["exit_reason"].to_numpy()),
+        "first_placement": eps["first_placement"].to_numpy(),
+        "placement_count": eps["placement_count"].to_numpy(),
+        "prior_episodes": eps["prior_episodes"].to_numpy(),
+    })
+    return SampleState(children=children, reports=reports, episodes=episodes, population=pop)
+
+
+def _episodes(rng: np.random.Generator, child: np.ndarray, entry: np.ndarray, grp: np.ndarray,
+              birth: np.ndarray, *, prior: int) -> pd.DataFrame:
+    g = grp[child]
+    m = len(child)
+    u = rng.random(m)
+    kin_p = _mult(PLANTED["first_placement_kin"], g)
+    cong_p = _mult(PLANTED["first_placement_congregate"], g)
+    place = np.where(u < kin_p, "kin", np.where(u < kin_p + cong_p, "congregate",
+                                                  np.where(rng.random(m) < 0.95, "nonkin_foster", "other")))
+    reasons = list(PLANTED["exit_mix"]["white"].keys())
+    probs = np.array([[PLANTED["exit_mix"][gr][r] for r in reasons] for gr in GROUPS])
+    cum = probs.cumsum(axis=1)[g]
+    reason = np.array(reasons, dtype=object)[(rng.random(m)[:, None] > cum).sum(axis=1).clip(0, len(reasons) - 1)]
+    mean = _mult(PLANTED["mean_stay_days"], g)
+    days = rng.exponential(mean)
+    days = np.where(reason == "adoption", days * PLANTED["adoption_stay_factor"], days)
+    days = np.maximum(np.round(days), 1).astype("int64")
+    exit_ = entry + days.astype("timedelta64[D]")
+    eighteen = birth[child] + np.round(18 * 365.25).astype("int64").astype("timedelta64[D]")
+    aged = (eighteen < exit_) & (eighteen > entry)
+    exit_ = np.where(aged, eighteen, exit_)
+    reason = np.where(aged, "emancipation", reason)
+    open_ = exit_ > DATA_END.to_datetime64()
+    end = np.where(open_, DATA_END.to_datetime64(), exit_)
+    years = np.maximum((end - entry).astype("timedelta64[D]").astype(float), 0) / 365.25
+    moves = rng.poisson(years * _mult(PLANTED["moves_per_year"], g))
+    return pd.DataFrame({"_child": child, "_entry": entry, "_exit": exit_, "_open": open_,
+                         "exit_reason": reason, "first_placement": place, "placement_count": 1 + moves,
+                         "prior_episodes": prior})
+
+
+def truth_table() -> pd.DataFrame:
+    """The planted effects a correct analysis should recover, relative to White children.
+
+    Returns
+    -------
+    DataFrame with columns ``stage``, ``basis`` ("decision" or "population"), ``race_ethnicity``
+    and ``rri`` (expected relative rate index under the ``hispanic_first`` scheme, statewide,
+    outside county-specific effects; Hispanic report rates differ by county, so the Hispanic
+    population-based rows hold for counties other than Cedar Valley).
+    """
+    rows = []
+    pop_rri = {g: PLANTED["report_multiplier"][g] for g in GROUPS}
+    for g in GROUPS:
+        rows.append(("reported", "population", g, pop_rri[g]))
+    for stage in ("screened_in", "substantiated", "entered_care"):
+        for g in GROUPS:
+            m = PLANTED[stage]["multiplier"][g]
+            pop_rri[g] *= m
+            rows.append((stage, "decision", g, m))
+            rows.append((stage, "population", g, pop_rri[g]))
+    for stage in ("first_placement_kin", "first_placement_congregate"):
+        for g in GROUPS:
+            rows.append((stage, "decision", g, PLANTED[stage]["multiplier"][g]))
+    for g in GROUPS:
+        rows.append(("reunified_12m", "decision", g, _p_reunified_12m(g) / _p_reunified_12m("white")))
+    return pd.DataFrame(rows, columns=["stage", "basis", "race_ethnicity", "rri"])
+
+
+def _p_reunified_12m(g: str) -> float:
+    """P(exit by reunification within 365 days of entry), ignoring aging out and censoring."""
+    mean = PLANTED["mean_stay_days"]["base"] * PLANTED["mean_stay_days"]["multiplier"][g]
+    return PLANTED["exit_mix"][g]["reunification"] * (1 - np.exp(-365.0 / mean))
+
+
+def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.0,
+                 fmt: str = "csv") -> dict[str, Path]:
+    """Generate a state and write its tables to ``out`` (``fmt`` "csv" or "parquet").
+
+    Also writes ``truth_table.csv`` and ``generator.json`` (seed, scale, planted effects).
+    Returns the paths written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = generate(seed=seed, scale=scale)
+    paths: dict[str, Path] = {}
+    for name, df in state.tables().items():
+        p = out / f"{name}.{fmt}"
+        if fmt == "parquet":
+            df.to_parquet(p, index=False)
+        else:
+            df.to_csv(p, index=False)
+        paths[name] = p
+    truth_table().to_csv(out / "truth_table.csv", index=False)
+    (out / "generator.json").write_text(json.dumps(
+        {"seed": seed, "scale": scale, "first_year": FIRST_YEAR, "last_year": LAST_YEAR,
+         "data_end": str(DATA_END.date()), "planted": PLANTED,
+         "counties": [c.__dict__ for c in COUNTIES]}, indent=1, default=str))
+    return paths
+
+
+def scale_for_children(n_children: int) -> float:
+    """Population scale that makes the generated state hold about ``n_children`` reported children."""
+    pop = _population(COUNTIES, 1.0)
+    base = pop[pop["race_ethnicity"].isin(GROUPS)]
+    rate = base["jurisdiction"].map({c.name: c.report_rate for c in COUNTIES})
+    rm = base["race_ethnicity"].map(PLANTED["report_multiplier"])
+    af = base["age_group"].map(PLANTED["age_factor"])
+    expected = float((base["population"] * rate * rm * af).sum())
+    return n_children / expected

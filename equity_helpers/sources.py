@@ -1,0 +1,162 @@
+"""Read an agency's files (CSV, Excel, Parquet) or database (SQLAlchemy) into canonical tables.
+
+An agency describes its data once in a ``mapping.yml`` (see ``docs/mapping.md`` and
+``data/sample/mapping.example.yml``)::
+
+    extract_date: 2025-09-30          # optional: the day the data were pulled (censor date)
+    database: sqlite:///cw.db         # optional: SQLAlchemy URL for tables given as `query`
+    tables:
+      children:
+        path: CHILD_FILE.xlsx         # relative to the mapping file; .csv, .csv.gz, .xlsx, .parquet
+        sheet: Children               # Excel only
+        columns:                      # canonical name: the agency's column name
+          child_id: CHILD_ID
+          birth_date: DOB
+        codes:                        # canonical column: {agency code: canonical code}
+          sex: {M: male, F: female, U: unknown}
+          hispanic: {Y: "yes", N: "no", D: unknown}
+      reports:
+        query: SELECT * FROM intake   # read through `database`
+      episodes:
+        path: afcars_episodes.csv
+      population:
+        path: census_children.csv
+
+Without a mapping, :func:`read_sources` looks in the folder for ``children``, ``reports``,
+``episodes``, ``population`` and ``counts`` files already in canonical form.
+
+Every value is read as text, so codes such as ``"01"`` keep their leading zeros; types are
+checked and converted by :mod:`equity_helpers.validate`. Each table gets a ``_row`` column holding
+the 1-based record number in the source, so problems can be reported by row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .errors import DataValidationError, Problem
+
+__all__ = ["Mapping", "load_mapping", "read_table", "read_sources", "SUFFIXES", "TABLE_NAMES"]
+
+TABLE_NAMES = ("children", "reports", "episodes", "population", "counts")
+SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx", ".xls")
+
+
+@dataclass
+class Mapping:
+    """A parsed ``mapping.yml``: where each table is and how to rename its columns and codes."""
+
+    base_dir: Path
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    database: str | None = None
+    extract_date: str | None = None
+
+    @classmethod
+    def default(cls, data_dir: str | Path) -> "Mapping":
+        """Canonical files in ``data_dir`` (the first of ``SUFFIXES`` found for each table)."""
+        d = Path(data_dir)
+        tables: dict[str, dict[str, Any]] = {}
+        for name in TABLE_NAMES:
+            for suf in SUFFIXES:
+                if (d / f"{name}{suf}").exists():
+                    tables[name] = {"path": f"{name}{suf}"}
+                    break
+        return cls(base_dir=d, tables=tables)
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Parse a ``mapping.yml``; paths inside it are relative to the file's folder."""
+    p = Path(path)
+    try:
+        spec = yaml.safe_load(p.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataValidationError([Problem("error", "mapping", "unreadable_mapping", 0, "",
+                                           f"The mapping file {p} could not be read: {exc}")]) from None
+    unknown = set(spec.get("tables", {})) - set(TABLE_NAMES)
+    if unknown:
+        raise DataValidationError([Problem(
+            "error", "mapping", "unknown_table", 0, "",
+            f"The mapping file names table(s) {sorted(unknown)} that the workbook does not know; "
+            f"known tables are {', '.join(TABLE_NAMES)}.")])
+    return Mapping(base_dir=p.parent, tables=spec.get("tables", {}), database=spec.get("database"),
+                   extract_date=str(spec["extract_date"]) if spec.get("extract_date") else None)
+
+
+def _read_file(path: Path, spec: dict[str, Any]) -> pd.DataFrame:
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz", ".txt")):
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           sep=spec.get("sep", ","), encoding=spec.get("encoding", "utf-8"))
+    if name.endswith(".parquet"):
+        return pd.read_parquet(path).astype("string").astype(object)
+    if name.endswith((".xlsx", ".xls")):
+        return pd.read_excel(path, sheet_name=spec.get("sheet", 0), dtype=str)
+    raise ValueError(f"unsupported file type {path.suffix!r} (use .csv, .csv.gz, .parquet or .xlsx)")
+
+
+def read_table(name: str, mapping: Mapping) -> pd.DataFrame:
+    """Read one table as described by ``mapping`` and return it with canonical column names.
+
+    Columns the mapping does not mention keep their names; mapped codes are replaced, other
+    codes are left as they are (validation reports them). A ``_row`` column holds the record number.
+    """
+    spec = mapping.tables[name]
+    if "query" in spec:
+        if not mapping.database:
+            raise ValueError("a table is given as a SQL query but the mapping has no `database` URL")
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(mapping.database)
+        with engine.connect() as conn:
+            df = pd.read_sql_query(sqlalchemy.text(spec["query"]), conn)
+        df = df.astype(object).where(df.notna(), None)
+        df = df.map(lambda v: None if v is None else str(v))
+    else:
+        path = mapping.base_dir / spec["path"]
+        df = _read_file(path, spec)
+    rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
+    df = df.rename(columns=rename)
+    for col, codes in (spec.get("codes") or {}).items():
+        if col in df.columns:
+            str_codes = {str(k): str(v) for k, v in codes.items()}
+            df[col] = df[col].map(lambda v, c=str_codes: c.get(str(v), v) if v is not None and v == v else v)
+    df.insert(0, "_row", range(1, len(df) + 1))
+    return df
+
+
+def read_sources(data_dir: str | Path | None = None, *, mapping: str | Path | Mapping | None = None
+                 ) -> tuple[dict[str, pd.DataFrame], Mapping]:
+    """Read every table the folder or mapping provides.
+
+    Returns the raw canonical-named tables and the mapping used. A file that cannot be read is
+    reported with every other unreadable file in one :class:`DataValidationError`.
+    """
+    if isinstance(mapping, Mapping):
+        m = mapping
+    elif mapping is not None:
+        m = load_mapping(mapping)
+    elif data_dir is not None:
+        m = Mapping.default(data_dir)
+    else:
+        raise ValueError("give a data folder or a mapping file")
+    if not m.tables:
+        where = data_dir if data_dir is not None else mapping
+        raise DataValidationError([Problem(
+            "error", "sources", "no_tables", 0, "",
+            f"No data tables were found in {where}. Expected files named "
+            f"{', '.join(TABLE_NAMES)} ({', '.join(SUFFIXES)}) or a mapping.yml.")])
+    raw: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    for name in m.tables:
+        try:
+            raw[name] = read_table(name, m)
+        except Exception as exc:  # every unreadable source is reported together
+            problems.append(Problem("error", name, "unreadable_source", 0, "",
+                                    f"The {name} table could not be read: {exc}"))
+    if problems:
+        raise DataValidationError(problems)
+    return raw, m

@@ -1,0 +1,251 @@
+"""Canonical tables -> tidy stage counts: unique children per jurisdiction, period, group and stage.
+
+Counting rules (DESIGN.md section 3, METHODS.md section 0):
+
+* A child is counted **once** per stage, period and jurisdiction. Statewide figures
+  (jurisdiction ``"Statewide"``) are counted from the records, not summed from counties, so a child
+  seen in two counties is one child in the state.
+* ``reported`` / ``screened_in`` / ``substantiated``: children with at least one report (screened
+  in; with a substantiated or indicated finding) dated in the period.
+* ``entered_care``: children with an episode starting in the period. The child's **first entry**
+  in the period defines ``first_placement_kin``, ``first_placement_congregate`` and the entry
+  cohort stages ``permanency_12m`` (exit to reunification, relative, guardianship or adoption
+  within 365 days), ``reunified_12m`` and ``in_care_24m_plus`` (not exited within 730 days).
+* ``exited``: children with an exit in the period; ``aged_out``: an exit by emancipation;
+  ``exited_to_family``: an exit to reunification, relative or guardianship; ``reentry_12m``: the
+  first such exit is followed by a new entry within 365 days.
+* Stages that need follow-up (12 or 24 months) are only counted for periods whose end plus the
+  follow-up is on or before the extract date, so incomplete cohorts never look better than they are.
+* Ages are taken at the event (the report, the entry or the exit); events at age 18 or over are
+  outside the child population and are left out, and counted in ``attrs["excluded"]``.
+* Decision-based bases are same-period counts (OJJDP matrix convention); an entry in a period
+  need not come from a substantiation in the same period. Cohort-linked analysis of entries is in
+  :mod:`equity_helpers.survival`.
+
+Extra dimensions (``by``) are any of ``age_group``, ``sex`` and the optional equity flags of the
+children table (``disability``, ``lgbtq``, ``immigrant_family``, ``tribal_affiliation``).
+Every scheme also gets a ``race_ethnicity == "all"`` row: all children, whatever their group.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError
+from .schema import (
+    FAMILY_EXITS,
+    PERMANENT_EXITS,
+    STAGES,
+    SUBSTANTIATED_DISPOSITIONS,
+    age_group_of,
+    assign_groups,
+    fiscal_year,
+    get_scheme,
+    period_bounds,
+)
+from .validate import ValidatedData
+
+__all__ = ["STATE", "ALL", "stage_counts", "population_table", "supported_stages", "EXTRA_DIMS"]
+
+STATE = "Statewide"
+ALL = "all"
+EXTRA_DIMS = ("age_group", "sex", "disability", "lgbtq", "immigrant_family", "tribal_affiliation")
+
+
+def _check_by(by: Sequence[str]) -> list[str]:
+    by = list(by)
+    bad = [b for b in by if b not in EXTRA_DIMS]
+    if bad:
+        raise ParameterError(f"Cannot break counts down by {bad}; choose from {', '.join(EXTRA_DIMS)}.")
+    return by
+
+
+def supported_stages(data: ValidatedData, period: int) -> list[str]:
+    """Stages whose follow-up window for ``period`` ends on or before the extract date."""
+    end = pd.Timestamp(period_bounds(period, calendar=data.calendar)[1])
+    return [s.name for s in STAGES.values()
+            if end + pd.DateOffset(months=s.follow_up_months) <= data.data_end + pd.Timedelta(days=1)
+            or s.follow_up_months == 0]
+
+
+def _first(df: pd.DataFrame, date_col: str) -> pd.DataFrame:
+    return df.sort_values(date_col, kind="stable").drop_duplicates(["child_id", "jurisdiction", "period"])
+
+
+def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: ValidatedData) -> pd.DataFrame:
+    """Events (child_id, jurisdiction, period, stage, date) for one geographic level."""
+    parts = []
+    cols = ["child_id", "jurisdiction", "period", "date"]
+    if rep is not None:
+        r = rep.rename(columns={"report_date": "date"})
+        parts.append(_first(r, "date")[cols].assign(stage="reported"))
+        si = r[r["screened_in"] == 1]
+        parts.append(_first(si, "date")[cols].assign(stage="screened_in"))
+        sb = si[si["disposition"].isin(list(SUBSTANTIATED_DISPOSITIONS))]
+        parts.append(_first(sb, "date")[cols].assign(stage="substantiated"))
+    if epi is not None:
+        e = epi.assign(period=fiscal_year(epi["entry_date"], calendar=data.calendar))
+        e = e[e["period"].between(data.first_year, data.last_year)]
+        first = _first(e.assign(date=e["entry_date"]), "date")
+        parts.append(first[cols].assign(stage="entered_care"))
+        parts.append(first.loc[first["first_placement"] == "kin", cols].assign(stage="first_placement_kin"))
+        parts.append(first.loc[first["first_placement"] == "congregate", cols]
+                     .assign(stage="first_placement_congregate"))
+        stay = (first["exit_date"] - first["entry_date"]).dt.days
+        perm = first["exit_reason"].isin(list(PERMANENT_EXITS)) & (stay < 365)
+        parts.append(first.loc[perm, cols].assign(stage="permanency_12m"))
+        reun = (first["exit_reason"] == "reunification") & (stay < 365)
+        parts.append(first.loc[reun, cols].assign(stage="reunified_12m"))
+        long_ = first["exit_date"].isna() | (stay >= 730)
+        parts.append(first.loc[long_, cols].assign(stage="in_care_24m_plus"))
+
+        x = epi[epi["exit_date"].notna()]
+        x = x.assign(period=fiscal_year(x["exit_date"], calendar=data.calendar), date=x["exit_date"])
+        x = x[x["period"].between(data.first_year, data.last_year)]
+        parts.append(_first(x, "date")[cols].assign(stage="exited"))
+        parts.append(_first(x[x["exit_reason"] == "emancipation"], "date")[cols].assign(stage="aged_out"))
+        fam = _first(x[x["exit_reason"].isin(list(FAMILY_EXITS))], "date")
+        parts.append(fam[cols].assign(stage="exited_to_family"))
+        later = fam[["child_id", "jurisdiction", "period", "date"]].merge(
+            epi[["child_id", "entry_date"]], on="child_id")
+        back = later[(later["entry_date"] > later["date"])
+                     & (later["entry_date"] <= later["date"] + pd.Timedelta(days=365))]
+        back = back.drop_duplicates(["child_id", "jurisdiction", "period"])
+        parts.append(back[cols].assign(stage="reentry_12m"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def stage_counts(data: ValidatedData, *, scheme: str = "hispanic_first", by: Sequence[str] = (),
+                 include_state: bool = True, include_counties: bool = True) -> pd.DataFrame:
+    """Count unique children at every supported stage.
+
+    Parameters
+    ----------
+    data : validated data. With child-level tables the counts are made from records; with only an
+        aggregate ``counts`` table it is returned as it is (filtered to the analysis periods).
+    scheme : race/ethnicity scheme (see :data:`equity_helpers.schema.SCHEMES`).
+    by : extra dimensions, e.g. ``("age_group", "sex")``.
+    include_state : add ``"Statewide"`` rows counted from the records.
+    include_counties : keep the per-county rows.
+
+    Returns
+    -------
+    DataFrame with columns ``jurisdiction``, ``period``, ``race_ethnicity``, the ``by`` columns,
+    ``stage``, ``count`` (unique children), ``base`` (the stage's decision base, empty for none).
+    Groups with a population but no events have explicit zero counts. ``attrs["excluded"]`` holds
+    the number of events left out because the child was 18 or older at the event.
+    """
+    by = _check_by(by)
+    sch = get_scheme(scheme)
+    if not data.child_level:
+        if data.counts is None:
+            raise ParameterError("No child-level tables and no counts table were supplied.")
+        c = data.counts[data.counts["period"].between(data.first_year, data.last_year)].copy()
+        if "base" not in c:
+            c["base"] = c["stage"].map(lambda s: STAGES[s].decision_base if s in STAGES else None)
+        c = c.drop(columns=["_row"], errors="ignore")
+        if not include_state:
+            c = c[c["jurisdiction"] != STATE]
+        return c.reset_index(drop=True)
+
+    rep = data.reports
+    epi = data.episodes
+    levels = []
+    if include_counties:
+        levels.append(_level_events(rep, epi, data))
+    if include_state:
+        levels.append(_level_events(None if rep is None else rep.assign(jurisdiction=STATE),
+                                    None if epi is None else epi.assign(jurisdiction=STATE), data))
+    ev = pd.concat(levels, ignore_index=True)
+
+    kids = data.children
+    attrs = ["child_id", "birth_date", "sex"] + [b for b in by if b not in ("age_group", "sex")]
+    missing = [a for a in attrs if a not in kids]
+    if missing:
+        raise ParameterError(f"The children table has no {missing} column to break counts down by.")
+    ev = ev.merge(kids[attrs], on="child_id", how="left")
+    age = (ev["date"] - ev["birth_date"]).dt.days / 365.25
+    ev["age_group"] = age_group_of(np.floor(age.to_numpy()))
+    adult = ev["age_group"] == "18+"
+    excluded = int(adult.sum())
+    ev = ev[~adult]
+
+    groups = assign_groups(kids, scheme=sch)
+    ev = pd.concat([ev.merge(groups, on="child_id", how="inner"), ev.assign(race_ethnicity=ALL)],
+                   ignore_index=True)
+    keys = ["jurisdiction", "period", "race_ethnicity", *by]
+    counts = ev.groupby(keys + ["stage"], observed=True).size().rename("count").reset_index()
+    wide = counts.pivot_table(index=keys, columns="stage", values="count", fill_value=0, aggfunc="sum")
+    # zero rows for groups that have a population but no events
+    try:
+        pop = population_table(data, scheme=sch, by=by, include_state=include_state,
+                               include_counties=include_counties)
+        pop_idx = pd.MultiIndex.from_frame(pop[keys])
+        wide = wide.reindex(wide.index.union(pop_idx), fill_value=0)
+    except ParameterError:
+        pass
+    wide = wide.reindex(columns=[s for s in STAGES], fill_value=0)
+    out = wide.stack(future_stack=True).rename("count").reset_index()
+    out = out.rename(columns={out.columns[len(keys)]: "stage"})
+    ok = {p: set(supported_stages(data, p)) for p in out["period"].unique()}
+    keep = [s in ok[p] for p, s in zip(out["period"], out["stage"])]
+    out = out[keep]
+    if rep is None:
+        out = out[~out["stage"].isin(["reported", "screened_in", "substantiated"])]
+    if epi is None:
+        out = out[out["stage"].isin(["reported", "screened_in", "substantiated"])]
+    out["count"] = out["count"].astype("int64")
+    out["base"] = out["stage"].map(lambda s: STAGES[s].decision_base or "")
+    order = {s: i for i, s in enumerate(STAGES)}
+    out = out.sort_values(keys + ["stage"], key=lambda c: c.map(order) if c.name == "stage" else c)
+    out = out.reset_index(drop=True)
+    out.attrs["excluded"] = {"events at age 18 or older": excluded}
+    return out
+
+
+def population_table(data: ValidatedData, *, scheme: str = "hispanic_first", by: Sequence[str] = (),
+                     include_state: bool = True, include_counties: bool = True) -> pd.DataFrame:
+    """Child population per jurisdiction, period, group (and ``by`` dimensions).
+
+    The population ``year`` is matched to the analysis ``period`` of the same number (July 1
+    estimates for the fiscal year ending in September). Statewide rows are the sum of the
+    counties; the ``"all"`` group is the sum of the mutually exclusive ``hispanic_first`` groups.
+
+    Raises
+    ------
+    ParameterError
+        If the scheme needs population groups the table lacks, or ``by`` names a column the
+        population table does not have (a guess would be worse than no rate).
+    """
+    by = _check_by(by)
+    sch = get_scheme(scheme)
+    pop = data.population
+    if pop is None:
+        raise ParameterError("No population table was supplied, so population-based rates cannot be computed.")
+    missing_dims = [b for b in by if b not in pop.columns]
+    if missing_dims:
+        raise ParameterError(f"The population table has no {missing_dims} column; population-based "
+                             "rates cannot be broken down by it.")
+    have = set(pop["race_ethnicity"])
+    lacking = [g for g in sch.population_groups if g not in have]
+    if lacking:
+        raise ParameterError(
+            f"The race scheme {sch.name!r} needs population counts for {lacking}, which the population "
+            "table does not have. Add those census categories or choose another scheme.")
+    keys = ["jurisdiction", "period", "race_ethnicity", *by]
+    p = pop.rename(columns={"year": "period"})
+    p = p[p["period"].between(data.first_year, data.last_year)]
+    base_groups = get_scheme("hispanic_first").population_groups
+    parts = [p[p["race_ethnicity"].isin(list(sch.population_groups))],
+             p[p["race_ethnicity"].isin(list(base_groups))].assign(race_ethnicity=ALL)]
+    p = pd.concat(parts, ignore_index=True)
+    out = p.groupby(keys, observed=True)["population"].sum().reset_index()
+    frames = []
+    if include_counties:
+        frames.append(out)
+    if include_state:
+        frames.append(out.assign(jurisdiction=STATE).groupby(keys, observed=True)["population"].sum()
+                      .reset_index())
+    return pd.concat(frames, ignore_index=True)
