@@ -1,0 +1,46 @@
+"""Child Welfare Racial Equity Workbook: the helper package.
+
+See, decision point by decision point, where children and families of color are over-represented
+or fare worse, how large and how certain each gap is, and whether it is shrinking.
+
+The pipeline (DESIGN.md section 1)::
+
+    data = load("data/sample")                       # read + validate, every exclusion counted
+    counts = stage_counts(data)                      # unique children per stage, group, period
+    pop = population_table(data)                     # census child population, same groups
+    table = measures(counts, pop, reference="white") # rates, DI, RRI, CIs, tests, excess, flags
+
+Every number a notebook shows comes from these functions; small cells are suppressed by default.
+"""
+from .errors import DataQualityWarning, DataValidationError, ParameterError
+from .measures import (
+    change_over_time,
+    di_band,
+    disproportionality_index,
+    excess_children,
+    katz_log_ci,
+    measures,
+    poisson_exact_ci,
+    rate_ratio,
+    two_proportion_z_test,
+    wilson_ci,
+)
+from .schema import DECISION_POINTS, SCHEMES, STAGES, assign_groups, get_scheme, group_label
+from .sources import load_mapping, read_sources
+from .stages import ALL, STATE, population_table, stage_counts
+from .suppression import DEFAULT_POLICY, SuppressionPolicy, shareable_counts, suppress_counts
+from .validate import ValidatedData, load, validate
+from .workbook import check_parameters, describe_parameters, setup_notebook
+from . import charts, views  # noqa: E402  (after the names they use)
+
+__version__ = "0.1.0"
+
+_data = ["load", "validate", "read_sources", "load_mapping", "ValidatedData"]
+_model = ["STAGES", "DECISION_POINTS", "SCHEMES", "get_scheme", "assign_groups", "group_label", "STATE", "ALL"]
+_counts = ["stage_counts", "population_table"]
+_measures = ["measures", "change_over_time", "rate_ratio", "katz_log_ci", "poisson_exact_ci", "wilson_ci",
+             "two_proportion_z_test", "disproportionality_index", "di_band", "excess_children"]
+_privacy = ["SuppressionPolicy", "DEFAULT_POLICY", "suppress_counts", "shareable_counts"]
+_notebook = ["setup_notebook", "check_parameters", "describe_parameters"]
+_errors = ["DataValidationError", "ParameterError", "DataQualityWarning"]
+__all__ = _data + _model + _counts + _measures + _privacy + _notebook + _errors + ["__version__"]

@@ -364,9 +364,12 @@ def truth_table() -> pd.DataFrame:
     Returns
     -------
     DataFrame with columns ``stage``, ``basis`` ("decision" or "population"), ``race_ethnicity``
-    and ``rri`` (expected relative rate index under the ``hispanic_first`` scheme, statewide,
-    outside county-specific effects; Hispanic report rates differ by county, so the Hispanic
-    population-based rows hold for counties other than Cedar Valley).
+    and ``rri`` (expected relative rate index under the ``hispanic_first`` scheme).
+
+    Decision-based rows hold in every county and statewide (the probabilities do not vary by
+    county). Population-based rows hold *within* a county: report rates differ between counties,
+    so a statewide population-based RRI also mixes county composition; and the Hispanic report
+    multiplier is 1.7 in Cedar Valley (over-represented locally) instead of 0.85.
     """
     rows = []
     pop_rri = {g: PLANTED["report_multiplier"][g] for g in GROUPS}

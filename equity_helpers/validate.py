@@ -254,6 +254,9 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
             if "_row" not in df:
                 df.insert(0, "_row", range(1, len(df) + 1))
             df = df.astype(object).where(df.notna(), None)
+            for col in df.columns:
+                if col != "_row":
+                    df[col] = df[col].mask(df[col].isin(["", " "]), None)
             ck = _Checker(name, df, problems)
             checkers[name] = ck
             usable[name] = _check_columns(ck)

@@ -1,0 +1,31 @@
+# The two commands of README.md:
+#   make reports   set up .venv and produce the sample reports (offline HTML in reports/)
+#   make test      run the whole test suite (package tests, notebook runs)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: reports test sample benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+reports: $(STAMP)
+	$(VENV)/bin/equity-workbook report --data data/sample --out reports \
+	  --jurisdictions Statewide Riverbend "Cedar Valley" "Pine Ridge" Granite
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+sample: $(STAMP)
+	$(VENV)/bin/equity-workbook sample --out data/sample
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/bench_measures.py
+
+clean:
+	rm -rf $(VENV) reports

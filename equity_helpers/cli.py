@@ -1,0 +1,152 @@
+"""The ``equity-workbook`` command line.
+
+Commands
+--------
+``sample``    write a synthetic state (``--children N`` for a larger one, for benchmarks)
+``validate``  read and validate a data folder or mapping; print the data-quality table
+``measures``  compute every measure from a counts table and a population table
+``report``    run the start-here notebook for jurisdictions and write offline HTML reports
+
+Bad data produce the plain-language problem list and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataValidationError, ParameterError
+
+__all__ = ["main"]
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from . import sample
+
+    scale = args.scale
+    if args.children:
+        scale = sample.scale_for_children(args.children)
+    paths = sample.write_sample(args.out, seed=args.seed, scale=scale, fmt=args.format)
+    for name, p in paths.items():
+        print(f"{name}: {p}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validate import load
+
+    data = load(args.data, mapping=args.mapping)
+    print(data.accounting_summary().to_string(index=False))
+    q = data.quality
+    print("No data-quality problems found." if q.empty else q[["severity", "table", "rows", "message"]].to_string(index=False))
+    return 0
+
+
+def _measures(args: argparse.Namespace) -> int:
+    from .measures import measures
+    from .suppression import DEFAULT_POLICY
+    from .validate import validate
+
+    raw = {"counts": pd.read_csv(args.counts, dtype=str, keep_default_na=False, na_values=[""])}
+    pop = None
+    if args.population:
+        pop_raw = pd.read_csv(args.population, dtype=str, keep_default_na=False, na_values=[""])
+        if "year" in pop_raw and "period" not in pop_raw:
+            pop_raw = pop_raw.rename(columns={"year": "period"})
+        missing = [c for c in ("jurisdiction", "period", "race_ethnicity", "population") if c not in pop_raw]
+        if missing:
+            raise ParameterError(f"The population file has no {missing} column(s); it needs jurisdiction, "
+                                 "period, race_ethnicity and population.")
+        pop = pop_raw.copy()
+        pop["period"] = pd.to_numeric(pop["period"], errors="raise").astype("int64")
+        pop["population"] = pd.to_numeric(pop["population"], errors="raise")
+    data = validate(raw)
+    counts = data.counts.drop(columns=["_row"])
+    counts["base"] = counts["base"].fillna("") if "base" in counts else ""
+    dims = [c for c in counts.columns if c not in ("jurisdiction", "period", "race_ethnicity", "stage", "count", "base")]
+    if pop is not None:
+        pop = pop[["jurisdiction", "period", "race_ethnicity", *[d for d in dims if d in pop], "population"]]
+    policy = None if args.no_suppression else DEFAULT_POLICY
+    out = measures(counts, pop, reference=args.reference, policy=policy,
+                   bases=("population", "decision") if pop is not None else ("decision",))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out, index=False)
+    n_supp = int(out["suppressed"].sum())
+    print(f"Wrote {len(out):,} rows to {args.out} "
+          f"({'suppression off: for internal use only' if policy is None else f'{n_supp:,} rows suppressed'}).")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import NOTEBOOK_DIR, render_report
+
+    data_dir = str(Path(args.data).resolve())
+    failed = 0
+    for j in args.jurisdictions:
+        params = {"data_dir": data_dir, "jurisdiction": j, "mode": "batch"}
+        if args.mapping:
+            params["mapping"] = str(Path(args.mapping).resolve())
+        out = Path(args.out) / j.replace(" ", "_")
+        try:
+            entry = render_report(NOTEBOOK_DIR / "00_start_here.ipynb", out, parameters=params)
+            print(f"{j}: {entry['html']} ({entry['seconds']} s)")
+        except Exception as exc:  # one jurisdiction failing does not stop the others
+            failed += 1
+            print(f"{j}: FAILED - {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="equity-workbook", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sample", help="write a synthetic sample state")
+    s.add_argument("--out", required=True)
+    s.add_argument("--children", type=int, default=None, help="about this many children in the records")
+    s.add_argument("--scale", type=float, default=1.0, help="population scale (ignored with --children)")
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.set_defaults(func=_sample)
+
+    v = sub.add_parser("validate", help="validate a data folder or mapping.yml")
+    v.add_argument("--data", default=None)
+    v.add_argument("--mapping", default=None)
+    v.set_defaults(func=_validate)
+
+    m = sub.add_parser("measures", help="rates, DI, RRI, intervals and excess from counts")
+    m.add_argument("--counts", required=True)
+    m.add_argument("--population", default=None)
+    m.add_argument("--reference", default="white", help="group code, all_other or overall")
+    m.add_argument("--out", required=True)
+    m.add_argument("--no-suppression", action="store_true", help="internal analysis only: show small cells")
+    m.set_defaults(func=_measures)
+
+    r = sub.add_parser("report", help="offline HTML start-here reports")
+    r.add_argument("--data", required=True)
+    r.add_argument("--mapping", default=None)
+    r.add_argument("--jurisdictions", nargs="+", default=["Statewide"])
+    r.add_argument("--out", required=True)
+    r.set_defaults(func=_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "seed", "unset") is None:
+        from .sample import DEFAULT_SEED
+
+        args.seed = DEFAULT_SEED
+    try:
+        return args.func(args)
+    except DataValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (ParameterError, FileNotFoundError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,569 @@
+"""Rates, disproportionality index, relative rate index, intervals, tests, excess and trends.
+
+Two layers (zEpid-style):
+
+* functions on counts - :func:`poisson_exact_ci`, :func:`wilson_ci`, :func:`katz_log_ci`,
+  :func:`rate_ratio`, :func:`two_proportion_z_test`, :func:`disproportionality_index`,
+  :func:`di_band`, :func:`excess_children`; all vectorised over numpy arrays;
+* functions on tidy tables - :func:`measures` (every measure for every row of a counts table)
+  and :func:`change_over_time` (each measure against a baseline period).
+
+Formulas and sources are in METHODS.md; the ones used here:
+
+* rate ``r = a / n x k``, k = 1,000 for population bases and 100 for decision (stage) bases
+  (OJJDP/Burns convention). Interval: exact Poisson (Garwood) for population bases,
+  ``chi2(alpha/2; 2a)/2`` to ``chi2(1-alpha/2; 2a+2)/2`` divided by n; Wilson for stage bases.
+* disproportionality index ``DI = (a_g / A) / (P_g / N)`` (Hill; NCJFCJ), with the Wilson
+  interval of ``a_g / A`` divided by the fixed base share; bands on the value rounded to one
+  decimal: under 1.0 under-represented, 1.0 none, 1.1 and over over-represented.
+* relative rate index ``RRI = (a/n1) / (c/n2)`` against a reference group. Katz log interval
+  ``exp(ln RR +/- z sqrt(1/a - 1/n1 + 1/c - 1/n2))`` for stage bases and the Poisson log
+  interval ``sqrt(1/a + 1/c)`` for population bases; when the smaller of ``a`` and ``c`` is
+  under 10 (zero cells included), Koopman's score interval (stage bases) or the exact conditional
+  binomial interval (population bases). Tests against 1: two-proportion z-test (pooled) or
+  Fisher's exact test for stage bases; z-test on ln RR or the exact conditional binomial test for
+  population bases. The method and test used are named in every row.
+* excess children ``a - n x r_ref`` ("at the reference group's rate, N fewer children ...");
+  interval ``a - a / RRI_low`` to ``a - a / RRI_high``.
+
+Every function is keyword-only above the count layer and names its reference explicitly.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ParameterError
+from .schema import STAGES
+from .suppression import DEFAULT_POLICY, SuppressionPolicy, suppress_counts, unstable_mask
+
+__all__ = [
+    "poisson_exact_ci",
+    "wilson_ci",
+    "katz_log_ci",
+    "rate_ratio",
+    "two_proportion_z_test",
+    "disproportionality_index",
+    "di_band",
+    "excess_children",
+    "measures",
+    "change_over_time",
+    "REFERENCE_OPTIONS",
+    "OUTPUT_COLUMNS",
+    "SMALL_CELL",
+]
+
+SMALL_CELL = 10
+"""Below this (smaller of the two numerators) the score / exact intervals and tests are used."""
+
+REFERENCE_OPTIONS = ("all_other", "overall")
+"""Special references besides a named group: the complement of each group, or all children."""
+
+OUTPUT_COLUMNS = [
+    "jurisdiction", "period", "race_ethnicity", "stage", "basis", "count", "base_count", "base",
+    "per", "rate", "rate_low", "rate_high", "rate_method", "share", "base_share", "di", "di_low",
+    "di_high", "di_band", "reference", "ref_count", "ref_base", "ref_rate", "rri", "rri_low",
+    "rri_high", "se_log_rri", "ci_method", "p_value", "test", "excess", "excess_low", "excess_high",
+    "suppressed", "unstable", "insufficient", "zero_cell", "no_base",
+]
+"""Columns of :func:`measures` (extra breakdown columns follow ``race_ethnicity``)."""
+
+
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+# --------------------------------------------------------------------------- count layer
+def poisson_exact_ci(count, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) Poisson interval for a count.
+
+    ``low = chi2.ppf(alpha/2, 2x) / 2`` (0 when x = 0), ``high = chi2.ppf(1 - alpha/2, 2x + 2) / 2``.
+    Source: NBER note on random variation in counts; METHODS.md 2.5 (``poisson_exact_ci_count_15``:
+    15 -> 8.3954-24.7402).
+    """
+    x = np.asarray(count, dtype=float)
+    with np.errstate(invalid="ignore"):
+        low = np.where(x > 0, stats.chi2.ppf(alpha / 2, 2 * x) / 2, 0.0)
+        high = stats.chi2.ppf(1 - alpha / 2, 2 * x + 2) / 2
+    return low, high
+
+
+def wilson_ci(count, n, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion ``count / n`` (NaN where n = 0).
+
+    ``(p + z^2/2n +/- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``.
+    """
+    x = np.asarray(count, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = _z(alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+    high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return low, high
+
+
+def katz_log_ci(a, n1, c, n2, *, alpha: float = 0.05, poisson: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rate ratio with the Katz log interval.
+
+    ``RR = (a/n1)/(c/n2)``; ``SE(ln RR) = sqrt(1/a - 1/n1 + 1/c - 1/n2)`` (Katz et al. 1978,
+    "Method C"; SciPy ``relative_risk``), or ``sqrt(1/a + 1/c)`` with ``poisson=True`` (population
+    bases, where the 1/n terms are negligible). Undefined (NaN) where ``a`` or ``c`` is zero.
+
+    Returns
+    -------
+    rr, low, high, se_log_rr
+    """
+    a, n1, c, n2 = (np.asarray(v, dtype=float) for v in (a, n1, c, n2))
+    z = _z(alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = (a / n1) / (c / n2)
+        var = 1 / a + 1 / c if poisson else 1 / a - 1 / n1 + 1 / c - 1 / n2
+        se = np.where((a > 0) & (c > 0), np.sqrt(var), np.nan)
+        low = np.exp(np.log(rr) - z * se)
+        high = np.exp(np.log(rr) + z * se)
+    return rr, low, high, se
+
+
+def two_proportion_z_test(a, n1, c, n2) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled two-proportion z-test of ``a/n1`` against ``c/n2``: returns ``(z, two-sided p)``.
+
+    ``z = (p1 - p2) / sqrt(pbar (1 - pbar) (1/n1 + 1/n2))``, ``pbar = (a + c)/(n1 + n2)``;
+    ``z^2`` equals Pearson's chi-square without continuity correction.
+    """
+    a, n1, c, n2 = (np.asarray(v, dtype=float) for v in (a, n1, c, n2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1, p2 = a / n1, c / n2
+        pbar = (a + c) / (n1 + n2)
+        z = (p1 - p2) / np.sqrt(pbar * (1 - pbar) * (1 / n1 + 1 / n2))
+    p = 2 * stats.norm.sf(np.abs(z))
+    return z, p
+
+
+def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
+               small: int = SMALL_CELL) -> pd.DataFrame:
+    """Relative rate index of a group (``a`` of ``n1``) against a reference (``c`` of ``n2``).
+
+    Parameters
+    ----------
+    a, n1 : group count and base.
+    c, n2 : reference count and base.
+    basis : "decision" (binomial: stage base) or "population" (Poisson: child population).
+    alpha : 1 - confidence level.
+    small : cells with ``min(a, c) < small`` use the score / exact methods.
+
+    Returns
+    -------
+    DataFrame with ``rri``, ``rri_low``, ``rri_high``, ``se_log_rri``, ``ci_method``,
+    ``p_value``, ``test``, ``zero_cell`` (True when ``a`` or ``c`` is 0). Rows with a zero or
+    missing base, or (decision basis) a count larger than its base, are NaN.
+    """
+    a, n1, c, n2 = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (a, n1, c, n2))
+    poisson = basis == "population"
+    rr, low, high, se = katz_log_ci(a, n1, c, n2, alpha=alpha, poisson=poisson)
+    z = _z(alpha)
+    valid = (n1 > 0) & (n2 > 0) & np.isfinite(n1) & np.isfinite(n2) & np.isfinite(a) & np.isfinite(c)
+    if not poisson:  # a binomial proportion needs its numerator inside its base
+        valid &= (a <= n1) & (c <= n2)
+    is_small = valid & (np.minimum(a, c) < small)
+    if poisson:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zstat = np.log(rr) / se
+        p = 2 * stats.norm.sf(np.abs(zstat))
+        method = np.full(a.shape, "Poisson log (Wald)", dtype=object)
+        test = np.full(a.shape, "z-test on log rate ratio", dtype=object)
+    else:
+        _, p = two_proportion_z_test(a, n1, c, n2)
+        method = np.full(a.shape, "Katz log", dtype=object)
+        test = np.full(a.shape, "two-proportion z-test", dtype=object)
+    for i in np.flatnonzero(is_small):
+        ai, ni, ci_, mi = int(a[i]), n1[i], int(c[i]), n2[i]
+        if poisson:
+            # exact conditional: a | a + c ~ Binomial(a + c, n1 RR / (n1 RR + n2))
+            t = ai + ci_
+            if t == 0:
+                low[i], high[i], p[i] = np.nan, np.nan, np.nan
+            else:
+                plo = stats.beta.ppf(alpha / 2, ai, t - ai + 1) if ai > 0 else 0.0
+                phi = stats.beta.ppf(1 - alpha / 2, ai + 1, t - ai) if ai < t else 1.0
+                low[i] = plo / (1 - plo) * mi / ni
+                high[i] = phi / (1 - phi) * mi / ni if phi < 1 else np.inf
+                p[i] = stats.binomtest(ai, t, ni / (ni + mi)).pvalue
+            method[i] = "exact conditional (Clopper-Pearson)"
+            test[i] = "exact conditional binomial test"
+        else:
+            from statsmodels.stats.proportion import confint_proportions_2indep
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lo_i, hi_i = confint_proportions_2indep(ai, ni, ci_, mi, method="score", compare="ratio",
+                                                        alpha=alpha)
+            low[i] = max(float(np.real(lo_i)), 0.0) if ai > 0 else 0.0
+            high[i] = float(np.real(hi_i))
+            p[i] = stats.fisher_exact([[ai, ni - ai], [ci_, mi - ci_]])[1]
+            method[i] = "Koopman score"
+            test[i] = "Fisher exact test"
+        if np.isfinite(low[i]) and np.isfinite(high[i]) and low[i] > 0:
+            se[i] = (np.log(high[i]) - np.log(low[i])) / (2 * z)
+    zero = valid & ((a == 0) | (c == 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = np.where(valid & (c > 0), rr, np.nan)
+    for arr in (low, high, p, se):
+        arr[~valid] = np.nan
+    low = np.where(valid & (c == 0) & (a == 0), np.nan, low)
+    return pd.DataFrame({"rri": rr, "rri_low": low, "rri_high": high, "se_log_rri": se,
+                         "ci_method": np.where(valid, method, ""), "p_value": p,
+                         "test": np.where(valid, test, ""), "zero_cell": zero})
+
+
+def disproportionality_index(a, A, p_g, N, *, alpha: float = 0.05
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Disproportionality index ``DI = (a/A) / (p_g/N)`` with an interval.
+
+    The base share ``p_g/N`` is treated as fixed (census counts); the interval is the Wilson
+    interval of ``a/A`` divided by it (METHODS.md 1.4). Returns ``di, low, high``.
+    """
+    a, A, p_g, N = (np.asarray(v, dtype=float) for v in (a, A, p_g, N))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base_share = p_g / N
+        di = (a / A) / base_share
+        lo, hi = wilson_ci(a, A, alpha=alpha)
+        ok = (A > 0) & (base_share > 0)
+        return (np.where(ok, di, np.nan), np.where(ok, lo / base_share, np.nan),
+                np.where(ok, hi / base_share, np.nan))
+
+
+def di_band(di) -> np.ndarray:
+    """NCJFCJ interpretation band of a DI, applied to the value rounded to one decimal.
+
+    0.0-0.9 "under-represented", 1.0 "no disproportionality", 1.1 and above "over-represented"
+    (so 1.04 reads as none, 0.96 as none, 0.94 as under).
+    """
+    d = np.round(np.asarray(di, dtype=float) + 1e-12, 1)
+    return np.where(np.isnan(d), "", np.where(d < 1.0, "under-represented",
+                                              np.where(d >= 1.1, "over-represented", "no disproportionality")))
+
+
+def excess_children(a, n, ref_rate_fraction, rri_low, rri_high) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Children above (below, if negative) parity with the reference group.
+
+    ``excess = a - n x r_ref`` (r_ref as a fraction); interval ``a - a/RRI_low`` to
+    ``a - a/RRI_high`` (the expected count implied by each end of the RRI interval).
+    """
+    a, n, r = (np.asarray(v, dtype=float) for v in (a, n, ref_rate_fraction))
+    lo_r, hi_r = np.asarray(rri_low, dtype=float), np.asarray(rri_high, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ex = a - n * r
+        lo = np.where((a > 0) & (lo_r > 0), a - a / lo_r, np.nan)
+        hi = np.where((a > 0) & np.isfinite(hi_r), a - a / hi_r, np.nan)
+    return ex, lo, hi
+
+
+# --------------------------------------------------------------------------- table layer
+_CORE = ("jurisdiction", "period", "race_ethnicity", "stage", "count", "base")
+
+
+def _dims(counts: pd.DataFrame) -> list[str]:
+    return [c for c in counts.columns if c not in _CORE and c not in ("suppressed", "suppression", "_row")]
+
+
+def _base_of(stage: str, given: object) -> str | None:
+    if isinstance(given, str) and given.strip() and given.strip() != "population":
+        return given.strip()
+    if isinstance(given, str) and given.strip() == "population":
+        return None
+    st = STAGES.get(stage)
+    return st.decision_base if st else None
+
+
+def _population_basis_allowed(stage: str, given: object) -> bool:
+    st = STAGES.get(stage)
+    return st.population_base if st else True
+
+
+def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, reference: str = "white",
+             bases: Sequence[str] = ("population", "decision"), alpha: float = 0.05,
+             policy: SuppressionPolicy | None = DEFAULT_POLICY, total_group: str = "all") -> pd.DataFrame:
+    """Every measure for every jurisdiction, period, group, breakdown, stage and basis.
+
+    Parameters
+    ----------
+    counts : tidy counts with ``jurisdiction``, ``period``, ``race_ethnicity``, ``stage``, ``count``
+        and optionally ``base`` (the decision base stage of each row; "population" or empty for
+        none; defaults to the registry) and breakdown columns (``age_group``, ``sex`` ...).
+    population : ``jurisdiction``, ``period``, ``race_ethnicity`` (plus the same breakdown
+        columns) and ``population``; without it only decision-based rows are produced.
+    reference : a group code (default ``"white"``, White non-Hispanic), ``"all_other"`` (each
+        group against all other children) or ``"overall"`` (against all children).
+    bases : which bases to compute: "population" (per 1,000 children) and/or "decision"
+        (per 100 children at the decision base stage).
+    alpha : 1 - confidence level of every interval.
+    policy : small-numbers policy; ``None`` turns suppression off (internal analysis only).
+    total_group : the group code of the all-children row, when the counts carry one. Totals for
+        the DI come from it (so unknown race is counted in the total); otherwise from the sum of
+        the groups.
+
+    Returns
+    -------
+    DataFrame with :data:`OUTPUT_COLUMNS` (breakdown columns after ``race_ethnicity``):
+    ``count`` and ``base_count`` (nullable integers, missing where suppressed), ``base`` ("child
+    population" or the base stage), ``per`` (1000 or 100), ``rate`` and its interval
+    (``rate_method``), ``share`` of the stage total and ``base_share``, ``di`` with interval and
+    ``di_band``, the ``reference`` and its count, base and rate, ``rri`` with interval,
+    ``se_log_rri``, ``ci_method``, ``p_value`` and ``test``, ``excess`` with interval, and the
+    flags ``suppressed``, ``unstable`` (20 or fewer children), ``insufficient`` (too small for a
+    DI or RRI under the policy), ``zero_cell`` and ``no_base``.
+    """
+    need = ["jurisdiction", "period", "race_ethnicity", "stage", "count"]
+    miss = [c for c in need if c not in counts.columns]
+    if miss:
+        raise ParameterError(f"The counts table has no {miss} column(s); it needs {', '.join(need)}.")
+    bad_bases = set(bases) - {"population", "decision"}
+    if bad_bases:
+        raise ParameterError(f"Unknown basis {sorted(bad_bases)}; use 'population' and/or 'decision'.")
+    dims = _dims(counts)
+    keys = ["jurisdiction", "period", "race_ethnicity", *dims]
+    cell = keys + ["stage"]
+    c = counts.copy()
+    if "base" not in c:
+        c["base"] = ""
+    c["count"] = pd.to_numeric(c["count"]).astype(float)
+    groups_present = set(c["race_ethnicity"])
+    special = {"all_other", "overall"}
+    if reference not in special and reference not in groups_present:
+        raise ParameterError(
+            f"Reference group {reference!r} is not in the data. Choose one of "
+            f"{', '.join(sorted(g for g in groups_present if g != total_group))}, 'all_other' or 'overall'.")
+
+    # small-number suppression of the count cells, across every published margin
+    if policy is not None:
+        margins = ["race_ethnicity", "jurisdiction", *dims]
+        c = suppress_counts(c, keys=cell, margins=margins, policy=policy)
+    else:
+        c["suppressed"] = False
+    c = c.drop(columns=[x for x in ("suppression",) if x in c])
+
+    frames = []
+    if "population" in bases and population is not None:
+        pk = [k for k in keys if k in population.columns]
+        if pk != keys:
+            raise ParameterError(f"The population table lacks {sorted(set(keys) - set(pk))} to match the counts.")
+        pop = population.groupby(keys, observed=True)["population"].sum().reset_index()
+        allowed = [_population_basis_allowed(s, b) for s, b in zip(c["stage"], c["base"])]
+        pb = c[allowed].merge(pop, on=keys, how="left")
+        pb = pb.rename(columns={"population": "base_count"})
+        pb["base_suppressed"] = False
+        pb["base"] = "child population"
+        pb["basis"] = "population"
+        pb["per"] = 1000
+        frames.append(pb)
+    if "decision" in bases:
+        c["_base_stage"] = [_base_of(s, b) for s, b in zip(c["stage"], c["base"])]
+        db = c[c["_base_stage"].notna()].copy()
+        lookup = c[cell + ["count", "suppressed"]].rename(
+            columns={"stage": "_base_stage", "count": "base_count", "suppressed": "base_suppressed"})
+        db = db.merge(lookup, on=keys + ["_base_stage"], how="left")
+        db["base"] = db["_base_stage"]
+        db["basis"] = "decision"
+        db["per"] = 100
+        frames.append(db)
+        c = c.drop(columns="_base_stage")
+    if not frames:
+        raise ParameterError("Nothing to compute: no population table for a population basis and no "
+                             "decision bases requested.")
+    m = pd.concat(frames, ignore_index=True)
+    m = m.drop(columns=[x for x in ("_base_stage",) if x in m])
+    m["base_count"] = m["base_count"].astype(float)
+    m["base_suppressed"] = m["base_suppressed"].fillna(False).astype(bool)
+    grp = ["jurisdiction", "period", *dims, "stage", "basis"]
+
+    # totals for shares / DI / overall reference
+    is_total = m["race_ethnicity"] == total_group
+    if is_total.any():
+        tot = m[is_total][grp + ["count", "base_count", "suppressed", "base_suppressed"]].rename(
+            columns={"count": "A", "base_count": "N", "suppressed": "A_supp", "base_suppressed": "N_supp"})
+    else:
+        tot = m.groupby(grp, observed=True).agg(A=("count", "sum"), N=("base_count", "sum"),
+                                                A_supp=("suppressed", "any"),
+                                                N_supp=("base_suppressed", "any")).reset_index()
+    m = m.merge(tot, on=grp, how="left")
+
+    # reference counts
+    if reference == "overall":
+        m["ref_count"], m["ref_base"] = m["A"], m["N"]
+        m["ref_supp"] = m["A_supp"] | m["N_supp"]
+    elif reference == "all_other":
+        m["ref_count"], m["ref_base"] = m["A"] - m["count"], m["N"] - m["base_count"]
+        m["ref_supp"] = m["A_supp"] | m["N_supp"] | m["suppressed"] | m["base_suppressed"]
+    else:
+        ref = m[m["race_ethnicity"] == reference][grp + ["count", "base_count", "suppressed", "base_suppressed"]]
+        ref = ref.rename(columns={"count": "ref_count", "base_count": "ref_base"})
+        ref["ref_supp"] = ref.pop("suppressed") | ref.pop("base_suppressed")
+        m = m.merge(ref, on=grp, how="left")
+        m["ref_supp"] = m["ref_supp"].fillna(False).astype(bool)
+
+    a = m["count"].to_numpy(float)
+    n = m["base_count"].to_numpy(float)
+    per = m["per"].to_numpy(float)
+    pop_basis = (m["basis"] == "population").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m["rate"] = np.where(n > 0, a / n * per, np.nan)
+        plo, phi = poisson_exact_ci(a, alpha=alpha)
+        wlo, whi = wilson_ci(a, n, alpha=alpha)
+        m["rate_low"] = np.where(n > 0, np.where(pop_basis, plo / n, wlo) * per, np.nan)
+        m["rate_high"] = np.where(n > 0, np.where(pop_basis, phi / n, whi) * per, np.nan)
+    m["rate_method"] = np.where(pop_basis, "exact Poisson (Garwood)", "Wilson score")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m["share"] = np.where(m["A"] > 0, a / m["A"], np.nan)
+        m["base_share"] = np.where(m["N"] > 0, n / m["N"], np.nan)
+    di, dlo, dhi = disproportionality_index(a, m["A"], n, m["N"], alpha=alpha)
+    m["di"], m["di_low"], m["di_high"] = di, dlo, dhi
+
+    rr = pd.DataFrame(index=m.index)
+    for basis in ("population", "decision"):
+        sel = (m["basis"] == basis).to_numpy()
+        if sel.any():
+            res = rate_ratio(a[sel], n[sel], m.loc[sel, "ref_count"], m.loc[sel, "ref_base"],
+                             basis=basis, alpha=alpha)
+            res.index = m.index[sel]
+            rr = pd.concat([rr, res]) if len(rr.columns) else res
+    m = m.join(rr.reindex(m.index))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m["ref_rate"] = np.where(m["ref_base"] > 0, m["ref_count"] / m["ref_base"] * per, np.nan)
+    ex, exlo, exhi = excess_children(a, n, m["ref_rate"] / per, m["rri_low"], m["rri_high"])
+    m["excess"], m["excess_low"], m["excess_high"] = ex, exlo, exhi
+    m["reference"] = reference
+    if reference not in special:
+        # the reference against itself: RRI 1 and no excess by definition, nothing to test
+        own = (m["race_ethnicity"] == reference).to_numpy() & (m["base_count"] > 0).to_numpy()
+        m.loc[own, ["excess", "excess_low", "excess_high"]] = 0.0
+        m.loc[own, ["rri_low", "rri_high", "se_log_rri", "p_value"]] = np.nan
+        m.loc[own, ["ci_method", "test"]] = "reference group"
+
+    # flags
+    pol = policy or SuppressionPolicy(min_count=1, max_count=0, complementary=False)
+    m["no_base"] = ~(m["base_count"] > 0)
+    m["zero_cell"] = m["zero_cell"].fillna(False).astype(bool)
+    m["unstable"] = unstable_mask(a, pol) & ~m["no_base"]
+    pop_share = _population_share(m, population, keys, dims, total_group)
+    m["insufficient"] = ((m["base_count"] < pol.min_base) | (m["count"] < pol.min_numerator)
+                         | (pop_share < pol.min_group_share)) & ~m["no_base"]
+    derived_supp = m["suppressed"] | m["base_suppressed"]
+    ratio_supp = derived_supp | m["ref_supp"] | m["A_supp"] | m["N_supp"]
+    total_rows = m["race_ethnicity"] == total_group
+    rate_cols = ["rate", "rate_low", "rate_high", "share", "base_share"]
+    ratio_cols = ["di", "di_low", "di_high", "rri", "rri_low", "rri_high", "se_log_rri", "p_value",
+                  "excess", "excess_low", "excess_high"]
+    if policy is not None:
+        m.loc[derived_supp, rate_cols] = np.nan
+        m.loc[ratio_supp | m["insufficient"], ratio_cols] = np.nan
+        m.loc[m["suppressed"], "count"] = np.nan
+        m.loc[m["base_suppressed"], "base_count"] = np.nan
+        m.loc[m["ref_supp"], ["ref_count", "ref_base", "ref_rate"]] = np.nan
+    m.loc[total_rows, ["rri", "rri_low", "rri_high", "se_log_rri", "p_value", "excess", "excess_low",
+                       "excess_high"]] = np.nan
+    m.loc[total_rows, ["ci_method", "test"]] = ""
+    m["suppressed"] = ratio_supp & ~total_rows | derived_supp
+    m["di_band"] = di_band(m["di"])
+    for col in ("count", "base_count", "ref_count", "ref_base"):
+        m[col] = m[col].round().astype("Int64")
+    order = {s: i for i, s in enumerate(STAGES)}
+    cols = OUTPUT_COLUMNS[:3] + dims + OUTPUT_COLUMNS[3:]
+    out = m[cols].sort_values(["jurisdiction", "period", *dims, "stage", "basis", "race_ethnicity"],
+                              key=lambda s: s.map(lambda v: order.get(v, 99)) if s.name == "stage" else s,
+                              kind="stable")
+    out = out.reset_index(drop=True)
+    out.attrs["policy"] = policy.as_dict() if policy is not None else None
+    out.attrs["reference"] = reference
+    return out
+
+
+def _population_share(m: pd.DataFrame, population: pd.DataFrame | None, keys: list[str], dims: list[str],
+                      total_group: str) -> pd.Series:
+    """Each group's share of the child population of its jurisdiction and period (NaN if unknown)."""
+    if population is None:
+        return pd.Series(np.nan, index=m.index)
+    jp = ["jurisdiction", "period"]
+    p = population.groupby(jp + ["race_ethnicity"], observed=True)["population"].sum().reset_index()
+    if total_group in set(p["race_ethnicity"]):
+        tot = p[p["race_ethnicity"] == total_group][jp + ["population"]].rename(columns={"population": "tot"})
+    else:
+        tot = p.groupby(jp, observed=True)["population"].sum().rename("tot").reset_index()
+    p = p.merge(tot, on=jp)
+    p["pshare"] = p["population"] / p["tot"]
+    s = m[jp + ["race_ethnicity"]].merge(p[jp + ["race_ethnicity", "pshare"]], how="left",
+                                         on=jp + ["race_ethnicity"])["pshare"]
+    s.index = m.index
+    return s
+
+
+def change_over_time(table: pd.DataFrame, *, baseline: int, alpha: float = 0.05) -> pd.DataFrame:
+    """Each row's rate and RRI against the same row in a baseline period.
+
+    Parameters
+    ----------
+    table : output of :func:`measures`.
+    baseline : the baseline period (e.g. the first year).
+
+    Returns
+    -------
+    DataFrame with the key columns, ``period``, ``baseline``, ``rate``, ``baseline_rate``,
+    ``rate_ratio`` (rate / baseline rate) with ``rate_ratio_low/high`` (log interval,
+    ``SE = sqrt(1/a_t + 1/a_0)``), ``rri``, ``baseline_rri``, ``rri_change`` (RRI / baseline RRI)
+    with ``rri_change_low/high`` (``SE = sqrt(se_t^2 + se_0^2)``, independent periods) and
+    ``p_value`` (z-test that the RRI did not change). Suppressed inputs give NaN.
+    """
+    if baseline not in set(table["period"]):
+        raise ParameterError(f"Baseline period {baseline} is not in the table; periods are "
+                             f"{sorted(set(table['period']))}.")
+    z = _z(alpha)
+    keys = [c for c in table.columns if c in ("jurisdiction", "race_ethnicity", "stage", "basis")
+            or c in _dims(table.drop(columns=[x for x in OUTPUT_COLUMNS if x in table and x not in
+                                               ("jurisdiction", "period", "race_ethnicity", "stage")]))]
+    keys = list(dict.fromkeys(keys))
+    cur = table[keys + ["period", "count", "rate", "rri", "se_log_rri", "reference"]].copy()
+    base = cur[cur["period"] == baseline].drop(columns=["period", "reference"]).rename(columns={
+        "count": "baseline_count", "rate": "baseline_rate", "rri": "baseline_rri", "se_log_rri": "baseline_se"})
+    m = cur.merge(base, on=keys, how="left")
+    a = m["count"].astype(float).to_numpy()
+    a0 = m["baseline_count"].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = m["rate"] / m["baseline_rate"]
+        se = np.sqrt(1 / a + 1 / a0)
+        m["rate_ratio"] = rr
+        m["rate_ratio_low"] = np.exp(np.log(rr) - z * se)
+        m["rate_ratio_high"] = np.exp(np.log(rr) + z * se)
+        ch = m["rri"] / m["baseline_rri"]
+        se2 = np.sqrt(m["se_log_rri"] ** 2 + m["baseline_se"] ** 2)
+        m["rri_change"] = ch
+        m["rri_change_low"] = np.exp(np.log(ch) - z * se2)
+        m["rri_change_high"] = np.exp(np.log(ch) + z * se2)
+        m["p_value"] = 2 * stats.norm.sf(np.abs(np.log(ch) / se2))
+    m["baseline"] = baseline
+    cols = keys + ["period", "baseline", "reference", "rate", "baseline_rate", "rate_ratio", "rate_ratio_low",
+                   "rate_ratio_high", "rri", "baseline_rri", "rri_change", "rri_change_low", "rri_change_high",
+                   "p_value"]
+    return m[cols].reset_index(drop=True)
+
+
+def pooled(counts: pd.DataFrame, *, over: Iterable[str] = ("period",), label: str | None = None) -> pd.DataFrame:
+    """Sum counts (or populations) over ``over`` columns, e.g. to pool years for small counties.
+
+    The pooled column keeps a label such as ``"2020-2025"`` (or ``label``).
+    """
+    over = list(over)
+    value = "count" if "count" in counts else "population"
+    keys = [c for c in counts.columns if c not in over + [value, "suppressed", "suppression"]]
+    out = counts.groupby(keys, observed=True, dropna=False)[value].sum().reset_index()
+    for o in over:
+        vals = sorted(counts[o].unique())
+        out[o] = label or f"{vals[0]}-{vals[-1]}"
+    return out[[c for c in counts.columns if c in out.columns]]

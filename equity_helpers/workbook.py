@@ -1,0 +1,97 @@
+"""What a notebook needs besides the measures: parameter checks and display setup.
+
+Notebooks call :func:`setup_notebook` once (chart renderer, plain-language errors instead of
+tracebacks) and :func:`check_parameters` right after their ``parameters`` cell.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from .errors import DataValidationError, ParameterError
+from .schema import SCHEMES, group_label
+from .stages import STATE
+from .validate import ValidatedData
+
+__all__ = ["setup_notebook", "check_parameters", "describe_parameters", "Parameters", "MODES"]
+
+MODES = ("interactive", "batch")
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Checked notebook parameters."""
+
+    jurisdiction: str
+    first_year: int
+    last_year: int
+    reference: str
+    race_scheme: str
+    suppression_threshold: int
+    mode: str
+
+
+def setup_notebook(mode: str = "interactive") -> None:
+    """Prepare the kernel: Altair renders static inline SVG (works with no network, in JupyterLab,
+    in papermill runs and in exported HTML), and a :class:`DataValidationError` or
+    :class:`ParameterError` is shown as its plain-language message, not as a traceback."""
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {MODES}, not {mode!r}.")
+    import altair as alt
+
+    alt.renderers.enable("svg")
+    alt.data_transformers.disable_max_rows()
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:  # pragma: no cover - outside IPython
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+
+    def _show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython signature
+        if isinstance(value, DataValidationError):
+            display(HTML(value._repr_html_()))
+        else:
+            display(HTML(f"<div class='eh-error'><strong>Please check the parameters.</strong> {value}</div>"))
+        print(str(value))
+        return None
+
+    ip.set_custom_exc((DataValidationError, ParameterError), _show)
+
+
+def check_parameters(data: ValidatedData, *, jurisdiction: str, first_year: int | None, last_year: int | None,
+                     reference: str = "white", race_scheme: str = "hispanic_first",
+                     suppression_threshold: int = 10, mode: str = "interactive") -> Parameters:
+    """Validate notebook parameters against the data; every problem in one :class:`ParameterError`."""
+    problems: list[str] = []
+    places = [STATE, *data.jurisdictions]
+    if jurisdiction not in places:
+        problems.append(f"Unknown jurisdiction {jurisdiction!r}; the data have: {', '.join(places)}.")
+    fy = data.first_year if first_year is None else first_year
+    ly = data.last_year if last_year is None else last_year
+    if not (data.first_year <= fy <= ly <= data.last_year):
+        problems.append(f"Years {fy}-{ly} are outside the data, which cover {data.first_year}-{data.last_year} "
+                        "(first year must not be after last year).")
+    if race_scheme not in SCHEMES:
+        problems.append(f"Unknown race scheme {race_scheme!r}; choose one of {', '.join(SCHEMES)}.")
+    else:
+        groups = SCHEMES[race_scheme].groups
+        if reference not in (*groups, "all_other", "overall") or reference == "unknown":
+            valid = [g for g in groups if g != "unknown"]
+            problems.append(f"Unknown reference group {reference!r} for scheme {race_scheme}; choose one of "
+                            f"{', '.join(valid)}, 'all_other' or 'overall'.")
+    if not isinstance(suppression_threshold, int) or suppression_threshold < 0:
+        problems.append("suppression_threshold must be a whole number of 0 or more (10 is the default).")
+    if mode not in MODES:
+        problems.append(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+    if problems:
+        raise ParameterError(" ".join(problems))
+    return Parameters(jurisdiction, int(fy), int(ly), reference, race_scheme, int(suppression_threshold), mode)
+
+
+def describe_parameters(p: Parameters) -> str:
+    """One sentence naming the place, years, reference group and scheme of a view."""
+    years = f"FY{p.first_year}" if p.first_year == p.last_year else f"FY{p.first_year}-FY{p.last_year}"
+    return (f"{p.jurisdiction}, {years}. Comparisons are with {group_label(p.reference)} children "
+            f"(race scheme: {p.race_scheme}).")
+
