@@ -50,6 +50,7 @@ __all__ = [
     "disproportionality_index",
     "di_band",
     "excess_children",
+    "acs_moe_proportion",
     "measures",
     "change_over_time",
     "REFERENCE_OPTIONS",
@@ -206,8 +207,10 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
                 warnings.simplefilter("ignore")
                 lo_i, hi_i = confint_proportions_2indep(ai, ni, ci_, mi, method="score", compare="ratio",
                                                         alpha=alpha)
-            low[i] = max(float(np.real(lo_i)), 0.0) if ai > 0 else 0.0
-            high[i] = float(np.real(hi_i))
+            est = (ai / ni) / (ci_ / mi) if ci_ > 0 else np.inf
+            # the score interval's roots are found numerically; keep the estimate inside it
+            low[i] = min(max(float(np.real(lo_i)), 0.0), est) if ai > 0 else 0.0
+            high[i] = max(float(np.real(hi_i)), est) if np.isfinite(est) else float(np.real(hi_i))
             p[i] = stats.fisher_exact([[ai, ni - ai], [ci_, mi - ci_]])[1]
             method[i] = "Koopman score"
             test[i] = "Fisher exact test"
@@ -265,6 +268,20 @@ def excess_children(a, n, ref_rate_fraction, rri_low, rri_high) -> tuple[np.ndar
         lo = np.where((a > 0) & (lo_r > 0), a - a / lo_r, np.nan)
         hi = np.where((a > 0) & np.isfinite(hi_r), a - a / hi_r, np.nan)
     return ex, lo, hi
+
+
+def acs_moe_proportion(x, moe_x, y, moe_y) -> tuple[np.ndarray, np.ndarray]:
+    """ACS 90% margin of error of a derived proportion ``P = X / Y`` (X a subset of Y).
+
+    ``MOE(P) = sqrt(MOE_X^2 - P^2 MOE_Y^2) / Y``; if the radicand is negative, the ratio formula
+    ``sqrt(MOE_X^2 + P^2 MOE_Y^2) / Y`` (Census ACS handbook ch. 8; tidycensus ``moe_prop``).
+    For population shares from the ACS, whose margins the DI interval should carry.
+    """
+    x, mx, y, my = (np.asarray(v, dtype=float) for v in (x, moe_x, y, moe_y))
+    p = x / y
+    rad = mx ** 2 - p ** 2 * my ** 2
+    moe = np.where(rad >= 0, np.sqrt(np.abs(rad)), np.sqrt(mx ** 2 + p ** 2 * my ** 2)) / y
+    return p, moe
 
 
 # --------------------------------------------------------------------------- table layer
