@@ -408,9 +408,11 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
         tot = m[is_total][grp + ["count", "base_count", "suppressed", "base_suppressed"]].rename(
             columns={"count": "A", "base_count": "N", "suppressed": "A_supp", "base_suppressed": "N_supp"})
     else:
-        tot = m.groupby(grp, observed=True).agg(A=("count", "sum"), N=("base_count", "sum"),
-                                                A_supp=("suppressed", "any"),
-                                                N_supp=("base_suppressed", "any")).reset_index()
+        # a sum over groups is publishable: complementary suppression leaves no margin with a
+        # single hidden cell, so the total minus the shown cells never isolates one of them
+        tot = m.groupby(grp, observed=True).agg(A=("count", "sum"), N=("base_count", "sum")).reset_index()
+        tot["A_supp"] = False
+        tot["N_supp"] = False
     m = m.merge(tot, on=grp, how="left")
 
     # reference counts
@@ -474,13 +476,16 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     m["insufficient"] = ((m["base_count"] < pol.min_base) | (m["count"] < pol.min_numerator)
                          | (pop_share < pol.min_group_share)) & ~m["no_base"]
     derived_supp = m["suppressed"] | m["base_suppressed"]
-    ratio_supp = derived_supp | m["ref_supp"] | m["A_supp"] | m["N_supp"]
+    di_supp = derived_supp | m["A_supp"] | m["N_supp"]
+    ratio_supp = derived_supp | m["ref_supp"]
     total_rows = m["race_ethnicity"] == total_group
-    rate_cols = ["rate", "rate_low", "rate_high", "share", "base_share"]
-    ratio_cols = ["di", "di_low", "di_high", "rri", "rri_low", "rri_high", "se_log_rri", "p_value",
-                  "excess", "excess_low", "excess_high"]
+    rate_cols = ["rate", "rate_low", "rate_high"]
+    di_cols = ["share", "base_share", "di", "di_low", "di_high"]
+    ratio_cols = ["rri", "rri_low", "rri_high", "se_log_rri", "p_value", "excess", "excess_low", "excess_high"]
     if policy is not None:
         m.loc[derived_supp, rate_cols] = np.nan
+        m.loc[di_supp, di_cols] = np.nan
+        m.loc[di_supp | m["insufficient"], ["di", "di_low", "di_high"]] = np.nan
         m.loc[ratio_supp | m["insufficient"], ratio_cols] = np.nan
         m.loc[m["suppressed"], "count"] = np.nan
         m.loc[m["base_suppressed"], "base_count"] = np.nan
@@ -488,7 +493,7 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     m.loc[total_rows, ["rri", "rri_low", "rri_high", "se_log_rri", "p_value", "excess", "excess_low",
                        "excess_high"]] = np.nan
     m.loc[total_rows, ["ci_method", "test"]] = ""
-    m["suppressed"] = ratio_supp & ~total_rows | derived_supp
+    m["suppressed"] = (ratio_supp | di_supp) & ~total_rows | derived_supp
     m["di_band"] = di_band(m["di"])
     for col in ("count", "base_count", "ref_count", "ref_base"):
         m[col] = m[col].round().astype("Int64")

@@ -69,13 +69,17 @@ def run_notebook(notebook: str | Path, out: str | Path, *, parameters: dict[str,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.running.ipynb")
+    failed = out.with_name(f"{out.stem}.failed.ipynb")
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name="python3",
                             cwd=str(cwd or Path(notebook).parent), progress_bar=False,
                             execution_timeout=timeout)
         os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+        failed.unlink(missing_ok=True)
+    except Exception:
+        if tmp.exists():  # keep the executed notebook with its error for the analyst, never as the report
+            os.replace(tmp, failed)
+        raise
     return out
 
 

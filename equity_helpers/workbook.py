@@ -53,8 +53,7 @@ def setup_notebook(mode: str = "interactive") -> None:
             display(HTML(value._repr_html_()))
         else:
             display(HTML(f"<div class='eh-error'><strong>Please check the parameters.</strong> {value}</div>"))
-        print(str(value))
-        return None
+        return [f"{type(value).__name__}: {value}"]  # shown instead of a traceback
 
     ip.set_custom_exc((DataValidationError, ParameterError), _show)
 

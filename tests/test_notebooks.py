@@ -1,0 +1,66 @@
+"""Notebooks run headlessly under papermill, pass nbval-lax, and export offline HTML."""
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from equity_helpers.report import NOTEBOOK_DIR, export_html, render_report, run_notebook
+
+from .conftest import SAMPLE
+
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+
+
+def test_notebooks_are_committed_without_outputs():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
+
+
+@pytest.mark.parametrize("jurisdiction", ["Statewide", "Granite"])
+def test_start_here_runs_and_passes_nbval(tmp_path, jurisdiction):
+    out = tmp_path / f"00_{jurisdiction}.ipynb"
+    run_notebook(NOTEBOOK_DIR / "00_start_here.ipynb", out,
+                 parameters={"data_dir": str(SAMPLE), "jurisdiction": jurisdiction, "mode": "batch"})
+    nb = nbformat.read(str(out), as_version=4)
+    kinds = {k for c in nb.cells if c.cell_type == "code" for o in c.outputs for k in o.get("data", {})}
+    assert "image/svg+xml" in kinds
+    text = "".join(str(o.get("data", {}).get("text/html", "")) for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs)
+    assert "suppressed" in text
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                          str(out)], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-2000:]
+
+
+def test_bad_parameter_fails_with_plain_message(tmp_path):
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError) as exc:
+        run_notebook(NOTEBOOK_DIR / "00_start_here.ipynb", tmp_path / "bad.ipynb",
+                     parameters={"data_dir": str(SAMPLE), "jurisdiction": "Atlantis", "mode": "batch"})
+    assert exc.value.exec_count == 3  # the parameter-check cell
+    assert (tmp_path / "bad.failed.ipynb").exists() and not (tmp_path / "bad.ipynb").exists()
+    nb = nbformat.read(str(tmp_path / "bad.failed.ipynb"), as_version=4)
+    shown = "".join(str(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Unknown jurisdiction 'Atlantis'" in shown and "Statewide, Bluff" in shown
+    assert "Traceback (most recent call last)" not in shown
+
+
+def test_report_is_offline_and_hides_code(tmp_path):
+    entry = render_report(NOTEBOOK_DIR / "00_start_here.ipynb", tmp_path,
+                          parameters={"data_dir": str(SAMPLE), "jurisdiction": "Pine Ridge", "mode": "batch"})
+    html = (tmp_path / "00_start_here.html").read_text()
+    assert entry["status"] == "ok"
+    assert not re.search(r"<script[^>]+src=", html), "no external scripts"
+    assert not re.search(r"<link[^>]+href=[\"']https?:", html), "no external stylesheets"
+    assert "data:image/svg+xml" in html or "<svg" in html
+    assert "eh.load" not in html and "import equity_helpers" not in html, "code is hidden"
+    assert "About this report" in html and "Counts from 1 to 10" in html
+    assert re.search(r"C\d{8}", html) is None, "no child ids in a shared report"
