@@ -179,9 +179,9 @@ def _parse_dates(s: pd.Series) -> pd.Series:
 
 
 def _flag(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    low = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v).strip().lower())
-    val = pd.Series(np.where(low.isin(list(_TRUE)), 1, 0), index=s.index)
-    bad = low.notna() & ~low.isin(list(_TRUE | _FALSE))
+    low = s.astype("string").str.strip().str.lower()
+    val = pd.Series(np.where(low.isin(list(_TRUE)).fillna(False), 1, 0), index=s.index)
+    bad = (low.notna() & ~low.isin(list(_TRUE | _FALSE))).fillna(False).astype(bool)
     return val, bad
 
 
