@@ -137,3 +137,26 @@ def test_acs_moe_of_derived_proportion(cases):
                                 i["denominator_moe90"])
     assert p == pytest.approx(e["proportion"], abs=1e-6)
     assert moe == pytest.approx(e["moe90_proportion"], abs=1e-5)
+
+
+def test_change_over_time_against_baseline(cases):
+    # FAM7.A victimisation rates per 1,000 (as counts per 1,000,000): Black/White RRI 1.974 -> 1.833
+    c = cases["childstats_fam7a_rri_from_published_rates"]["inputs"]["rates_per_1000"]
+    rows, pops = [], []
+    for year, key in ((2008, "2008"), (2022, "2022")):
+        for g, name in (("white", "White NH"), ("black", "Black NH")):
+            rows.append(("US", year, g, "substantiated", round(c[key][name] * 1000)))
+            pops.append(("US", year, g, 1_000_000))
+    counts = pd.DataFrame(rows, columns=["jurisdiction", "period", "race_ethnicity", "stage", "count"])
+    pop = pd.DataFrame(pops, columns=["jurisdiction", "period", "race_ethnicity", "population"])
+    m = eh.measures(counts, pop, reference="white", bases=("population",), policy=None)
+    ch = eh.change_over_time(m, baseline=2008).set_index(["race_ethnicity", "period"])
+    row = ch.loc[("black", 2022)]
+    assert row.rri_change == pytest.approx((12.1 / 6.6) / (15.2 / 7.7), rel=1e-9)
+    assert row.rri_change_low < row.rri_change < row.rri_change_high
+    assert row.rate_ratio == pytest.approx(12.1 / 15.2, rel=1e-9)
+    assert row.p_value < 0.05  # with counts this large the fall is well outside chance
+    base = ch.loc[("black", 2008)]
+    assert base.rri_change == pytest.approx(1.0)
+    with pytest.raises(eh.ParameterError, match="Baseline period 1999"):
+        eh.change_over_time(m, baseline=1999)
