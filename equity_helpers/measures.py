@@ -31,7 +31,7 @@ Every function is keyword-only above the count layer and names its reference exp
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -301,7 +301,7 @@ def _base_of(stage: str, given: object) -> str | None:
     return st.decision_base if st else None
 
 
-def _population_basis_allowed(stage: str, given: object) -> bool:
+def _population_basis_allowed(stage: str) -> bool:
     st = STAGES.get(stage)
     return st.population_base if st else True
 
@@ -374,7 +374,7 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
         if pk != keys:
             raise ParameterError(f"The population table lacks {sorted(set(keys) - set(pk))} to match the counts.")
         pop = population.groupby(keys, observed=True)["population"].sum().reset_index()
-        allowed = [_population_basis_allowed(s, b) for s, b in zip(c["stage"], c["base"])]
+        allowed = [_population_basis_allowed(s) for s in c["stage"]]
         pb = c[allowed].merge(pop, on=keys, how="left")
         pb = pb.rename(columns={"population": "base_count"})
         pb["base_suppressed"] = False
@@ -575,17 +575,3 @@ def change_over_time(table: pd.DataFrame, *, baseline: int, alpha: float = 0.05)
                    "p_value"]
     return m[cols].reset_index(drop=True)
 
-
-def pooled(counts: pd.DataFrame, *, over: Iterable[str] = ("period",), label: str | None = None) -> pd.DataFrame:
-    """Sum counts (or populations) over ``over`` columns, e.g. to pool years for small counties.
-
-    The pooled column keeps a label such as ``"2020-2025"`` (or ``label``).
-    """
-    over = list(over)
-    value = "count" if "count" in counts else "population"
-    keys = [c for c in counts.columns if c not in over + [value, "suppressed", "suppression"]]
-    out = counts.groupby(keys, observed=True, dropna=False)[value].sum().reset_index()
-    for o in over:
-        vals = sorted(counts[o].unique())
-        out[o] = label or f"{vals[0]}-{vals[-1]}"
-    return out[[c for c in counts.columns if c in out.columns]]
