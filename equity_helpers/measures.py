@@ -185,6 +185,8 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
         _, p = two_proportion_z_test(a, n1, c, n2)
         method = np.full(a.shape, "Katz log", dtype=object)
         test = np.full(a.shape, "two-proportion z-test", dtype=object)
+    if is_small.any() and not poisson:  # statsmodels is slow to import; only small cells need it
+        from statsmodels.stats.proportion import confint_proportions_2indep
     for i in np.flatnonzero(is_small):
         ai, ni, ci_, mi = int(a[i]), n1[i], int(c[i]), n2[i]
         if poisson:
@@ -201,8 +203,6 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
             method[i] = "exact conditional (Clopper-Pearson)"
             test[i] = "exact conditional binomial test"
         else:
-            from statsmodels.stats.proportion import confint_proportions_2indep
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 lo_i, hi_i = confint_proportions_2indep(ai, ni, ci_, mi, method="score", compare="ratio",
@@ -485,7 +485,7 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     if policy is not None:
         m.loc[derived_supp, rate_cols] = np.nan
         m.loc[di_supp, di_cols] = np.nan
-        m.loc[di_supp | m["insufficient"], ["di", "di_low", "di_high"]] = np.nan
+        m.loc[m["insufficient"], ["di", "di_low", "di_high"]] = np.nan
         m.loc[ratio_supp | m["insufficient"], ratio_cols] = np.nan
         m.loc[m["suppressed"], "count"] = np.nan
         m.loc[m["base_suppressed"], "base_count"] = np.nan
@@ -547,10 +547,8 @@ def change_over_time(table: pd.DataFrame, *, baseline: int, alpha: float = 0.05)
         raise ParameterError(f"Baseline period {baseline} is not in the table; periods are "
                              f"{sorted(set(table['period']))}.")
     z = _z(alpha)
-    keys = [c for c in table.columns if c in ("jurisdiction", "race_ethnicity", "stage", "basis")
-            or c in _dims(table.drop(columns=[x for x in OUTPUT_COLUMNS if x in table and x not in
-                                               ("jurisdiction", "period", "race_ethnicity", "stage")]))]
-    keys = list(dict.fromkeys(keys))
+    dims = [c for c in table.columns if c not in OUTPUT_COLUMNS]  # breakdowns such as age_group
+    keys = ["jurisdiction", "race_ethnicity", *dims, "stage", "basis"]
     cur = table[keys + ["period", "count", "rate", "rri", "se_log_rri", "reference"]].copy()
     base = cur[cur["period"] == baseline].drop(columns=["period", "reference"]).rename(columns={
         "count": "baseline_count", "rate": "baseline_rate", "rri": "baseline_rri", "se_log_rri": "baseline_se"})

@@ -196,7 +196,11 @@ def _check_columns(ck: _Checker) -> bool:
     return ok
 
 
-def _check_codes(ck: _Checker, *, optional_empty: tuple[str, ...] = ()) -> None:
+_MAY_BE_EMPTY = frozenset({"disposition", "exit_reason", "first_placement"})
+"""Coded columns that may be empty: no finding yet (read as "none"), an open episode, not recorded."""
+
+
+def _check_codes(ck: _Checker) -> None:
     spec = TABLES[ck.table]
     df = ck.df
     if spec.key:
@@ -204,14 +208,12 @@ def _check_codes(ck: _Checker, *, optional_empty: tuple[str, ...] = ()) -> None:
         ck.error("duplicate_id", dup, column=spec.key)
         ck.error("missing_value", df[spec.key].isna(), column=spec.key)
     for col, allowed in spec.codes.items():
-        v = df[col].astype(object).where(df[col].notna(), None)
-        if col in optional_empty:
-            v = v.where(v.notna(), allowed[-1] if col == "disposition" else None)
+        v = df[col]
         bad = v.notna() & ~v.isin(list(allowed))
         if bad.any():
             codes = ", ".join(repr(c) for c in v[bad].value_counts().index[:8])
             ck.error("unknown_code", bad, column=col, codes=codes, allowed=", ".join(allowed))
-        if col not in optional_empty and col not in ("exit_reason", "first_placement"):
+        if col not in _MAY_BE_EMPTY:
             ck.error("missing_value", v.isna(), column=col)
     for col in spec.flags:
         if col in df:
@@ -270,7 +272,7 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
         if not usable[name]:
             continue
         if name in ("children", "reports", "episodes"):
-            _check_codes(ck, optional_empty=("disposition",) if name == "reports" else ())
+            _check_codes(ck)
             for col in TABLES[name].dates:
                 parsed = _parse_dates(ck.df[col])
                 if col != "exit_date":
