@@ -20,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .suppression import SuppressionPolicy
+
 __all__ = ["run_notebook", "export_html", "data_fingerprint", "provenance_html", "atomic_write_text",
            "NOTEBOOK_DIR", "render_report"]
 
@@ -124,8 +126,6 @@ def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict
         "race scheme": parameters.get("race_scheme", "hispanic_first"),
         "run at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    from .suppression import SuppressionPolicy
-
     info["small numbers"] = SuppressionPolicy(max_count=int(parameters.get("suppression_threshold", 10))).describe()
     html_path = export_html(executed, out_dir / f"{stem}.html", provenance=info)
     return {"notebook": notebook.name, "html": str(html_path), "executed": str(executed), "status": "ok",
