@@ -399,7 +399,7 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     m = pd.concat(frames, ignore_index=True)
     m = m.drop(columns=[x for x in ("_base_stage",) if x in m])
     m["base_count"] = m["base_count"].astype(float)
-    m["base_suppressed"] = m["base_suppressed"].fillna(False).astype(bool)
+    m["base_suppressed"] = m["base_suppressed"].astype("boolean").fillna(False).astype(bool)
     grp = ["jurisdiction", "period", *dims, "stage", "basis"]
 
     # totals for shares / DI / overall reference
@@ -427,7 +427,7 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
         ref = ref.rename(columns={"count": "ref_count", "base_count": "ref_base"})
         ref["ref_supp"] = ref.pop("suppressed") | ref.pop("base_suppressed")
         m = m.merge(ref, on=grp, how="left")
-        m["ref_supp"] = m["ref_supp"].fillna(False).astype(bool)
+        m["ref_supp"] = m["ref_supp"].astype("boolean").fillna(False).astype(bool)
 
     a = m["count"].to_numpy(float)
     n = m["base_count"].to_numpy(float)
@@ -470,7 +470,7 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     # flags
     pol = policy or SuppressionPolicy(min_count=1, max_count=0, complementary=False)
     m["no_base"] = ~(m["base_count"] > 0)
-    m["zero_cell"] = m["zero_cell"].fillna(False).astype(bool)
+    m["zero_cell"] = m["zero_cell"].astype("boolean").fillna(False).astype(bool)
     m["unstable"] = unstable_mask(a, pol) & ~m["no_base"]
     pop_share = _population_share(m, population, keys, dims, total_group)
     m["insufficient"] = ((m["base_count"] < pol.min_base) | (m["count"] < pol.min_numerator)
