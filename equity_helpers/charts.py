@@ -10,7 +10,8 @@ import pandas as pd
 
 from .schema import STAGES, group_label
 
-__all__ = ["PALETTE", "group_scale", "stage_counts_chart"]
+__all__ = ["PALETTE", "group_scale", "stage_counts_chart", "rri_chart", "rate_chart", "trend_chart", "county_chart",
+           "survival_chart", "exits_chart"]
 
 # Okabe-Ito colour-blind safe palette
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000", "#999999"]
@@ -56,3 +57,171 @@ def stage_counts_chart(counts: pd.DataFrame, *, title: str) -> alt.Chart:
             .facet(facet=alt.Facet("decision point:N", sort=order, title=None), columns=3)
             .resolve_scale(x="independent")
             .properties(title=alt.TitleParams(title, anchor="start")))
+
+
+# --------------------------------------------------------------------------- measures charts
+def _theme() -> dict:
+    return {"config": {"font": "Helvetica, Arial, sans-serif", "title": {"fontSize": 15, "anchor": "start"},
+                       "axis": {"labelFontSize": 12, "titleFontSize": 12},
+                       "legend": {"labelFontSize": 12, "titleFontSize": 12}, "view": {"stroke": None}}}
+
+
+alt.theme.register("equity_workbook", enable=True)(_theme)
+
+
+def _prepare(m: pd.DataFrame) -> pd.DataFrame:
+    df = m.copy()
+    df["group"] = df["race_ethnicity"].map(group_label)
+    df["decision point"] = df["stage"].map(lambda s: STAGES[s].label if s in STAGES else s)
+    for c in ("count", "base_count", "ref_count", "ref_base"):
+        if c in df:
+            df[c] = df[c].astype("Float64").astype(float)
+    df["status"] = "shown"
+    if "unstable" in df:
+        df.loc[df["unstable"], "status"] = "unstable (20 or fewer children)"
+    if "insufficient" in df:
+        df.loc[df["insufficient"], "status"] = "too few children for a ratio"
+    df.loc[df["suppressed"], "status"] = "suppressed"
+    return df
+
+
+_TOOLTIP = [alt.Tooltip("group:N"), alt.Tooltip("decision point:N"), alt.Tooltip("count:Q", title="children", format=","),
+            alt.Tooltip("base_count:Q", title="base", format=","), alt.Tooltip("rate:Q", format=".1f"),
+            alt.Tooltip("rri:Q", title="relative rate", format=".2f"), alt.Tooltip("rri_low:Q", format=".2f"),
+            alt.Tooltip("rri_high:Q", format=".2f"), alt.Tooltip("status:N")]
+
+
+def rri_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart:
+    """Relative rate index per group with its interval, against a line at 1 (parity).
+
+    ``m``: :func:`~equity_helpers.measures.measures` rows for one jurisdiction, period and basis
+    (one or more stages, shown as rows of small multiples). Unstable values are hollow points;
+    suppressed or too-small values are written as text at the parity line instead of a point.
+    """
+    df = _prepare(m[~m["race_ethnicity"].isin(["all", "unknown"])])
+    df["filled"] = df["status"] == "shown"
+    df["note"] = df["status"].where(df["rri"].isna() & df["status"].isin(
+        ["suppressed", "too few children for a ratio"]), "")
+    df["one"] = 1.0
+    order = [group_label(g) for g in dict.fromkeys(df["race_ethnicity"])]
+    y = alt.Y("group:N", sort=order, title=None)
+    base = alt.Chart(df).encode(y=y, tooltip=_TOOLTIP)
+    rule = alt.Chart(df).mark_rule(color="#333", strokeDash=[4, 3]).encode(x=alt.X("one:Q"))
+    bars = base.transform_filter("isValid(datum.rri_low)").mark_rule(strokeWidth=2).encode(
+        x=alt.X("rri_low:Q", scale=alt.Scale(type="log"), title=f"relative rate index (1 = same rate as "
+                                                                 f"{reference_label} children)"),
+        x2="rri_high:Q", color=alt.Color("group:N", scale=group_scale(list(dict.fromkeys(df["race_ethnicity"]))),
+                                         legend=None))
+    points = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_point(size=90).encode(
+        x=alt.X("rri:Q", scale=alt.Scale(type="log")),
+        color=alt.Color("group:N", scale=group_scale(list(dict.fromkeys(df["race_ethnicity"]))), legend=None),
+        fill=alt.condition("datum.filled", alt.Color("group:N", legend=None), alt.value("white")),
+        shape=alt.Shape("status:N", title="status"))
+    notes = base.transform_filter("datum.note != ''").mark_text(align="left", dx=4, fontStyle="italic",
+                                                                color="#444").encode(x=alt.X("one:Q"), text="note:N")
+    layered = alt.layer(rule, bars, points, notes).properties(width=420, height=alt.Step(22))
+    if df["stage"].nunique() > 1:
+        order_s = [STAGES[s].label if s in STAGES else s for s in dict.fromkeys(df["stage"])]
+        return layered.facet(row=alt.Row("decision point:N", sort=order_s, title=None,
+                                         header=alt.Header(labelAngle=0, labelAlign="left"))).properties(
+            title=title)
+    return layered.properties(title=title)
+
+
+def rate_chart(m: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Rates per group with intervals (per 1,000 children or per 100 at the base), one panel per stage."""
+    df = _prepare(m[m["race_ethnicity"] != "unknown"])
+    groups = list(dict.fromkeys(df["race_ethnicity"]))
+    df["note"] = df["status"].where(df["rate"].isna() & (df["status"] == "suppressed"), "")
+    unit = "per 1,000 children" if (df["per"] == 1000).all() else "per 100 at the previous decision"
+    base = alt.Chart(df).encode(y=alt.Y("group:N", sort=[group_label(g) for g in groups], title=None),
+                                tooltip=_TOOLTIP)
+    err = base.mark_rule(strokeWidth=2).encode(x=alt.X("rate_low:Q", title=f"rate {unit}"), x2="rate_high:Q",
+                                               color=alt.Color("group:N", scale=group_scale(groups), legend=None))
+    pts = base.mark_point(size=80, filled=True).encode(x="rate:Q", color=alt.Color("group:N", legend=None),
+                                                       shape=alt.Shape("status:N", title="status"))
+    notes = base.transform_filter("datum.note != ''").mark_text(align="left", fontStyle="italic", color="#444").encode(
+        x=alt.value(2), text="note:N")
+    layer = alt.layer(err, pts, notes).properties(width=300, height=alt.Step(20))
+    if df["stage"].nunique() > 1:
+        order_s = [STAGES[s].label if s in STAGES else s for s in dict.fromkeys(df["stage"])]
+        return layer.facet(facet=alt.Facet("decision point:N", sort=order_s, title=None), columns=2).resolve_scale(
+            x="independent").properties(title=title)
+    return layer.properties(title=title)
+
+
+def trend_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart:
+    """Relative rate index by year for each group, with intervals, against the parity line."""
+    df = _prepare(m[~m["race_ethnicity"].isin(["all", "unknown"])])
+    groups = list(dict.fromkeys(df["race_ethnicity"]))
+    df["year"] = df["period"].astype(str)
+    base = alt.Chart(df).encode(x=alt.X("year:O", title="fiscal year"), tooltip=_TOOLTIP + [alt.Tooltip("year:O")])
+    scale = group_scale(groups)
+    line = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_line(point=True).encode(
+        y=alt.Y("rri:Q", scale=alt.Scale(type="log"), title=f"relative rate vs {reference_label} children"),
+        color=alt.Color("group:N", scale=scale, title="group"), strokeDash=alt.StrokeDash("group:N", legend=None))
+    band = base.transform_filter("isValid(datum.rri_low) && datum.rri_low > 0").mark_rule(opacity=0.5).encode(
+        y="rri_low:Q", y2="rri_high:Q", color=alt.Color("group:N", scale=scale))
+    parity = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(y="one:Q")
+    return alt.layer(band, line, parity).properties(width=480, height=260, title=title)
+
+
+def county_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart:
+    """One group's relative rate index in every jurisdiction, with intervals; suppressed ones written as text."""
+    df = _prepare(m)
+    df["note"] = df["status"].where(df["rri"].isna(), "")
+    df["one"] = 1.0
+    order = df.sort_values("rri", ascending=False)["jurisdiction"].tolist()
+    base = alt.Chart(df).encode(y=alt.Y("jurisdiction:N", sort=order, title=None),
+                                tooltip=[alt.Tooltip("jurisdiction:N")] + _TOOLTIP)
+    rule = alt.Chart(df).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="one:Q")
+    err = base.transform_filter("isValid(datum.rri_low) && datum.rri_low > 0").mark_rule(
+        strokeWidth=2, color=PALETTE[0]).encode(
+        x=alt.X("rri_low:Q", scale=alt.Scale(type="log"), title=f"relative rate vs {reference_label} children"),
+        x2="rri_high:Q")
+    pts = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_point(
+        size=80, filled=True, color=PALETTE[0]).encode(x="rri:Q", shape=alt.Shape("status:N", title="status"))
+    notes = base.transform_filter("datum.note != ''").mark_text(align="left", dx=4, fontStyle="italic",
+                                                                color="#444").encode(x="one:Q", text="note:N")
+    return alt.layer(rule, err, pts, notes).properties(width=420, height=alt.Step(20), title=title)
+
+
+def survival_chart(km: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Share of children still in care by months since entry, per group, with interval bands."""
+    df = km[km["race_ethnicity"] != "unknown"].copy()
+    df["group"] = df["race_ethnicity"].map(group_label)
+    df["months"] = df["days"] / 30.44
+    groups = list(dict.fromkeys(df["race_ethnicity"]))
+    scale = group_scale(groups)
+    base = alt.Chart(df).encode(x=alt.X("months:Q", title="months since entering care"))
+    band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
+        y=alt.Y("in_care_low:Q", title="share still in care", axis=alt.Axis(format="%")), y2="in_care_high:Q",
+        color=alt.Color("group:N", scale=scale, legend=None))
+    line = base.mark_line(interpolate="step-after").encode(
+        y="in_care:Q", color=alt.Color("group:N", scale=scale, title="group"),
+        strokeDash=alt.StrokeDash("group:N", legend=None),
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("months:Q", format=".1f"),
+                 alt.Tooltip("in_care:Q", format=".0%"), alt.Tooltip("at_risk:Q", title="children still in care")])
+    return alt.layer(band, line).properties(width=480, height=280, title=title)
+
+
+def exits_chart(cif: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Cumulative share of children leaving care by each exit type over time (Aalen-Johansen), per group."""
+    df = cif[~cif["race_ethnicity"].isin(["unknown"])].copy()
+    df["group"] = df["race_ethnicity"].map(group_label)
+    df["months"] = df["days"] / 30.44
+    order = ["reunification", "relative or guardianship", "adoption", "aged out", "other exit", "still in care"]
+    types = [t for t in order if t in set(df["exit_type"])]
+    colours = {"reunification": PALETTE[2], "relative or guardianship": PALETTE[4], "adoption": PALETTE[3],
+               "aged out": PALETTE[5], "other exit": PALETTE[8], "still in care": "#dddddd"}
+    df["order"] = df["exit_type"].map({t: i for i, t in enumerate(order)})
+    return alt.Chart(df).mark_area(interpolate="step-after").encode(
+        x=alt.X("months:Q", title="months since entering care"),
+        y=alt.Y("cif:Q", stack="zero", title="share of children", axis=alt.Axis(format="%")),
+        color=alt.Color("exit_type:N", sort=types, scale=alt.Scale(domain=types, range=[colours[t] for t in types]),
+                        title="how children left care"),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("exit_type:N"), alt.Tooltip("months:Q", format=".1f"),
+                 alt.Tooltip("cif:Q", format=".0%")],
+    ).properties(width=220, height=180).facet(facet=alt.Facet("group:N", title=None), columns=3).properties(
+        title=title)

@@ -46,6 +46,7 @@ __all__ = [
     "fiscal_year",
     "period_bounds",
     "group_label",
+    "group_children",
 ]
 
 RACE_FLAGS: tuple[str, ...] = (
@@ -385,3 +386,18 @@ def period_bounds(year: int, *, calendar: bool = False) -> tuple[date, date]:
 def group_label(group: str) -> str:
     """Plain-language label of a group code (falls back to the code itself)."""
     return GROUP_LABELS.get(group, str(group))
+
+
+_CHILDREN_PHRASE = {
+    "hispanic": "Hispanic children",
+    "multiracial": "children of two or more races",
+    "unknown": "children of unknown race",
+    "all_other": "all other children",
+    "overall": "all children",
+    "all": "all children",
+}
+
+
+def group_children(group: str) -> str:
+    """The group as a noun phrase for sentences: "Black children", "children of two or more races"."""
+    return _CHILDREN_PHRASE.get(group, f"{group_label(group)} children")

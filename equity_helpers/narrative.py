@@ -1,0 +1,176 @@
+"""Neutral plain-language sentences generated from the measures.
+
+Every sentence names the year, the place's groups, the reference group, the counts and the
+uncertainty, and never passes a verdict (no "fair", "unfair", "biased"). It is direction-aware: at a
+decision where a higher value is favourable (kin placement, reunification, permanency) a lower
+rate is described as "less likely to ...", and the excess is told as children who would have
+reached the favourable outcome at the reference group's rate. Suppressed figures are named as
+such, never described as zero; results whose interval includes 1 say the difference could be
+chance; unstable ones say so.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .schema import STAGES, group_children
+
+__all__ = ["sentence", "sentences", "TEMPLATES"]
+
+TEMPLATES: dict[str, str] = {
+    "suppressed": "In {year}, the number of {groups} who {verb} is too small to report, to protect "
+                  "children's privacy (a hidden number is not zero).",
+    "suppressed_many": "In {year}, the numbers of {groups} who {verb} are too small to report, to protect "
+                       "children's privacy (a hidden number is not zero).",
+    "insufficient": "In {year}, too few {group} {verb_base} for a reliable comparison with "
+                    "{ref}.",
+    "zero": "In {year}, no {group} {verb}, out of {base} {base_label}.",
+    "higher": "In {year}, {group} {verb} at {rri} times the rate of {ref} "
+              "({rate_g} compared with {rate_r} {unit}; 95% CI {lo}-{hi}).",
+    "lower": "In {year}, {group} {verb} at {rri} times the rate of {ref}, that is, "
+             "{inv} times less often ({rate_g} compared with {rate_r} {unit}; 95% CI {lo}-{hi}).",
+    "fav_lower": "In {year}, {group} were less likely than {ref} to {verb_inf}: "
+                 "{rate_g} compared with {rate_r} {unit} (ratio {rri}, 95% CI {lo}-{hi}).",
+    "fav_higher": "In {year}, {group} were more likely than {ref} to {verb_inf}: "
+                  "{rate_g} compared with {rate_r} {unit} (ratio {rri}, 95% CI {lo}-{hi}).",
+    "same": "In {year}, {group} {verb} at about the same rate as {ref} "
+            "({rate_g} compared with {rate_r} {unit}; ratio {rri}, 95% CI {lo}-{hi}).",
+    "excess_fewer": " At the rate of {ref}, about {n} fewer {group} would have {verb_pp}.",
+    "excess_more": " At the rate of {ref}, about {n} more {group} would have {verb_pp}.",
+    "chance": " The interval includes 1, so this difference could be due to chance.",
+    "unstable": " This figure rests on 20 or fewer children and can change a lot from year to year.",
+}
+"""Sentence templates (tests assert the wording)."""
+
+_INFINITIVE = {
+    "reported": ("were reported to the hotline", "be reported to the hotline", "been reported"),
+    "screened_in": ("were screened in", "be screened in", "been screened in"),
+    "substantiated": ("were substantiated as victims", "be substantiated as victims", "been substantiated"),
+    "entered_care": ("entered foster care", "enter foster care", "entered care"),
+    "first_placement_kin": ("were first placed with kin", "be first placed with kin", "been placed with kin"),
+    "first_placement_congregate": ("were first placed in congregate care", "be first placed in congregate care",
+                                   "been placed in congregate care"),
+    "permanency_12m": ("reached permanency within 12 months", "reach permanency within 12 months",
+                       "reached permanency within 12 months"),
+    "reunified_12m": ("were reunified within 12 months", "be reunified within 12 months",
+                      "been reunified within 12 months"),
+    "in_care_24m_plus": ("were still in care 24 months after entering", "still be in care after 24 months",
+                         "still been in care after 24 months"),
+    "aged_out": ("aged out of care", "age out of care", "aged out of care"),
+    "reentry_12m": ("re-entered care within 12 months", "re-enter care within 12 months",
+                    "re-entered care within 12 months"),
+}
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if math.isinf(x):
+        return "unbounded"
+    return f"{x:.{digits}g}" if x >= 10 else f"{x:.{digits - 1}f}" if x >= 1 else f"{x:.2f}"
+
+
+def _count(n: float) -> str:
+    n = abs(n)
+    if n >= 1000:
+        return f"{round(n, -2):,.0f}"
+    if n >= 100:
+        return f"{round(n, -1):,.0f}"
+    return f"{round(n):,.0f}"
+
+
+def _verbs(stage: str) -> tuple[str, str, str]:
+    if stage in _INFINITIVE:
+        return _INFINITIVE[stage]
+    label = STAGES[stage].label if stage in STAGES else stage.replace("_", " ")
+    return f"reached '{label}'", f"reach '{label}'", f"reached '{label}'"
+
+
+def sentence(row: pd.Series | dict, *, year_label: str | None = None) -> str:
+    """One sentence for one row of :func:`equity_helpers.measures.measures`.
+
+    Returns "" for the reference group itself and for the all-children and unknown rows.
+    """
+    r = dict(row)
+    g, ref_code = r["race_ethnicity"], r["reference"]
+    if g in ("all", "unknown") or g == ref_code:
+        return ""
+    stage = r["stage"]
+    favourable = STAGES[stage].higher_is == "favourable" if stage in STAGES else False
+    verb, verb_inf, verb_pp = _verbs(stage)
+    year = year_label or f"FY{r['period']}"
+    group = group_children(g)
+    ref = group_children(ref_code)
+    unit = "per 1,000 children" if r["per"] == 1000 else f"per 100 {_base_phrase(r['base'])}"
+    if r.get("suppressed"):
+        return _suppressed_text(year, [group], verb)
+    if pd.isna(r.get("rri")):
+        if r.get("insufficient") or pd.isna(r.get("base_count")):
+            return TEMPLATES["insufficient"].format(year=year, group=group, ref=ref,
+                                                    verb_base=verb)
+        return ""
+    rri, lo, hi = float(r["rri"]), float(r["rri_low"]), float(r["rri_high"])
+    if r["count"] == 0:
+        return TEMPLATES["zero"].format(year=year, group=group, verb=verb, base=f"{int(r['base_count']):,}",
+                                        base_label=_base_phrase(r["base"]))
+    vals = dict(year=year, group=group, ref=ref, verb=verb, verb_inf=verb_inf, rri=_fmt(rri), lo=_fmt(lo),
+                hi=_fmt(hi), rate_g=_fmt(float(r["rate"]), 3), rate_r=_fmt(float(r["ref_rate"]), 3), unit=unit,
+                inv=_fmt(1 / rri) if rri > 0 else "n/a")
+    if round(rri, 2) == 1.0:
+        text = TEMPLATES["same"].format(**vals)
+    elif favourable:
+        text = TEMPLATES["fav_higher" if rri > 1 else "fav_lower"].format(**vals)
+    else:
+        text = TEMPLATES["higher" if rri > 1 else "lower"].format(**vals)
+    chance = lo <= 1 <= hi
+    ex = r.get("excess")
+    if ex is not None and not pd.isna(ex) and abs(ex) >= 0.5 and not chance:
+        key = "excess_fewer" if ex > 0 else "excess_more"
+        text += TEMPLATES[key].format(ref=ref, n=_count(ex), group=group, verb_pp=verb_pp)
+    if chance:
+        text += TEMPLATES["chance"]
+    if r.get("unstable"):
+        text += TEMPLATES["unstable"]
+    return text
+
+
+def _suppressed_text(year: str, names: list[str], verb: str) -> str:
+    if len(names) == 1:
+        return TEMPLATES["suppressed"].format(year=year, groups=names[0], verb=verb)
+    groups = ", ".join(names[:-1]) + " and " + names[-1]
+    return TEMPLATES["suppressed_many"].format(year=year, groups=groups, verb=verb)
+
+
+def _base_phrase(base: str) -> str:
+    if base == "child population":
+        return "children in the population"
+    st = STAGES.get(base)
+    return st.label if st else str(base).replace("_", " ")
+
+
+def sentences(table: pd.DataFrame, *, year_label: str | None = None) -> list[str]:
+    """Sentences for every row of a measures table, in the table's order.
+
+    Suppressed groups at the same decision, year and place are named together in one sentence.
+    """
+    out: list[str] = []
+    hidden: dict[tuple, list[str]] = {}
+    for _, row in table.iterrows():
+        if row.get("suppressed") and row["race_ethnicity"] not in ("all", "unknown", row["reference"]):
+            key = (row["stage"], row["period"], row["jurisdiction"])
+            if key not in hidden:
+                hidden[key] = []
+                out.append(key)  # placeholder, keeps the order
+            hidden[key].append(group_children(row["race_ethnicity"]))
+            continue
+        text = sentence(row, year_label=year_label)
+        if text:
+            out.append(text)
+    result = []
+    for item in out:
+        if isinstance(item, tuple):
+            result.append(_suppressed_text(year_label or f"FY{item[1]}", hidden[item], _verbs(item[0])[0]))
+        else:
+            result.append(item)
+    return result
