@@ -30,8 +30,8 @@ from .sources import load_mapping, read_sources
 from .stages import ALL, STATE, population_table, stage_counts
 from .suppression import DEFAULT_POLICY, SuppressionPolicy, shareable_counts, suppress_counts
 from .validate import ValidatedData, load, validate
-from .workbook import check_parameters, describe_parameters, setup_notebook
-from . import charts, views  # noqa: E402  (after the names they use)
+from .workbook import check_parameters, describe_parameters, setup_notebook, show_view, start
+from . import charts, narrative, survival, views  # noqa: E402  (after the names they use)
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,6 @@ _counts = ["stage_counts", "population_table"]
 _measures = ["measures", "change_over_time", "rate_ratio", "katz_log_ci", "poisson_exact_ci", "wilson_ci",
              "two_proportion_z_test", "disproportionality_index", "di_band", "excess_children"]
 _privacy = ["SuppressionPolicy", "DEFAULT_POLICY", "suppress_counts", "shareable_counts"]
-_notebook = ["setup_notebook", "check_parameters", "describe_parameters"]
+_notebook = ["setup_notebook", "check_parameters", "describe_parameters", "start", "show_view"]
 _errors = ["DataValidationError", "ParameterError", "DataQualityWarning"]
 __all__ = _data + _model + _counts + _measures + _privacy + _notebook + _errors + ["__version__"]

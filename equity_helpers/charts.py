@@ -82,6 +82,8 @@ def _prepare(m: pd.DataFrame) -> pd.DataFrame:
     if "insufficient" in df:
         df.loc[df["insufficient"], "status"] = "too few children for a ratio"
     df.loc[df["suppressed"], "status"] = "suppressed"
+    if "no_base" in df:
+        df.loc[df["no_base"] & ~df["suppressed"], "status"] = "no children in the base"
     return df
 
 
@@ -101,7 +103,7 @@ def rri_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart
     df = _prepare(m[~m["race_ethnicity"].isin(["all", "unknown"])])
     df["filled"] = df["status"] == "shown"
     df["note"] = df["status"].where(df["rri"].isna() & df["status"].isin(
-        ["suppressed", "too few children for a ratio"]), "")
+        ["suppressed", "too few children for a ratio", "no children in the base"]), "")
     df["one"] = 1.0
     order = [group_label(g) for g in dict.fromkeys(df["race_ethnicity"])]
     y = alt.Y("group:N", sort=order, title=None)
@@ -115,7 +117,8 @@ def rri_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart
     points = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_point(size=90).encode(
         x=alt.X("rri:Q", scale=alt.Scale(type="log")),
         color=alt.Color("group:N", scale=group_scale(list(dict.fromkeys(df["race_ethnicity"]))), legend=None),
-        fill=alt.condition("datum.filled", alt.Color("group:N", legend=None), alt.value("white")),
+        fill=alt.condition("datum.filled", alt.Color("group:N", scale=group_scale(list(dict.fromkeys(
+            df["race_ethnicity"]))), legend=None), alt.value("white")),
         shape=alt.Shape("status:N", title="status"))
     notes = base.transform_filter("datum.note != ''").mark_text(align="left", dx=4, fontStyle="italic",
                                                                 color="#444").encode(x=alt.X("one:Q"), text="note:N")
@@ -196,7 +199,7 @@ def survival_chart(km: pd.DataFrame, *, title: str) -> alt.Chart:
     base = alt.Chart(df).encode(x=alt.X("months:Q", title="months since entering care"))
     band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
         y=alt.Y("in_care_low:Q", title="share still in care", axis=alt.Axis(format="%")), y2="in_care_high:Q",
-        color=alt.Color("group:N", scale=scale, legend=None))
+        color=alt.Color("group:N", scale=scale, title="group"))
     line = base.mark_line(interpolate="step-after").encode(
         y="in_care:Q", color=alt.Color("group:N", scale=scale, title="group"),
         strokeDash=alt.StrokeDash("group:N", legend=None),

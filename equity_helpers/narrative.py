@@ -14,7 +14,7 @@ import math
 
 import pandas as pd
 
-from .schema import STAGES, group_children
+from .schema import group_children, stage_info
 
 __all__ = ["sentence", "sentences", "TEMPLATES"]
 
@@ -60,6 +60,16 @@ _INFINITIVE = {
     "aged_out": ("aged out of care", "age out of care", "aged out of care"),
     "reentry_12m": ("re-entered care within 12 months", "re-enter care within 12 months",
                     "re-entered care within 12 months"),
+    "P1_permanency_12m_entries": ("reached permanency within 12 months of entering care",
+                                  "reach permanency within 12 months of entering care",
+                                  "reached permanency within 12 months"),
+    "P2_permanency_12_23m": ("reached permanency within the year", "reach permanency within the year",
+                             "reached permanency"),
+    "P3_permanency_24m_plus": ("reached permanency within the year", "reach permanency within the year",
+                               "reached permanency"),
+    "P4_reentry_12m": ("re-entered care within 12 months of going home", "re-enter care within 12 months of going home",
+                       "re-entered care"),
+    "P5_moves_per_1000_days": ("moved between placements", "move between placements", "moved"),
 }
 
 
@@ -83,7 +93,8 @@ def _count(n: float) -> str:
 def _verbs(stage: str) -> tuple[str, str, str]:
     if stage in _INFINITIVE:
         return _INFINITIVE[stage]
-    label = STAGES[stage].label if stage in STAGES else stage.replace("_", " ")
+    info = stage_info(stage)
+    label = info.label if info else stage.replace("_", " ")
     return f"reached '{label}'", f"reach '{label}'", f"reached '{label}'"
 
 
@@ -97,12 +108,13 @@ def sentence(row: pd.Series | dict, *, year_label: str | None = None) -> str:
     if g in ("all", "unknown") or g == ref_code:
         return ""
     stage = r["stage"]
-    favourable = STAGES[stage].higher_is == "favourable" if stage in STAGES else False
+    info = stage_info(stage)
+    favourable = info is not None and info.higher_is == "favourable"
     verb, verb_inf, verb_pp = _verbs(stage)
     year = year_label or f"FY{r['period']}"
     group = group_children(g)
     ref = group_children(ref_code)
-    unit = "per 1,000 children" if r["per"] == 1000 else f"per 100 {_base_phrase(r['base'])}"
+    unit = _unit(r)
     if r.get("suppressed"):
         return _suppressed_text(year, [group], verb)
     if pd.isna(r.get("rri")):
@@ -142,10 +154,18 @@ def _suppressed_text(year: str, names: list[str], verb: str) -> str:
     return TEMPLATES["suppressed_many"].format(year=year, groups=groups, verb=verb)
 
 
+def _unit(r: dict) -> str:
+    if r["base"] == "days in care":
+        return "moves per 1,000 days in care"
+    if r["per"] == 1000:
+        return "per 1,000 children"
+    return f"per 100 {_base_phrase(r['base'])}"
+
+
 def _base_phrase(base: str) -> str:
     if base == "child population":
         return "children in the population"
-    st = STAGES.get(base)
+    st = stage_info(base)
     return st.label if st else str(base).replace("_", " ")
 
 

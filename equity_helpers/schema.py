@@ -37,6 +37,8 @@ __all__ = [
     "Stage",
     "STAGES",
     "DECISION_POINTS",
+    "FEDERAL_STAGES",
+    "stage_info",
     "get_stage",
     "RaceScheme",
     "SCHEMES",
@@ -72,6 +74,7 @@ GROUP_LABELS: dict[str, str] = {
     "aian_aic": "American Indian/Alaska Native (alone or in combination)",
     "all_other": "all other children",
     "overall": "all children",
+    "all": "all children",
 }
 """Plain-language labels. In ``hispanic_first`` every race label means non-Hispanic."""
 
@@ -232,6 +235,35 @@ STAGES: dict[str, Stage] = {
 """The decision-point registry, in the order a family meets the system."""
 
 DECISION_POINTS: tuple[str, ...] = tuple(n for n, s in STAGES.items() if s.decision_point)
+
+FEDERAL_STAGES: dict[str, Stage] = {
+    s.name: s
+    for s in [
+        Stage("P1_permanency_12m_entries", "entrants reaching permanency within 12 months (CFSR P1)", "P1_entries",
+              False, "favourable", verb="reached permanency within 12 months of entering care"),
+        Stage("P1_entries", "children entering care (CFSR cohort)", None, False, "favourable", decision_point=False),
+        Stage("P2_permanency_12_23m", "children in care 12-23 months reaching permanency (CFSR P2)",
+              "P2_in_care_12_23m", False, "favourable", verb="reached permanency within the year"),
+        Stage("P2_in_care_12_23m", "children in care 12-23 months on the first day", None, False, "favourable",
+              decision_point=False),
+        Stage("P3_permanency_24m_plus", "children in care 24 months or more reaching permanency (CFSR P3)",
+              "P3_in_care_24m_plus", False, "favourable", verb="reached permanency within the year"),
+        Stage("P3_in_care_24m_plus", "children in care 24 months or more on the first day", None, False,
+              "favourable", decision_point=False),
+        Stage("P4_reentry_12m", "children re-entering care within 12 months of going home (CFSR P4)",
+              "P4_exits_home_12m", False, "unfavourable", verb="re-entered care within 12 months of going home"),
+        Stage("P4_exits_home_12m", "entrants who went home within 12 months", None, False, "favourable",
+              decision_point=False),
+        Stage("P5_moves_per_1000_days", "placement moves per 1,000 days in care (CFSR P5)", None, True,
+              "unfavourable", verb="moved between placements"),
+    ]
+}
+"""CFSR-style measures computed by :mod:`equity_helpers.survival`; described like stages."""
+
+
+def stage_info(name: str) -> Stage | None:
+    """The registry entry of a decision point or a federal-style measure, or None if unknown."""
+    return STAGES.get(name) or FEDERAL_STAGES.get(name)
 
 
 def get_stage(name: str) -> Stage:

@@ -11,7 +11,8 @@ from .schema import SCHEMES, group_label
 from .stages import STATE
 from .validate import ValidatedData
 
-__all__ = ["setup_notebook", "check_parameters", "describe_parameters", "Parameters", "MODES"]
+__all__ = ["setup_notebook", "check_parameters", "describe_parameters", "Parameters", "MODES", "start",
+           "show_view"]
 
 MODES = ("interactive", "batch")
 
@@ -94,3 +95,51 @@ def describe_parameters(p: Parameters) -> str:
     return (f"{p.jurisdiction}, {years}. Comparisons are with {group_label(p.reference)} children "
             f"(race scheme: {p.race_scheme}).")
 
+
+
+def start(*, data_dir, mapping=None, jurisdiction: str, first_year: int | None, last_year: int | None,
+          reference: str = "white", race_scheme: str = "hispanic_first", suppression_threshold: int = 10,
+          mode: str = "interactive", basis: str = "population"):
+    """Everything a decision-point notebook does after its parameters cell, in one call.
+
+    Sets up the notebook, loads and validates the data, checks the parameters and returns
+    ``(workbook, parameters, filters)``.
+    """
+    from .views import Filters, Workbook
+
+    setup_notebook(mode)
+    wb = Workbook.load(data_dir, mapping=mapping, suppression_threshold=suppression_threshold)
+    p = check_parameters(wb.data, jurisdiction=jurisdiction, first_year=first_year, last_year=last_year,
+                         reference=reference, race_scheme=race_scheme, suppression_threshold=suppression_threshold,
+                         mode=mode)
+    filters = Filters(jurisdiction=p.jurisdiction, first_year=p.first_year, last_year=p.last_year,
+                      reference=p.reference, race_scheme=p.race_scheme, basis=basis)
+    return wb, p, filters
+
+
+def show_view(wb, *, filters, mode: str, stages: list[str] | None = None, kind: str = "decision_point"):
+    """Show a view: the filter panel in interactive mode, the rendered view in batch mode.
+
+    ``kind`` is "decision_point" (for ``stages``) or "time_in_care". Returns the panel or the view.
+    """
+    from IPython.display import display
+
+    from .views import decision_point_view, time_in_care_view
+    from .widgets import DecisionPointPanel
+
+    def build(f):
+        return time_in_care_view(wb, filters=f) if kind == "time_in_care" else decision_point_view(
+            wb, stages=stages or [], filters=f)
+
+    if mode == "interactive":
+        def render(f):
+            view = build(f)
+            view.show()
+            return view
+
+        panel = DecisionPointPanel(wb, stages=stages or ["entered_care"], filters=filters, render=render)
+        display(panel.panel)
+        return panel
+    view = build(filters)
+    view.show()
+    return view

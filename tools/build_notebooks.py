@@ -65,9 +65,177 @@ START_HERE = [
 ]
 
 
+HOW_TO_READ = (
+    "### How to read this page\n\n"
+    "- **Rate**: how many children reached this decision for every 1,000 children in the community "
+    "(population base), or for every 100 children at the previous decision (decision base).\n"
+    "- **Relative rate index (RRI)**: a group's rate divided by the comparison group's rate. 1 means the "
+    "same rate; 2 means twice as often; 0.5 means half as often. The line at 1 on the charts marks "
+    "\"the same rate\".\n"
+    "- **Population base or decision base**: the population base adds up everything that happened before "
+    "this decision; the decision base shows only what is added at this decision.\n"
+    "- **95% confidence interval (CI)**: the range the rate or ratio could reasonably be in, given chance. "
+    "When it includes 1, the difference could be due to chance.\n"
+    "- **Disproportionality index**: a group's share of the children at this decision divided by its share "
+    "of the community's children.\n"
+    "- **Excess children**: how many more (or fewer) children of a group reached this decision than would "
+    "have at the comparison group's rate.\n"
+    "- **Suppressed** numbers are hidden to protect privacy; they are never zero. **Unstable** numbers rest "
+    "on 20 or fewer children and can swing from year to year.\n\n"
+    "Ratios describe differences; they do not explain why a difference exists. Children's and families' "
+    "experiences, and the community's knowledge, are needed for that."
+)
+
+PARAMS = ("# Parameters: literals only. Papermill replaces this cell in batch runs.\n"
+          "data_dir = \"../data/sample\"\n"
+          "mapping = None\n"
+          "jurisdiction = \"Statewide\"\n"
+          "first_year = 2020\n"
+          "last_year = 2025\n"
+          "reference = \"white\"\n"
+          "race_scheme = \"hispanic_first\"\n"
+          "suppression_threshold = 10\n"
+          "mode = \"interactive\"")
+
+START = ("import equity_helpers as eh\n"
+         "from IPython.display import Markdown, display\n\n"
+         "wb, params, filters = eh.start(data_dir=data_dir, mapping=mapping, jurisdiction=jurisdiction,\n"
+         "                               first_year=first_year, last_year=last_year, reference=reference,\n"
+         "                               race_scheme=race_scheme, suppression_threshold=suppression_threshold,\n"
+         "                               mode=mode, basis={basis!r})\n"
+         "display(Markdown(eh.describe_parameters(params)))")
+
+
+def decision_point(title, intro, stages, prompts, basis="population"):
+    return [
+        ("md", f"# {title}\n\n{intro}"),
+        ("md", HOW_TO_READ),
+        ("code", PARAMS, "parameters"),
+        ("code", START.format(basis=basis)),
+        ("md", "## What the numbers show"),
+        ("code", f"view = eh.show_view(wb, filters=filters, mode=mode, stages={stages!r})"),
+        ("md", "## Questions for discussion\n\n" + "\n".join(f"{i}. {q}" for i, q in enumerate(prompts, 1))),
+    ]
+
+
+NOTEBOOKS = {
+    "01_reports.ipynb": decision_point(
+        "Reports to the hotline",
+        "Anyone can call the child abuse and neglect hotline: teachers, doctors, police, neighbours, relatives. "
+        "This page compares how often children of each group were the subject of a report, for every 1,000 "
+        "children of that group living in the community.",
+        ["reported"],
+        ["Who makes most of the reports in our community, and does that differ by neighbourhood or group?",
+         "What supports could families receive without a report to the hotline?",
+         "Which groups' rates have changed over the years, and what else changed at the same time?"]),
+    "02_screening.ipynb": decision_point(
+        "Screening in",
+        "After a call, hotline staff decide whether the report is screened in for an investigation or "
+        "assessment. The decision base compares children screened in with all children reported.",
+        ["screened_in"],
+        ["What information do screeners have when they decide, and what is missing?",
+         "If some groups are screened in more often for the same kinds of reports, what could explain it?",
+         "How could families and community partners help check screening decisions?"], basis="decision"),
+    "03_substantiation.ipynb": decision_point(
+        "Substantiation",
+        "An investigation ends with a finding. \"Substantiated\" or \"indicated\" means the agency found that "
+        "maltreatment happened or was likely. The decision base compares children with such a finding with "
+        "the children screened in.",
+        ["substantiated"],
+        ["How often is neglect tied to poverty (housing, food, child care) rather than to harm?",
+         "Which services would reduce the need for a finding?",
+         "What do families say about how investigations were done?"], basis="decision"),
+    "04_entry_to_care.ipynb": decision_point(
+        "Entry to foster care",
+        "Some investigations lead to a child being removed from home and placed in foster care. This is one "
+        "of the most consequential decisions the system makes.",
+        ["entered_care"],
+        ["Where do the gaps grow the most along the chain: at the report, the finding, or the removal?",
+         "Which alternatives to removal (safety plans, kin, in-home services) were available to each family?",
+         "What would it take to close the gap for the group with the most children behind it?"]),
+    "05_placement.ipynb": decision_point(
+        "First placement: kin and congregate care",
+        "When children enter care, living with relatives or close family friends (kin) keeps family ties; "
+        "group homes and institutions (congregate care) are the most restrictive setting. Here a higher "
+        "rate of kin placement is better, and a higher rate of congregate care is worse.",
+        ["first_placement_kin", "first_placement_congregate"],
+        ["How are relatives found and supported as caregivers, and are licensing rules a barrier for some families?",
+         "For tribal children, how is the Indian Child Welfare Act's placement preference being met?",
+         "Why are some children placed in group care first, and could they have gone to a family?"],
+        basis="decision"),
+}
+
+WHOLE_CHAIN = [
+    ("md", "# The whole chain: from the hotline to foster care\n\n"
+           "This page puts every decision point side by side: the relative rate index against the population "
+           "(everything that happened so far) and against the previous decision (what this decision adds), "
+           "with the disproportionality index. It shows where along the way differences start and where they grow."),
+    ("md", HOW_TO_READ),
+    ("code", PARAMS, "parameters"),
+    ("code", START.format(basis="population")),
+    ("md", "## The relative rate matrix\n\n`*` marks a ratio whose 95% interval excludes 1; `S` a suppressed value; "
+           "`-` a ratio not computed (too few children)."),
+    ("code", "m = wb.measures_for(scheme=params.race_scheme, reference=params.reference)\n"
+             "eh.views.rri_matrix(m, jurisdiction=params.jurisdiction, period=params.last_year)"),
+    ("md", "## Against the population and against the previous decision"),
+    ("code", "chain = eh.views.DECISION_CHAIN\n"
+             "for basis in (\"population\", \"decision\"):\n"
+             "    f = eh.views.Filters(**{**filters.__dict__, \"basis\": basis})\n"
+             "    eh.views.decision_point_view(wb, stages=chain, filters=f).show()"),
+    ("md", "## Questions for discussion\n\n"
+           "1. At which decision does each group's ratio against the previous decision rise the most?\n"
+           "2. Which gaps have the most children behind them, and which are the most certain?\n"
+           "3. Where could the agency and community act first, and how will we know if it worked?"),
+]
+
+TIME_IN_CARE = [
+    ("md", "# Time in care and leaving care\n\n"
+           "Children who enter foster care are followed from the day they enter (an entry cohort), so children "
+           "still in care are counted honestly rather than left out. The curves show the share still in care "
+           "month by month; the coloured areas show how children left: back home (reunification), to relatives "
+           "or a guardian, through adoption, by aging out, or otherwise. Federal-style measures follow: "
+           "permanency within 12 months, permanency for children already in care 12-23 and 24+ months, "
+           "re-entry within 12 months of going home, and placement moves per 1,000 days in care.\n\n"
+           "Here a higher rate of permanency is better and a higher rate of re-entry or of moves is worse. "
+           "Curves stop where 10 or fewer children remain, to protect privacy."),
+    ("md", HOW_TO_READ),
+    ("code", PARAMS, "parameters"),
+    ("code", START.format(basis="decision")),
+    ("md", "## What the numbers show"),
+    ("code", "view = eh.show_view(wb, filters=filters, mode=mode, kind=\"time_in_care\")"),
+    ("md", "## Questions for discussion\n\n"
+           "1. Which groups stay longest, and at which point do their curves separate from the others?\n"
+           "2. Are fewer reunifications made up by more adoptions or guardianships, or by longer stays?\n"
+           "3. What helps families reunify sooner and stay together afterwards?"),
+]
+
+SUMMARY = [
+    ("md", "# Summary for a learning exchange\n\n"
+           "A short tour of every decision point for one place and year, for conversations with youth, parents, "
+           "tribes and community partners. Every number comes with its uncertainty; small numbers are hidden "
+           "to protect children's privacy."),
+    ("md", HOW_TO_READ),
+    ("code", PARAMS, "parameters"),
+    ("code", START.format(basis="population")),
+    ("md", "## Along the whole chain, compared with the community's children"),
+    ("code", "chain = eh.views.decision_point_view(wb, stages=eh.views.DECISION_CHAIN, filters=filters)\n"
+             "display(Markdown(\"\\n\".join(f\"- {s}\" for s in chain.sentences)))\n"
+             "chain.charts()[1]"),
+    ("md", "## Questions for discussion\n\n"
+           "1. What in these numbers matches your experience, and what does not?\n"
+           "2. Which decision point should we look at together first?\n"
+           "3. What other information (from families, workers, partners) do we need to understand these gaps?"),
+]
+
+
 def main() -> None:
     NB.mkdir(exist_ok=True)
     nbf.write(notebook(START_HERE), NB / "00_start_here.ipynb")
+    for name, cells in NOTEBOOKS.items():
+        nbf.write(notebook(cells), NB / name)
+    nbf.write(notebook(WHOLE_CHAIN), NB / "06_whole_chain.ipynb")
+    nbf.write(notebook(TIME_IN_CARE), NB / "07_time_in_care_and_exits.ipynb")
+    nbf.write(notebook(SUMMARY), NB / "08_summary.ipynb")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""Charts checked as Vega-Lite specs: encodings, the parity line, suppression marked with text."""
+import json
+
+import pytest
+
+from equity_helpers import charts
+from equity_helpers.views import Filters, Workbook, decision_point_view, time_in_care_view
+
+from .conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def wb():
+    return Workbook.load(SAMPLE)
+
+
+def _layers(spec):
+    spec = spec.get("spec", spec)
+    return spec.get("layer", [spec])
+
+
+def test_rri_chart_has_intervals_parity_line_and_text_for_suppression(wb):
+    v = decision_point_view(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
+    spec = charts.rri_chart(v.current, title="t", reference_label="White").to_dict()
+    layers = _layers(spec)
+    marks = [l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"] for l in layers]
+    assert marks == ["rule", "rule", "point", "text"]
+    assert layers[1]["encoding"]["x"]["field"] == "rri_low" and layers[1]["encoding"]["x2"]["field"] == "rri_high"
+    assert layers[1]["encoding"]["x"]["scale"]["type"] == "log"
+    assert layers[3]["encoding"]["text"]["field"] == "note"
+    assert layers[2]["encoding"]["shape"]["field"] == "status"  # not colour alone
+    data = json.dumps(spec["datasets"])
+    assert '"note": "suppressed"' in data
+    tips = {t["field"] for t in layers[2]["encoding"]["tooltip"]}
+    assert {"count", "base_count", "rri_low", "rri_high"} <= tips
+    assert "White" in spec["layer"][1]["encoding"]["x"]["title"]
+
+
+def test_colour_blind_safe_palette_and_titles(wb):
+    v = decision_point_view(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
+    for ch in v.charts():
+        spec = ch.to_dict()
+        assert spec.get("title"), "every chart says what it shows"
+        text = json.dumps(spec)
+        assert "#0072B2" in text or "#E69F00" in text
+
+
+def test_trend_and_county_charts(wb):
+    v = decision_point_view(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
+    assert v.focus_group in {"black", "aian"}
+    kinds = [json.dumps(c.to_dict()) for c in v.charts()]
+    assert any('"fiscal year"' in k for k in kinds)
+    assert any('"jurisdiction"' in k for k in kinds)
+
+
+def test_time_in_care_curves_hide_small_risk_sets(wb):
+    v = time_in_care_view(wb, filters=Filters(jurisdiction="Pine Ridge", first_year=2020, last_year=2025))
+    assert (v.curves["at_risk"] > 10).all()
+    specs = [json.dumps(c.to_dict()) for c in v.charts()]
+    assert any("share still in care" in s for s in specs) and any("how children left care" in s for s in specs)

@@ -1,0 +1,55 @@
+"""Widget callbacks: set widget values and check what the panel displays."""
+import pytest
+
+from equity_helpers.views import Filters, Workbook
+from equity_helpers.widgets import DecisionPointPanel
+
+from .conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def wb():
+    return Workbook.load(SAMPLE)
+
+
+def _text(panel):
+    """The sentences the panel's output area shows for the current widget values (outside a kernel
+    the Output widget does not capture, so read the view it rendered)."""
+    return " ".join(panel.view.sentences)
+
+
+def test_changing_filters_redraws_the_view(wb):
+    panel = DecisionPointPanel(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
+    assert panel.view.filters.jurisdiction == "Statewide"
+    assert "Black children entered foster care" in _text(panel)
+    panel.jurisdiction.value = "Granite"
+    assert panel.view.filters.jurisdiction == "Granite"
+    assert "too small to report" in _text(panel)
+    panel.jurisdiction.value = "Riverbend"
+    panel.years.value = (2022, 2023)
+    assert panel.view.filters.last_year == 2023 and "FY2023" in _text(panel)
+    panel.basis.value = "decision"
+    assert "per 100 children with a substantiated or indicated report" in _text(panel)
+
+
+def test_reference_age_sex_and_scheme(wb):
+    panel = DecisionPointPanel(wb, stages=["reported"], filters=Filters(first_year=2020, last_year=2025))
+    panel.reference.value = "all_other"
+    assert "all other children" in _text(panel)
+    panel.age_group.value = "0-4"
+    panel.sex.value = "female"
+    assert panel.view.filters.age_group == "0-4" and panel.view.filters.sex == "female"
+    assert "ages 0-4" in str(panel.view.charts()[0].to_dict()["title"])
+    panel.scheme.value = "alone_or_in_combination"
+    assert [v for _, v in panel.reference.options][:3] == ["white", "black_aic", "aian_aic"]
+    assert "Black (alone or in combination) children" in _text(panel)
+
+
+def test_redraw_for_another_place_reuses_the_cached_measures(wb):
+    panel = DecisionPointPanel(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
+    cached = len(wb._measures)
+    panel.jurisdiction.value = "Lakeshore"
+    panel.jurisdiction.value = "Riverbend"
+    panel.basis.value = "decision"
+    assert len(wb._measures) == cached  # only new filters (reference, age, sex, scheme) compute again
+    assert panel.view.filters.jurisdiction == "Riverbend"
