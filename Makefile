@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 reports: $(STAMP)
-	$(VENV)/bin/equity-workbook report --data data/sample --out reports \
-	  --jurisdictions Statewide Riverbend "Cedar Valley" "Pine Ridge" Granite
+	$(VENV)/bin/equity-workbook batch --data data/sample --out reports
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
@@ -26,6 +25,7 @@ sample: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/bench_measures.py
+	$(PY) benchmarks/bench_batch.py
 
 clean:
 	rm -rf $(VENV) reports

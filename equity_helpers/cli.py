@@ -6,6 +6,7 @@ Commands
 ``validate``  read and validate a data folder or mapping; print the data-quality table
 ``measures``  compute every measure from a counts table and a population table
 ``report``    run the start-here notebook for jurisdictions and write offline HTML reports
+``batch``     every notebook for every jurisdiction, offline reports, index.html and manifest.json
 
 Bad data produce the plain-language problem list and exit code 2, never a traceback.
 """
@@ -98,6 +99,30 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    years = None
+    if args.years:
+        try:
+            a, b = (int(x) for x in args.years.split("-"))
+        except ValueError:
+            raise ParameterError(f"--years must look like 2020-2025, not {args.years!r}.") from None
+        years = (a, b)
+    split = (lambda v: "all" if v == "all" else [x.strip() for x in v.split(",") if x.strip()])
+    manifest = run_batch(data_dir=args.data, mapping=args.mapping, jurisdictions=split(args.jurisdictions),
+                         notebooks=split(args.notebooks), years=years, out=args.out, workers=args.workers,
+                         scheduler=args.scheduler, force=args.force,
+                         suppression_threshold=args.suppression_threshold)
+    runs = manifest["runs"]
+    print(f"{len(runs)} runs ({manifest['skipped']} skipped as already complete), {manifest['failed']} failed, "
+          f"{manifest['seconds']} s. Index: {Path(args.out) / 'index.html'}")
+    for r in runs:
+        if r["status"] == "failed":
+            print(f"  FAILED {r['key']}: {r['error']}", file=sys.stderr)
+    return 1 if manifest["failed"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="equity-workbook", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -129,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jurisdictions", nargs="+", default=["Statewide"])
     r.add_argument("--out", required=True)
     r.set_defaults(func=_report)
+
+    b = sub.add_parser("batch", help="every notebook for every jurisdiction, index and manifest")
+    b.add_argument("--data", required=True)
+    b.add_argument("--mapping", default=None)
+    b.add_argument("--jurisdictions", default="all", help="all, or a comma-separated list")
+    b.add_argument("--notebooks", default="all", help="all, or a comma-separated list of notebook names")
+    b.add_argument("--years", default=None, help="e.g. 2020-2025 (default: every year in the data)")
+    b.add_argument("--out", required=True)
+    b.add_argument("--workers", type=int, default=2)
+    b.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    b.add_argument("--force", action="store_true", help="run again even if a report is complete")
+    b.add_argument("--suppression-threshold", type=int, default=10)
+    b.set_defaults(func=_batch)
     return p
 
 

@@ -42,7 +42,7 @@ def setup_notebook(mode: str = "interactive") -> None:
     alt.data_transformers.disable_max_rows()
     try:
         from IPython import get_ipython
-        from IPython.display import HTML, display
+        from IPython.display import display
     except ImportError:  # pragma: no cover - outside IPython
         return
     ip = get_ipython()
@@ -50,10 +50,10 @@ def setup_notebook(mode: str = "interactive") -> None:
         return
 
     def _show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython signature
-        if isinstance(value, DataValidationError):
-            display(HTML(value._repr_html_()))
-        else:
-            display(HTML(f"<div class='eh-error'><strong>Please check the parameters.</strong> {value}</div>"))
+        page = value._repr_html_() if isinstance(value, DataValidationError) else (
+            f"<div class='eh-error'><strong>Please check the parameters.</strong> {value}</div>")
+        # the plain text travels with the HTML, so batch manifests can quote it
+        display({"text/html": page, "text/plain": f"{type(value).__name__}: {value}"}, raw=True)
         return [f"{type(value).__name__}: {value}"]  # shown instead of a traceback
 
     ip.set_custom_exc((DataValidationError, ParameterError), _show)
@@ -99,16 +99,23 @@ def describe_parameters(p: Parameters) -> str:
 
 def start(*, data_dir, mapping=None, jurisdiction: str, first_year: int | None, last_year: int | None,
           reference: str = "white", race_scheme: str = "hispanic_first", suppression_threshold: int = 10,
-          mode: str = "interactive", basis: str = "population"):
+          mode: str = "interactive", basis: str = "population", cache: str | None = None):
     """Everything a decision-point notebook does after its parameters cell, in one call.
 
-    Sets up the notebook, loads and validates the data, checks the parameters and returns
+    Sets up the notebook, loads and validates the data (or, in a batch run, reads the workbook
+    the batch validated once, from ``cache``), checks the parameters and returns
     ``(workbook, parameters, filters)``.
     """
+    import pickle
+
     from .views import Filters, Workbook
 
     setup_notebook(mode)
-    wb = Workbook.load(data_dir, mapping=mapping, suppression_threshold=suppression_threshold)
+    if cache:
+        with open(cache, "rb") as fh:
+            wb = pickle.load(fh)
+    else:
+        wb = Workbook.load(data_dir, mapping=mapping, suppression_threshold=suppression_threshold)
     p = check_parameters(wb.data, jurisdiction=jurisdiction, first_year=first_year, last_year=last_year,
                          reference=reference, race_scheme=race_scheme, suppression_threshold=suppression_threshold,
                          mode=mode)

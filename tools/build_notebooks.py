@@ -19,50 +19,6 @@ def notebook(cells):
     return nb
 
 
-START_HERE = [
-    ("md", "# Start here: who is in the data\n\n"
-           "This workbook follows children and families through each decision point of the child welfare "
-           "system, from a call to the hotline to leaving foster care, and asks at each one whether children "
-           "of some groups are more likely than others to reach it.\n\n"
-           "This first page checks the data, says how many records were read, used and left out (and why), "
-           "and shows how many children reached each decision point, by race and ethnicity. Small numbers are "
-           "hidden to protect children's privacy."),
-    ("code", "# Parameters: literals only. Papermill replaces this cell in batch runs.\n"
-             "data_dir = \"../data/sample\"\n"
-             "mapping = None\n"
-             "jurisdiction = \"Statewide\"\n"
-             "first_year = 2020\n"
-             "last_year = 2025\n"
-             "reference = \"white\"\n"
-             "race_scheme = \"hispanic_first\"\n"
-             "suppression_threshold = 10\n"
-             "mode = \"interactive\"", "parameters"),
-    ("code", "import equity_helpers as eh\n"
-             "from IPython.display import Markdown, display\n\n"
-             "eh.setup_notebook(mode)\n"
-             "data = eh.load(data_dir, mapping=mapping)\n"
-             "params = eh.check_parameters(data, jurisdiction=jurisdiction, first_year=first_year, "
-             "last_year=last_year,\n"
-             "                             reference=reference, race_scheme=race_scheme,\n"
-             "                             suppression_threshold=suppression_threshold, mode=mode)\n"
-             "policy = eh.SuppressionPolicy(max_count=params.suppression_threshold)\n"
-             "display(Markdown(eh.describe_parameters(params)))"),
-    ("md", "## Data quality\n\nEvery record read is either used or left out for a stated reason."),
-    ("code", "display(data.accounting_summary())\n"
-             "quality = data.quality\n"
-             "display(Markdown(\"No data-quality problems were found.\") if quality.empty else "
-             "quality[[\"severity\", \"table\", \"rows\", \"message\"]])"),
-    ("md", "## Children at each decision point\n\nUnique children in the chosen years, by race and ethnicity. "
-           "\"suppressed\" marks a count from 1 to the suppression threshold, or a count hidden so that a small "
-           "one cannot be worked out from the totals. A suppressed count is not zero."),
-    ("code", "counts = eh.stage_counts(data, scheme=params.race_scheme)\n"
-             "view = eh.views.stage_overview(counts, jurisdiction=params.jurisdiction, first_year=params.first_year,\n"
-             "                               last_year=params.last_year, policy=policy)\n"
-             "eh.charts.stage_counts_chart(view, title=f\"Children at each decision point, {params.jurisdiction}, \"\n"
-             "                             f\"FY{params.first_year}-FY{params.last_year}\")"),
-    ("code", "display(eh.views.stage_overview_table(view))\n"
-             "display(Markdown(policy.describe()))"),
-]
 
 
 HOW_TO_READ = (
@@ -95,15 +51,46 @@ PARAMS = ("# Parameters: literals only. Papermill replaces this cell in batch ru
           "reference = \"white\"\n"
           "race_scheme = \"hispanic_first\"\n"
           "suppression_threshold = 10\n"
-          "mode = \"interactive\"")
+          "mode = \"interactive\"\n"
+          "cache = None  # set by batch runs: the workbook validated once for every run")
 
 START = ("import equity_helpers as eh\n"
          "from IPython.display import Markdown, display\n\n"
          "wb, params, filters = eh.start(data_dir=data_dir, mapping=mapping, jurisdiction=jurisdiction,\n"
          "                               first_year=first_year, last_year=last_year, reference=reference,\n"
          "                               race_scheme=race_scheme, suppression_threshold=suppression_threshold,\n"
-         "                               mode=mode, basis={basis!r})\n"
+         "                               mode=mode, basis={basis!r}, cache=cache)\n"
          "display(Markdown(eh.describe_parameters(params)))")
+
+
+START_HERE = [
+    ("md", "# Start here: who is in the data\n\n"
+           "This workbook follows children and families through each decision point of the child welfare "
+           "system, from a call to the hotline to leaving foster care, and asks at each one whether children "
+           "of some groups are more likely than others to reach it.\n\n"
+           "This first page checks the data, says how many records were read, used and left out (and why), "
+           "and shows how many children reached each decision point, by race and ethnicity. Small numbers are "
+           "hidden to protect children's privacy."),
+    ("code", PARAMS, "parameters"),
+    ("code", START.format(basis="population") + "\n"
+             "data = wb.data\n"
+             "policy = wb.policy or eh.SuppressionPolicy(max_count=0, complementary=False)"),
+    ("md", "## Data quality\n\nEvery record read is either used or left out for a stated reason."),
+    ("code", "display(data.accounting_summary())\n"
+             "quality = data.quality\n"
+             "display(Markdown(\"No data-quality problems were found.\") if quality.empty else "
+             "quality[[\"severity\", \"table\", \"rows\", \"message\"]])"),
+    ("md", "## Children at each decision point\n\nUnique children in the chosen years, by race and ethnicity. "
+           "\"suppressed\" marks a count from 1 to the suppression threshold, or a count hidden so that a small "
+           "one cannot be worked out from the totals. A suppressed count is not zero."),
+    ("code", "counts = wb.counts(params.race_scheme)\n"
+             "view = eh.views.stage_overview(counts, jurisdiction=params.jurisdiction, first_year=params.first_year,\n"
+             "                               last_year=params.last_year, policy=wb.policy)\n"
+             "eh.charts.stage_counts_chart(view, title=f\"Children at each decision point, {params.jurisdiction}, \"\n"
+             "                             f\"FY{params.first_year}-FY{params.last_year}\")"),
+    ("code", "display(eh.views.stage_overview_table(view))\n"
+             "display(Markdown(policy.describe()))"),
+]
 
 
 def decision_point(title, intro, stages, prompts, basis="population"):

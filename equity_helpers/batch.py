@@ -1,0 +1,354 @@
+"""Batch runs: every chosen notebook for every jurisdiction, an index page and a manifest.
+
+:func:`run_batch` validates the data once, saves the validated workbook to a private cache (a
+temporary folder outside the output, since it holds child-level records, deleted at the end),
+then executes each notebook with papermill's Python API in worker processes (or on a Dask
+cluster), exports each offline HTML report, and writes ``index.html`` and ``manifest.json``.
+
+* One run failing (bad parameters, a cell error) does not stop the others: its error is in the
+  manifest and on the index, and :func:`run_batch` reports the failure count (the command exits 1).
+* A run whose report exists and whose manifest entry matches the data hash, package version and
+  parameters is skipped unless ``force``.
+* Every file is written atomically.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, render_report
+from .stages import STATE
+from .suppression import SuppressionPolicy
+
+__all__ = ["Task", "plan", "run_batch", "run_task", "write_index", "notebook_names"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One notebook for one jurisdiction."""
+
+    notebook: str
+    jurisdiction: str
+    out_dir: str
+    parameters: dict
+
+    @property
+    def key(self) -> str:
+        return f"{self.jurisdiction}/{Path(self.notebook).stem}"
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def notebook_names() -> list[str]:
+    """Every workbook notebook, in order."""
+    return sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
+
+
+def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameters: dict) -> list[Task]:
+    """The runs of a batch: every notebook for every jurisdiction (Statewide first)."""
+    tasks = []
+    for j in jurisdictions:
+        for nb in notebooks:
+            params = {**parameters, "jurisdiction": j, "mode": "batch"}
+            tasks.append(Task(notebook=str(NOTEBOOK_DIR / nb), jurisdiction=j, out_dir=str(out / _slug(j)),
+                              parameters=params))
+    return tasks
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Execute one task and export its report; never raises (errors go into the entry)."""
+    started = time.perf_counter()
+    entry: dict[str, Any] = {"key": task.key, "jurisdiction": task.jurisdiction,
+                             "notebook": Path(task.notebook).name,
+                             "parameters": {k: v for k, v in task.parameters.items() if k != "cache"}}
+    try:
+        info = render_report(task.notebook, task.out_dir, parameters=task.parameters)
+        entry.update(status="ok", html=info["html"], executed=info["executed"], error="")
+    except Exception as exc:  # one failing run must not stop the batch
+        failed = Path(task.out_dir) / f"{Path(task.notebook).stem}.failed.ipynb"
+        entry.update(status="failed", html="", executed=str(failed) if failed.exists() else "",
+                     error=_message_in(failed) or _short_error(exc))
+    entry["seconds"] = round(time.perf_counter() - started, 2)
+    return entry
+
+
+def _message_in(failed: Path) -> str:
+    """The plain-language error a failed notebook displayed (DataValidationError, ParameterError)."""
+    if not failed.exists():
+        return ""
+    import nbformat
+
+    nb = nbformat.read(str(failed), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.metadata.get("papermill", {}).get("exception"):
+            continue
+        for o in cell.get("outputs", []):
+            text = o.get("data", {}).get("text/plain", "")
+            if "Error:" in text:
+                return text.strip()[:500]
+            if o.get("output_type") == "error":
+                return f"{o.get('ename')}: {o.get('evalue')}"[:500]
+    return ""
+
+
+def _short_error(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    lines = [ln for ln in text.splitlines() if ln.strip() and not set(ln.strip()) <= {"-"}]
+    for ln in lines:  # papermill puts the cell's error name and message on its own line
+        if any(k in ln for k in ("Error:", "Exception:")):
+            return ln.strip()[:500]
+    return (lines[-1] if lines else text)[:500]
+
+
+def _load_manifest(out: Path) -> dict:
+    p = out / "manifest.json"
+    if p.exists():
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError:
+            return {}
+    return {}
+
+
+def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions: str | list[str] = "all",
+              notebooks: str | list[str] = "all", years: tuple[int, int] | None = None, out: str | Path,
+              workers: int = 2, scheduler: str | None = None, force: bool = False,
+              suppression_threshold: int = 10, progress: bool = True) -> dict[str, Any]:
+    """Run a batch and write ``index.html`` and ``manifest.json`` into ``out``.
+
+    Returns the manifest (``runs`` holds one entry per task with ``status`` "ok", "failed" or
+    "skipped", ``seconds`` and ``error``).
+    """
+    from tqdm.auto import tqdm
+
+    from .views import Workbook
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    wb = Workbook.load(data_dir, mapping=mapping, suppression_threshold=suppression_threshold)
+    data = wb.data
+    places = [STATE, *data.jurisdictions] if jurisdictions == "all" else list(jurisdictions)
+    if STATE not in places:
+        places.insert(0, STATE)
+    chosen = notebook_names() if notebooks == "all" else [n if n.endswith(".ipynb") else f"{n}.ipynb"
+                                                         for n in notebooks]
+    unknown_nb = [n for n in chosen if not (NOTEBOOK_DIR / n).exists()]
+    if unknown_nb:
+        from .errors import ParameterError
+
+        raise ParameterError(f"Unknown notebook(s) {unknown_nb}; the workbook has {', '.join(notebook_names())}.")
+    first, last = years or (data.first_year, data.last_year)
+    data_hash = data_fingerprint(data_dir, mapping)
+    from . import __version__
+
+    cache_dir = Path(tempfile.mkdtemp(prefix="equity-workbook-cache-"))
+    try:
+        cache = cache_dir / "workbook.pkl"
+        wb.measures_for()  # the default view, computed once for every run
+        with open(cache, "wb") as fh:
+            pickle.dump(wb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        params = {"data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+                  "mapping": str(Path(mapping).resolve()) if mapping else None,
+                  "first_year": int(first), "last_year": int(last), "suppression_threshold": suppression_threshold,
+                  "cache": str(cache)}
+        tasks = plan(jurisdictions=places, notebooks=chosen, out=out, parameters=params)
+        previous = {r["key"]: r for r in _load_manifest(out).get("runs", [])}
+        todo, results = [], []
+        for t in tasks:
+            prev = previous.get(t.key)
+            same = (prev and prev.get("status") == "ok" and prev.get("data_hash") == data_hash
+                    and prev.get("package_version") == __version__
+                    and prev.get("parameters") == {k: v for k, v in t.parameters.items() if k != "cache"}
+                    and prev.get("html") and Path(prev["html"]).exists())
+            if same and not force:
+                results.append({**prev, "status_now": "skipped"})
+            else:
+                todo.append(t)
+        bar = tqdm(total=len(todo), desc="notebooks", unit="run", disable=not progress)
+        for entry in _execute(todo, workers=workers, scheduler=scheduler):
+            entry.update(data_hash=data_hash, package_version=__version__)
+            results.append(entry)
+            bar.update(1)
+            bar.set_postfix_str(f"{entry['key']}: {entry['status']}")
+        bar.close()
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+
+    order = {t.key: i for i, t in enumerate(tasks)}
+    results.sort(key=lambda r: order.get(r["key"], 1 << 30))
+    manifest = {
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "package_version": __version__,
+        "data_hash": data_hash,
+        "years": [int(first), int(last)],
+        "suppression": SuppressionPolicy(max_count=suppression_threshold).as_dict(),
+        "runs": [{k: v for k, v in r.items() if k != "status_now"} for r in results],
+        "skipped": sum(1 for r in results if r.get("status_now") == "skipped"),
+        "failed": sum(1 for r in results if r["status"] == "failed"),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    write_index(out, manifest=manifest, wb=wb, year=int(last))
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
+    return manifest
+
+
+def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
+    if not tasks:
+        return
+    if scheduler:
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = client.map(run_task, tasks, pure=False)
+            for fut in dask_completed(futures):
+                yield fut.result()
+        return
+    if workers <= 1:
+        for t in tasks:
+            yield run_task(t)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_task, t): t for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception:  # a crashed worker process
+                t = futures[fut]
+                yield {"key": t.key, "jurisdiction": t.jurisdiction, "notebook": Path(t.notebook).name,
+                       "parameters": {k: v for k, v in t.parameters.items() if k != "cache"}, "status": "failed",
+                       "error": traceback.format_exc(limit=1)[-500:], "seconds": 0.0, "html": "", "executed": ""}
+
+
+# --------------------------------------------------------------------------- index page
+_CSS = """
+body{font-family:Helvetica,Arial,sans-serif;margin:2rem;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.3rem .5rem}
+th{background:#f3f3f3;text-align:left}td.num{text-align:right}.failed{color:#a00;font-weight:bold}
+.s{color:#666;font-style:italic}footer{margin-top:2rem;font-size:.85rem;color:#444}
+"""
+
+
+def write_index(out: Path, *, manifest: dict, wb, year: int) -> Path:
+    """``index.html``: links to every report with its status, and a comparison of jurisdictions.
+
+    The comparison shows the population-based relative rate index of every group at every
+    decision point for the last year, from the suppressed measures table ("S" where suppressed,
+    "-" where too few children, "*" where the 95% interval excludes 1), as a table and as a
+    grid chart (inline SVG, no script).
+    """
+    from .schema import STAGES, group_children, group_label
+
+    runs = manifest["runs"]
+    places = list(dict.fromkeys(r["jurisdiction"] for r in runs))
+    nbs = list(dict.fromkeys(r["notebook"] for r in runs))
+    by = {(r["jurisdiction"], r["notebook"]): r for r in runs}
+    head = "".join(f"<th>{html.escape(Path(n).stem.replace('_', ' '))}</th>" for n in nbs)
+    rows = []
+    for j in places:
+        cells = []
+        for n in nbs:
+            r = by.get((j, n))
+            if r is None:
+                cells.append("<td></td>")
+            elif r["status"] == "ok":
+                rel = os.path.relpath(r["html"], out)
+                cells.append(f"<td><a href='{html.escape(rel)}'>report</a></td>")
+            else:
+                cells.append(f"<td class='failed' title='{html.escape(r['error'])}'>failed: "
+                             f"{html.escape(r['error'][:120])}</td>")
+        rows.append(f"<tr><th>{html.escape(j)}</th>{''.join(cells)}</tr>")
+    links = f"<table><thead><tr><th>jurisdiction</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+    m = wb.measures_for()
+    m = m[(m["period"] == year) & (m["basis"] == "population") & m["jurisdiction"].isin(places)
+          & ~m["race_ethnicity"].isin(["all", "unknown", "white"])]
+    stages = [s for s in STAGES if s in set(m["stage"])]
+    blocks = []
+    for g in dict.fromkeys(m["race_ethnicity"]):
+        sub = m[m["race_ethnicity"] == g]
+        head = "".join(f"<th>{html.escape(STAGES[s].label)}</th>" for s in stages)
+        body = []
+        for j in places:
+            cells = []
+            for s in stages:
+                r = sub[(sub["jurisdiction"] == j) & (sub["stage"] == s)]
+                if r.empty:
+                    cells.append("<td></td>")
+                    continue
+                r = r.iloc[0]
+                if r["suppressed"]:
+                    cells.append("<td class='s'>S</td>")
+                elif r["rri"] != r["rri"]:
+                    cells.append("<td class='s'>-</td>")
+                else:
+                    star = "*" if (r["rri_low"] > 1 or r["rri_high"] < 1) else ""
+                    cells.append(f"<td class='num'>{r['rri']:.2f}{star}</td>")
+            body.append(f"<tr><th>{html.escape(j)}</th>{''.join(cells)}</tr>")
+        blocks.append(f"<h3>{html.escape(group_children(g).capitalize())} compared with White children</h3>"
+                      f"<table><thead><tr><th>jurisdiction</th>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+                      "</table>")
+    grid = _grid_svg(m, places, stages, year)
+    failed = manifest["failed"]
+    status = (f"<p class='failed'>{failed} run(s) failed; see the table below.</p>" if failed
+              else "<p>All runs succeeded.</p>")
+    policy = SuppressionPolicy(**manifest["suppression"]).describe()
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Racial equity workbook: reports</title>
+<style>{_CSS}</style></head><body>
+<h1>Child Welfare Racial Equity Workbook: reports by jurisdiction</h1>
+{status}
+<h2>Reports</h2>{links}
+<h2>Comparing jurisdictions, FY{year}</h2>
+<p>Relative rate index against the child population: each group's rate divided by the rate for White
+children (1 = the same rate). <em>*</em> the 95% interval excludes 1; <em>S</em> suppressed to protect
+privacy (not zero); <em>-</em> too few children for a ratio.</p>
+{grid}
+{''.join(blocks)}
+<footer><h2>About these reports</h2><dl>
+<dt>data hash</dt><dd>{manifest['data_hash']}</dd><dt>package version</dt><dd>{manifest['package_version']}</dd>
+<dt>years</dt><dd>FY{manifest['years'][0]}-FY{manifest['years'][1]}</dd><dt>created</dt><dd>{manifest['created']}</dd>
+<dt>small numbers</dt><dd>{html.escape(policy)}</dd></dl>
+<p>Groups: {html.escape(', '.join(group_label(g) for g in dict.fromkeys(m['race_ethnicity'])))}.</p></footer>
+</body></html>"""
+    return atomic_write_text(out / "index.html", page)
+
+
+def _grid_svg(m, places: list[str], stages: list[str], year: int) -> str:
+    """A jurisdictions x decision points grid of the relative rate index for the focus group, as SVG."""
+    import altair as alt
+    import vl_convert as vlc
+
+    from .schema import STAGES, group_children
+
+    state = m[(m["jurisdiction"] == STATE) & m["excess"].notna()]
+    if state.empty:
+        return ""
+    focus = state.loc[state["excess"].abs().idxmax(), "race_ethnicity"]
+    d = m[m["race_ethnicity"] == focus].copy()
+    d["decision point"] = d["stage"].map(lambda s: STAGES[s].label)
+    d["label"] = [("S" if s else "-" if v != v else f"{v:.1f}") for s, v in zip(d["suppressed"], d["rri"])]
+    d["rri_capped"] = d["rri"].clip(upper=10)
+    d = d[["jurisdiction", "decision point", "label", "rri_capped"]]
+    base = alt.Chart(d).encode(x=alt.X("decision point:N", sort=[STAGES[s].label for s in stages], title=None,
+                                       axis=alt.Axis(labelAngle=-30, labelLimit=220)),
+                               y=alt.Y("jurisdiction:N", sort=places, title=None))
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.Color("rri_capped:Q", scale=alt.Scale(scheme="blueorange", domainMid=1, type="log"),
+                        title="relative rate"))
+    text = base.mark_text(fontSize=11).encode(text="label:N")
+    chart = (rect + text).properties(width=80 * len(stages), height=alt.Step(22), title=(
+        f"{group_children(focus).capitalize()} compared with White children, FY{year} (S suppressed, - too few)"))
+    return f"<figure>{vlc.vegalite_to_svg(chart.to_dict())}</figure>"

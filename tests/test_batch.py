@@ -1,0 +1,112 @@
+"""Batch runs: fan-out, isolation of a failing run, skip/force, index, manifest, Dask, offline HTML."""
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from equity_helpers.batch import run_batch
+from equity_helpers.cli import main
+
+from .conftest import SAMPLE
+
+NOTEBOOKS = ["00_start_here", "04_entry_to_care"]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("batch")
+    code = main(["batch", "--data", str(SAMPLE), "--out", str(out), "--jurisdictions", "Granite,Pine Ridge,Atlantis",
+                 "--notebooks", ",".join(NOTEBOOKS), "--workers", "2"])
+    return out, code
+
+
+def test_failing_jurisdiction_is_isolated_and_exit_code_is_non_zero(batch):
+    out, code = batch
+    assert code == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    status = {r["key"]: r["status"] for r in manifest["runs"]}
+    assert status["Atlantis/00_start_here"] == "failed"
+    assert "Unknown jurisdiction 'Atlantis'" in next(r["error"] for r in manifest["runs"]
+                                                     if r["key"] == "Atlantis/00_start_here")
+    for j in ("Statewide", "Granite", "Pine Ridge"):  # the statewide run is always produced
+        for nb in NOTEBOOKS:
+            assert status[f"{j}/{nb}"] == "ok"
+    assert manifest["failed"] == 2
+    for r in manifest["runs"]:
+        assert {"parameters", "data_hash", "package_version", "status", "seconds", "error"} <= set(r)
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.running.ipynb"))
+
+
+def test_index_links_every_report_and_names_failures(batch):
+    out, _ = batch
+    index = (out / "index.html").read_text()
+    links = set(re.findall(r"href='([^']+)'", index))
+    reports = {str(p.relative_to(out)) for p in out.rglob("*.html") if p.name != "index.html"}
+    assert reports and links == reports
+    assert "failed: ParameterError: Unknown jurisdiction" in index
+    assert "Comparing jurisdictions" in index and "<svg" in index
+    assert not re.search(r"<script", index)
+
+
+def test_rerun_skips_completed_runs_unless_forced(batch, tmp_path):
+    out, _ = batch
+    copy = tmp_path / "again"
+    shutil.copytree(out, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for r in manifest["runs"]:  # the copy's reports live in the copy
+        r["html"] = r["html"].replace(str(out), str(copy))
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    again = run_batch(data_dir=str(SAMPLE), out=copy, jurisdictions=["Granite"], notebooks=["00_start_here"],
+                      progress=False)
+    assert again["skipped"] == 2  # Statewide and Granite
+    forced = run_batch(data_dir=str(SAMPLE), out=copy, jurisdictions=["Granite"], notebooks=["00_start_here"],
+                       force=True, progress=False, workers=1)
+    assert forced["skipped"] == 0 and forced["failed"] == 0
+
+
+def test_dask_scheduler_runs_the_same_tasks(tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        m = run_batch(data_dir=str(SAMPLE), out=tmp_path, jurisdictions=["Bluff"], notebooks=["00_start_here"],
+                      scheduler=cluster.scheduler_address, progress=False)
+    assert [r["status"] for r in m["runs"]] == ["ok", "ok"]
+    assert (tmp_path / "Bluff" / "00_start_here.html").exists()
+
+
+def test_reports_render_offline_in_headless_chromium(batch):
+    from playwright.sync_api import sync_playwright
+
+    out, _ = batch
+    pages = [out / "index.html", out / "Granite" / "04_entry_to_care.html", out / "Statewide" / "00_start_here.html"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        page = browser.new_page()
+        blocked = []
+
+        def deny(route):
+            if route.request.url.startswith("file:") or route.request.url.startswith("data:"):
+                return route.continue_()
+            blocked.append(route.request.url)
+            return route.abort()
+
+        page.route("**/*", deny)
+        for path in pages:
+            page.goto(Path(path).as_uri())
+            page.wait_for_load_state("load")
+            charts = page.evaluate("""() => {
+                const imgs = [...document.querySelectorAll('img')].filter(i => i.src.startsWith('data:image/svg'));
+                const svgs = document.querySelectorAll('svg');
+                return {imgs: imgs.length, drawn: imgs.filter(i => i.naturalWidth > 0).length, svgs: svgs.length};
+            }""")
+            assert charts["imgs"] + charts["svgs"] > 0, path
+            assert charts["drawn"] == charts["imgs"], f"every chart drew: {path}"
+            assert page.locator(".jp-CodeCell .jp-InputArea").count() == 0, "no code cell visible"
+            assert page.locator(".highlight").count() == 0
+            assert "import equity_helpers" not in page.content()
+        browser.close()
+    assert blocked == []  # nothing even tried to reach the network
