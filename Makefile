@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: reports test sample benchmark clean
+.PHONY: reports test sample benchmark clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 reports: $(STAMP)
 	$(VENV)/bin/equity-workbook batch --data data/sample --out reports
 
-test: $(STAMP)
+# Browser tests use Debian's chromium through Playwright (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q tests
 
 sample: $(STAMP)
