@@ -438,9 +438,12 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     rows = []
     complete_12m = end + pd.DateOffset(years=1) <= data.data_end + pd.Timedelta(days=1)
 
+    every_group = list(get_scheme(scheme).groups)
+
     def add(name: str, base: str, res: pd.DataFrame) -> None:
         res = res.merge(groups, on="child_id")
-        for g, sub in list(res.groupby("race_ethnicity")) + [(ALL, res.drop_duplicates("child_id"))]:
+        parts = [(g, res[res["race_ethnicity"] == g]) for g in every_group]  # zeros for absent groups
+        for g, sub in parts + [(ALL, res.drop_duplicates("child_id"))]:
             rows.append((g, name, int(sub["in_numerator"].sum()), base))
             rows.append((g, base, int(sub["in_denominator"].sum()), "population"))
 
@@ -468,7 +471,7 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     p5 = _moves_for_period(placement_moves_per_1000_days(firsts.assign(moves_in_period=0), period_start=start,
                                                          period_end=end)).merge(groups, on="child_id")
     p5 = p5[p5["in_denominator"]]
-    agg = [(g, sub) for g, sub in p5.groupby("race_ethnicity")] + [(ALL, p5.drop_duplicates("child_id"))]
+    agg = [(g, p5[p5["race_ethnicity"] == g]) for g in every_group] + [(ALL, p5.drop_duplicates("child_id"))]
     mv = pd.DataFrame({"race_ethnicity": [g for g, _ in agg],
                        "count": [int(round(s["moves"].sum())) for _, s in agg],
                        "population": [int(s["days_in_period"].sum()) for _, s in agg]})

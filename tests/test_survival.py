@@ -157,3 +157,13 @@ def test_federal_measures_by_group_on_sample(sample_data):
     assert p1.loc[["white", "black", "all"], "count"].notna().all()
     small_groups = p1[p1["count"].isna()]
     assert small_groups["suppressed"].all()
+
+
+def test_federal_measures_have_every_group_in_every_county_and_year(sample_data):
+    # small counties have years in which no White child entered care: the reference row is then zero
+    groups = set(eh.get_scheme("hispanic_first").groups)
+    for j in sample_data.jurisdictions:
+        for year in (2021, 2024):
+            m = sv.federal_measures(sample_data, period=year, jurisdiction=j)
+            p1 = m[m.stage == "P1_permanency_12m_entries"]
+            assert groups <= set(p1["race_ethnicity"]), (j, year)
