@@ -5,7 +5,6 @@ Commands
 ``sample``    write a synthetic state (``--children N`` for a larger one, for benchmarks)
 ``validate``  read and validate a data folder or mapping; print the data-quality table
 ``measures``  compute every measure from a counts table and a population table
-``report``    run the start-here notebook for jurisdictions and write offline HTML reports
 ``batch``     every notebook for every jurisdiction, offline reports, index.html and manifest.json
 
 Bad data produce the plain-language problem list and exit code 2, never a traceback.
@@ -80,25 +79,6 @@ def _measures(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
-    from .report import NOTEBOOK_DIR, render_report
-
-    data_dir = str(Path(args.data).resolve())
-    failed = 0
-    for j in args.jurisdictions:
-        params = {"data_dir": data_dir, "jurisdiction": j, "mode": "batch"}
-        if args.mapping:
-            params["mapping"] = str(Path(args.mapping).resolve())
-        out = Path(args.out) / j.replace(" ", "_")
-        try:
-            entry = render_report(NOTEBOOK_DIR / "00_start_here.ipynb", out, parameters=params)
-            print(f"{j}: {entry['html']} ({entry['seconds']} s)")
-        except Exception as exc:  # one jurisdiction failing does not stop the others
-            failed += 1
-            print(f"{j}: FAILED - {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
-    return 1 if failed else 0
-
-
 def _batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
 
@@ -147,13 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True)
     m.add_argument("--no-suppression", action="store_true", help="internal analysis only: show small cells")
     m.set_defaults(func=_measures)
-
-    r = sub.add_parser("report", help="offline HTML start-here reports")
-    r.add_argument("--data", required=True)
-    r.add_argument("--mapping", default=None)
-    r.add_argument("--jurisdictions", nargs="+", default=["Statewide"])
-    r.add_argument("--out", required=True)
-    r.set_defaults(func=_report)
 
     b = sub.add_parser("batch", help="every notebook for every jurisdiction, index and manifest")
     b.add_argument("--data", required=True)

@@ -6,10 +6,16 @@ report are consistent and no hidden count can be recovered by putting reports si
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
 
+from .measures import measures as _measures
 from .schema import STAGES, group_label
+from .stages import STATE, population_table, stage_counts
 from .suppression import DEFAULT_POLICY, SuppressionPolicy, shareable_counts
+from .validate import ValidatedData
 
 __all__ = ["stage_overview", "stage_overview_table", "Workbook", "Filters", "DecisionPointView",
            "decision_point_view", "measures_table", "rri_matrix", "TimeInCareView", "time_in_care_view",
@@ -46,14 +52,6 @@ def stage_overview_table(view: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- decision-point views
-from dataclasses import dataclass, field  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from .measures import measures as _measures  # noqa: E402
-from .stages import STATE, population_table, stage_counts  # noqa: E402
-from .validate import ValidatedData  # noqa: E402
-
 ALL_LEVELS = "all"
 DECISION_CHAIN = ["reported", "screened_in", "substantiated", "entered_care"]
 """The front end of the chain, from the hotline to entry into care."""
