@@ -80,18 +80,18 @@ class Workbook:
 
     def counts(self, scheme: str, age_group: str = ALL_LEVELS, sex: str = ALL_LEVELS) -> pd.DataFrame:
         """Stage counts for the scheme, restricted to one age group and/or sex ("all" for every one)."""
-        key = (scheme, age_group == ALL_LEVELS and sex == ALL_LEVELS)
-        if key not in self._counts:
-            by = () if key[1] else ("age_group", "sex")
-            self._counts[key] = stage_counts(self.data, scheme=scheme, by=by)
-        return _restrict(self._counts[key], age_group, sex, "count")
+        return self._cached(self._counts, stage_counts, scheme, age_group, sex, "count")
 
     def population(self, scheme: str, age_group: str = ALL_LEVELS, sex: str = ALL_LEVELS) -> pd.DataFrame:
-        key = (scheme, age_group == ALL_LEVELS and sex == ALL_LEVELS)
-        if key not in self._pop:
-            by = () if key[1] else ("age_group", "sex")
-            self._pop[key] = population_table(self.data, scheme=scheme, by=by)
-        return _restrict(self._pop[key], age_group, sex, "population")
+        """Child population for the scheme, restricted the same way."""
+        return self._cached(self._pop, population_table, scheme, age_group, sex, "population")
+
+    def _cached(self, cache: dict, build, scheme: str, age_group: str, sex: str, value: str) -> pd.DataFrame:
+        # whole-population tables without a breakdown; filtered ones from the age x sex breakdown
+        whole = age_group == ALL_LEVELS and sex == ALL_LEVELS
+        if (scheme, whole) not in cache:
+            cache[(scheme, whole)] = build(self.data, scheme=scheme, by=() if whole else ("age_group", "sex"))
+        return _restrict(cache[(scheme, whole)], age_group, sex, value)
 
     def measures_for(self, *, scheme: str = "hispanic_first", reference: str = "white", age_group: str = ALL_LEVELS,
                      sex: str = ALL_LEVELS) -> pd.DataFrame:
