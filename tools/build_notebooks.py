@@ -14,6 +14,7 @@ def notebook(cells):
         c = nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src)
         if tags:
             c.metadata["tags"] = list(tags)
+        c.id = f"cell-{len(out):02d}"  # stable ids: rebuilding changes nothing unless the content does
         out.append(c)
     nb.cells = out
     return nb
@@ -93,12 +94,14 @@ START_HERE = [
 ]
 
 
+def opening(intro_md, basis):
+    """Every decision-point notebook opens the same way: introduction, how to read, parameters, start."""
+    return [("md", intro_md), ("md", HOW_TO_READ), ("code", PARAMS, "parameters"), ("code", START.format(basis=basis))]
+
+
 def decision_point(title, intro, stages, prompts, basis="population"):
     return [
-        ("md", f"# {title}\n\n{intro}"),
-        ("md", HOW_TO_READ),
-        ("code", PARAMS, "parameters"),
-        ("code", START.format(basis=basis)),
+        *opening(f"# {title}\n\n{intro}", basis),
         ("md", "## What the numbers show"),
         ("code", f"view = eh.show_view(wb, filters=filters, mode=mode, stages={stages!r})"),
         ("md", "## Questions for discussion\n\n" + "\n".join(f"{i}. {q}" for i, q in enumerate(prompts, 1))),
@@ -153,13 +156,10 @@ NOTEBOOKS = {
 }
 
 WHOLE_CHAIN = [
-    ("md", "# The whole chain: from the hotline to foster care\n\n"
+    *opening("# The whole chain: from the hotline to foster care\n\n"
            "This page puts every decision point side by side: the relative rate index against the population "
            "(everything that happened so far) and against the previous decision (what this decision adds), "
-           "with the disproportionality index. It shows where along the way differences start and where they grow."),
-    ("md", HOW_TO_READ),
-    ("code", PARAMS, "parameters"),
-    ("code", START.format(basis="population")),
+           "with the disproportionality index. It shows where along the way differences start and where they grow.", 'population'),
     ("md", "## The relative rate matrix\n\n`*` marks a ratio whose 95% interval excludes 1; `S` a suppressed value; "
            "`-` a ratio not computed (too few children)."),
     ("code", "m = wb.measures_for(scheme=params.race_scheme, reference=params.reference)\n"
@@ -176,7 +176,7 @@ WHOLE_CHAIN = [
 ]
 
 TIME_IN_CARE = [
-    ("md", "# Time in care and leaving care\n\n"
+    *opening("# Time in care and leaving care\n\n"
            "Children who enter foster care are followed from the day they enter (an entry cohort), so children "
            "still in care are counted honestly rather than left out. The curves show the share still in care "
            "month by month; the coloured areas show how children left: back home (reunification), to relatives "
@@ -184,10 +184,7 @@ TIME_IN_CARE = [
            "permanency within 12 months, permanency for children already in care 12-23 and 24+ months, "
            "re-entry within 12 months of going home, and placement moves per 1,000 days in care.\n\n"
            "Here a higher rate of permanency is better and a higher rate of re-entry or of moves is worse. "
-           "Curves stop where 10 or fewer children remain, to protect privacy."),
-    ("md", HOW_TO_READ),
-    ("code", PARAMS, "parameters"),
-    ("code", START.format(basis="decision")),
+           "Curves stop where 10 or fewer children remain, to protect privacy.", 'decision'),
     ("md", "## What the numbers show"),
     ("code", "view = eh.show_view(wb, filters=filters, mode=mode, kind=\"time_in_care\")"),
     ("md", "## Questions for discussion\n\n"
@@ -197,13 +194,10 @@ TIME_IN_CARE = [
 ]
 
 SUMMARY = [
-    ("md", "# Summary for a learning exchange\n\n"
+    *opening("# Summary for a learning exchange\n\n"
            "A short tour of every decision point for one place and year, for conversations with youth, parents, "
            "tribes and community partners. Every number comes with its uncertainty; small numbers are hidden "
-           "to protect children's privacy."),
-    ("md", HOW_TO_READ),
-    ("code", PARAMS, "parameters"),
-    ("code", START.format(basis="population")),
+           "to protect children's privacy.", 'population'),
     ("md", "## Along the whole chain, compared with the community's children"),
     ("code", "chain = eh.views.decision_point_view(wb, stages=eh.views.DECISION_CHAIN, filters=filters)\n"
              "display(Markdown(\"\\n\".join(f\"- {s}\" for s in chain.sentences)))\n"
