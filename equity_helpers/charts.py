@@ -5,13 +5,45 @@ computes a number of its own.
 """
 from __future__ import annotations
 
+import os
+
 import altair as alt
 import pandas as pd
 
 from .schema import STAGES, group_label
 
-__all__ = ["PALETTE", "group_scale", "stage_counts_chart", "rri_chart", "rate_chart", "trend_chart", "county_chart",
+__all__ = ["PALETTE", "group_scale", "offline_loader_html", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "trend_chart", "county_chart",
            "survival_chart", "exits_chart"]
+
+def vega_bundle() -> str:
+    """The Vega, Vega-Lite and Vega-Embed JavaScript (from vl-convert, no network), setting
+    ``window.vegaEmbed``. Built once per vl-convert and Vega-Lite version and kept in the temp folder."""
+    import tempfile
+    from pathlib import Path
+
+    import vl_convert as vlc
+
+    path = Path(tempfile.gettempdir()) / f"equity-workbook-vega-{vlc.__version__}-{alt.VEGALITE_VERSION}.js"
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    js = vlc.javascript_bundle("window.vegaEmbed = vegaEmbed;")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(js, encoding="utf-8")
+    os.replace(tmp, path)
+    return js
+
+
+def offline_loader_html() -> str:
+    """One ``<script>`` block that makes every Altair chart after it render with no network.
+
+    Altair's HTML output loads Vega from a CDN unless ``VEGA_DEBUG`` says the versions it needs
+    are already there; this block inlines the bundle once and says so (DESIGN.md section 9).
+    """
+    versions = (f"{{vega_version: {alt.VEGA_VERSION!r}, vegalite_version: {alt.VEGALITE_VERSION!r}, "
+                f"vegaembed_version: {alt.VEGAEMBED_VERSION!r}}}")
+    return (f"<script type=\"text/javascript\">{vega_bundle()}</script>"
+            f"<script type=\"text/javascript\">var VEGA_DEBUG = {versions};</script>")
+
 
 # Okabe-Ito colour-blind safe palette
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000", "#999999"]

@@ -31,23 +31,32 @@ class Parameters:
 
 
 def setup_notebook(mode: str = "interactive") -> None:
-    """Prepare the kernel: Altair renders static inline SVG (works with no network, in JupyterLab,
-    in papermill runs and in exported HTML), and a :class:`DataValidationError` or
-    :class:`ParameterError` is shown as its plain-language message, not as a traceback."""
+    """Prepare the kernel for charts that work offline and errors in plain words.
+
+    * Charts use Altair's HTML renderer, and one output of this call inlines the Vega JavaScript
+      (:func:`equity_helpers.charts.offline_loader_html`), so every chart after it renders with
+      no network, with hover tooltips, in JupyterLab and in the exported HTML report (which then
+      holds the bundle exactly once).
+    * A :class:`DataValidationError` or :class:`ParameterError` is shown as its plain-language
+      message, not as a traceback.
+    """
     if mode not in MODES:
         raise ParameterError(f"mode must be one of {MODES}, not {mode!r}.")
     import altair as alt
 
-    alt.renderers.enable("svg")
+    alt.renderers.enable("html")
     alt.data_transformers.disable_max_rows()
     try:
         from IPython import get_ipython
-        from IPython.display import display
+        from IPython.display import HTML, display
     except ImportError:  # pragma: no cover - outside IPython
         return
     ip = get_ipython()
     if ip is None:
         return
+    from .charts import offline_loader_html
+
+    display(HTML(offline_loader_html()))
 
     def _show(shell, etype, value, tb, tb_offset=None):  # noqa: ARG001 - IPython signature
         page = value._repr_html_() if isinstance(value, DataValidationError) else (
