@@ -141,6 +141,8 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
     t0 = time.perf_counter()
     wb = Workbook.load(data_dir, mapping=mapping, suppression_threshold=suppression_threshold)
     data = wb.data
+    if years:
+        wb.extra_windows = (tuple(int(y) for y in years),)
     places = [STATE, *data.jurisdictions] if jurisdictions == "all" else list(jurisdictions)
     if STATE not in places:
         places.insert(0, STATE)
@@ -158,6 +160,10 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
     cache_dir = Path(tempfile.mkdtemp(prefix="equity-workbook-cache-"))
     try:
         cache = cache_dir / "workbook.pkl"
+        # the release table: every cell any report can show, protected and audited together once;
+        # every run reads its numbers from it (a failed audit raises before anything is published)
+        release = wb.release()
+        release.write(out)
         wb.measures_for()  # the default view, computed once for every run
         with open(cache, "wb") as fh:
             pickle.dump(wb, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -196,12 +202,16 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
         "data_hash": data_hash,
         "years": [int(first), int(last)],
         "suppression": SuppressionPolicy(max_count=suppression_threshold).as_dict(),
+        "release": {"file": "release.csv", "cells": int(len(release.cells)),
+                    "hidden": int(release.cells["suppressed"].sum()),
+                    "audit": "passed",  # build_release raises before anything is written otherwise
+                    "protection": release.protection.describe()},
         "runs": [{k: v for k, v in r.items() if k != "status_now"} for r in results],
         "skipped": sum(1 for r in results if r.get("status_now") == "skipped"),
         "failed": sum(1 for r in results if r["status"] == "failed"),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    write_index(out, manifest=manifest, wb=wb, year=int(last))
+    write_index(out, manifest=manifest, wb=wb, years=(int(first), int(last)))
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
     return manifest
 
@@ -242,11 +252,11 @@ th{background:#f3f3f3;text-align:left}td.num{text-align:right}.failed{color:#a00
 """
 
 
-def write_index(out: Path, *, manifest: dict, wb, year: int) -> Path:
+def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Path:
     """``index.html``: links to every report with its status, and a comparison of jurisdictions.
 
     The comparison shows the population-based relative rate index of every group at every
-    decision point for the last year, from the suppressed measures table ("S" where suppressed,
+    decision point over the batch's years (pooled), from the release table ("S" where suppressed,
     "-" where too few children, "*" where the 95% interval excludes 1), as a table and as a
     grid chart (inline SVG, no script).
     """
@@ -270,11 +280,19 @@ def write_index(out: Path, *, manifest: dict, wb, year: int) -> Path:
             else:
                 cells.append(f"<td class='failed' title='{html.escape(r['error'])}'>failed: "
                              f"{html.escape(r['error'][:120])}</td>")
+        hidden = release.hidden_share(jurisdiction=j, periods=[release.window(*years)])
+        cells.append(f"<td class='num'>{hidden:.0%}</td>")
         rows.append(f"<tr><th>{html.escape(j)}</th>{''.join(cells)}</tr>")
+    head += "<th>numbers hidden (whole period)</th>"
     links = f"<table><thead><tr><th>jurisdiction</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
+    from .views import window_phrase
+
+    release = wb.release()
+    period = release.window(*years)
+    year = window_phrase(*years)
     m = wb.measures_for()
-    m = m[(m["period"] == year) & (m["basis"] == "population") & m["jurisdiction"].isin(places)
+    m = m[(m["period"] == period) & (m["basis"] == "population") & m["jurisdiction"].isin(places)
           & ~m["race_ethnicity"].isin(["all", "unknown", "white"])]
     stages = [s for s in STAGES if s in set(m["stage"])]
     blocks = []
@@ -311,7 +329,7 @@ def write_index(out: Path, *, manifest: dict, wb, year: int) -> Path:
 <h1>Child Welfare Racial Equity Workbook: reports by jurisdiction</h1>
 {status}
 <h2>Reports</h2>{links}
-<h2>Comparing jurisdictions, FY{year}</h2>
+<h2>Comparing jurisdictions, {html.escape(year)}</h2>
 <p>Relative rate index against the child population: each group's rate divided by the rate for White
 children (1 = the same rate). <em>*</em> the 95% interval excludes 1; <em>S</em> suppressed to protect
 privacy (not zero); <em>-</em> too few children for a ratio.</p>
@@ -320,13 +338,16 @@ privacy (not zero); <em>-</em> too few children for a ratio.</p>
 <footer><h2>About these reports</h2><dl>
 <dt>data hash</dt><dd>{manifest['data_hash']}</dd><dt>package version</dt><dd>{manifest['package_version']}</dd>
 <dt>years</dt><dd>FY{manifest['years'][0]}-FY{manifest['years'][1]}</dd><dt>created</dt><dd>{manifest['created']}</dd>
-<dt>small numbers</dt><dd>{html.escape(policy)}</dd></dl>
+<dt>small numbers</dt><dd>{html.escape(policy)}</dd>
+<dt>disclosure control</dt><dd>{html.escape(manifest['release']['protection'])} Every number in these
+reports is read from one release table (<a href="release.csv">release.csv</a>, aggregate counts only),
+protected on all its margins at once and audited by linear programming.</dd></dl>
 <p>Groups: {html.escape(', '.join(group_label(g) for g in dict.fromkeys(m['race_ethnicity'])))}.</p></footer>
 </body></html>"""
     return atomic_write_text(out / "index.html", page)
 
 
-def _grid_svg(m, places: list[str], stages: list[str], year: int) -> str:
+def _grid_svg(m, places: list[str], stages: list[str], year: str) -> str:
     """A jurisdictions x decision points grid of the relative rate index for the focus group, as SVG."""
     import altair as alt
     import vl_convert as vlc
@@ -350,5 +371,5 @@ def _grid_svg(m, places: list[str], stages: list[str], year: int) -> str:
                         title="relative rate"))
     text = base.mark_text(fontSize=11).encode(text="label:N")
     chart = (rect + text).properties(width=80 * len(stages), height=alt.Step(22), title=(
-        f"{group_children(focus).capitalize()} compared with White children, FY{year} (S suppressed, - too few)"))
+        f"{group_children(focus).capitalize()} compared with White children, {year} (S suppressed, - too few)"))
     return f"<figure>{vlc.vegalite_to_svg(chart.to_dict())}</figure>"

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .schema import STAGES, group_label
 
-__all__ = ["PALETTE", "group_scale", "offline_loader_html", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "trend_chart", "county_chart",
+__all__ = ["PALETTE", "group_scale", "offline_loader_html", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "CHART_FIELDS", "trend_chart", "county_chart",
            "survival_chart", "exits_chart"]
 
 def vega_bundle() -> str:
@@ -101,6 +101,12 @@ def _theme() -> dict:
 alt.theme.register("equity_workbook", enable=True)(_theme)
 
 
+CHART_FIELDS = ["jurisdiction", "period", "race_ethnicity", "stage", "group", "decision point", "count",
+                "base_count", "per", "rate", "rate_low", "rate_high", "rri", "rri_low", "rri_high", "status"]
+"""The only fields of a measures row that a chart carries (what it draws or shows on hover): never
+method names, flags or anything else that could bound a hidden count."""
+
+
 def _prepare(m: pd.DataFrame) -> pd.DataFrame:
     df = m.copy()
     df["group"] = df["race_ethnicity"].map(group_label)
@@ -116,7 +122,7 @@ def _prepare(m: pd.DataFrame) -> pd.DataFrame:
     df.loc[df["suppressed"], "status"] = "suppressed"
     if "no_base" in df:
         df.loc[df["no_base"] & ~df["suppressed"], "status"] = "no children in the base"
-    return df
+    return df[[c for c in CHART_FIELDS if c in df.columns]].copy()
 
 
 _TOOLTIP = [alt.Tooltip("group:N"), alt.Tooltip("decision point:N"), alt.Tooltip("count:Q", title="children", format=","),
@@ -189,8 +195,9 @@ def trend_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Cha
     """Relative rate index by year for each group, with intervals, against the parity line."""
     df = _prepare(m[~m["race_ethnicity"].isin(["all", "unknown"])])
     groups = list(dict.fromkeys(df["race_ethnicity"]))
-    df["year"] = df["period"].astype(str)
-    base = alt.Chart(df).encode(x=alt.X("year:O", title="fiscal year"), tooltip=_TOOLTIP + [alt.Tooltip("year:O")])
+    df["year"] = df["period"].astype(str).str.replace("(pooled: each child counted once per year)", "", regex=False)
+    base = alt.Chart(df).encode(x=alt.X("year:O", title="fiscal years", sort=list(dict.fromkeys(df["year"]))),
+                                tooltip=_TOOLTIP + [alt.Tooltip("year:O")])
     scale = group_scale(groups)
     line = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_line(point=True).encode(
         y=alt.Y("rri:Q", scale=alt.Scale(type="log"), title=f"relative rate vs {reference_label} children"),
@@ -222,41 +229,48 @@ def county_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Ch
 
 
 def survival_chart(km: pd.DataFrame, *, title: str) -> alt.Chart:
-    """Share of children still in care by months since entry, per group, with interval bands."""
-    df = km[km["race_ethnicity"] != "unknown"].copy()
+    """Share of children still in care at the published months since entry, per group, with intervals.
+
+    ``km``: ``race_ethnicity``, ``months``, ``in_care``, ``in_care_low``, ``in_care_high`` (from the
+    release: only points whose counts are published).
+    """
+    df = km[km["race_ethnicity"] != "unknown"][["race_ethnicity", "months", "in_care", "in_care_low",
+                                                 "in_care_high"]].copy()
     df["group"] = df["race_ethnicity"].map(group_label)
-    df["months"] = df["days"] / 30.44
     groups = list(dict.fromkeys(df["race_ethnicity"]))
     scale = group_scale(groups)
     base = alt.Chart(df).encode(x=alt.X("months:Q", title="months since entering care"))
-    band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
+    band = base.mark_rule(opacity=0.5).encode(
         y=alt.Y("in_care_low:Q", title="share still in care", axis=alt.Axis(format="%")), y2="in_care_high:Q",
         color=alt.Color("group:N", scale=scale, title="group"))
-    line = base.mark_line(interpolate="step-after").encode(
+    line = base.mark_line(point=True, interpolate="step-after").encode(
         y="in_care:Q", color=alt.Color("group:N", scale=scale, title="group"),
         strokeDash=alt.StrokeDash("group:N", legend=None),
-        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("months:Q", format=".1f"),
-                 alt.Tooltip("in_care:Q", format=".0%"), alt.Tooltip("at_risk:Q", title="children still in care")])
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("months:Q", format=".0f"),
+                 alt.Tooltip("in_care:Q", format=".0%", title="share still in care"),
+                 alt.Tooltip("in_care_low:Q", format=".0%", title="95% CI from"),
+                 alt.Tooltip("in_care_high:Q", format=".0%", title="95% CI to")])
     return alt.layer(band, line).properties(width=480, height=280, title=title)
 
 
-def exits_chart(cif: pd.DataFrame, *, title: str) -> alt.Chart:
-    """Cumulative share of children leaving care by each exit type over time (Aalen-Johansen), per group."""
-    df = cif[~cif["race_ethnicity"].isin(["unknown"])].copy()
+def exits_chart(exits: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Share of each group's entry cohort that had left care, by exit type, at 12 and 24 months
+    (Aalen-Johansen cumulative incidence; only shares whose counts are published)."""
+    df = exits[exits["race_ethnicity"] != "unknown"][["race_ethnicity", "months", "exit_type", "share"]].copy()
     df["group"] = df["race_ethnicity"].map(group_label)
-    df["months"] = df["days"] / 30.44
-    order = ["reunification", "relative or guardianship", "adoption", "aged out", "other exit", "still in care"]
+    df["by"] = df["months"].map(lambda m: f"by {int(m)} months")
+    order = ["reunification", "relative or guardianship", "adoption", "aged out", "other exit"]
     types = [t for t in order if t in set(df["exit_type"])]
     colours = {"reunification": PALETTE[2], "relative or guardianship": PALETTE[4], "adoption": PALETTE[3],
-               "aged out": PALETTE[5], "other exit": PALETTE[8], "still in care": "#dddddd"}
+               "aged out": PALETTE[5], "other exit": PALETTE[8]}
     df["order"] = df["exit_type"].map({t: i for i, t in enumerate(order)})
-    return alt.Chart(df).mark_area(interpolate="step-after").encode(
-        x=alt.X("months:Q", title="months since entering care"),
-        y=alt.Y("cif:Q", stack="zero", title="share of children", axis=alt.Axis(format="%")),
+    df = df.drop(columns=["race_ethnicity", "months"])
+    return alt.Chart(df).mark_bar().encode(
+        y=alt.Y("group:N", title=None),
+        x=alt.X("share:Q", stack="zero", title="share of children who entered care", axis=alt.Axis(format="%")),
         color=alt.Color("exit_type:N", sort=types, scale=alt.Scale(domain=types, range=[colours[t] for t in types]),
                         title="how children left care"),
         order=alt.Order("order:Q"),
-        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("exit_type:N"), alt.Tooltip("months:Q", format=".1f"),
-                 alt.Tooltip("cif:Q", format=".0%")],
-    ).properties(width=220, height=180).facet(facet=alt.Facet("group:N", title=None), columns=3).properties(
-        title=title)
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("by:N"), alt.Tooltip("exit_type:N"),
+                 alt.Tooltip("share:Q", format=".0%")],
+    ).properties(width=320, height=alt.Step(18)).facet(column=alt.Column("by:N", title=None)).properties(title=title)

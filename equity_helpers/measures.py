@@ -360,8 +360,12 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
             f"Reference group {reference!r} is not in the data. Choose one of "
             f"{', '.join(sorted(g for g in groups_present if g != total_group))}, 'all_other' or 'overall'.")
 
-    # small-number suppression of the count cells, across every published margin
-    if policy is not None:
+    # small-number suppression of the count cells, across every published margin; a table that
+    # already carries ``suppressed`` (a release table) has had disclosure decided on every margin
+    if "suppressed" in c.columns and policy is not None:
+        c["suppressed"] = c["suppressed"].astype("boolean").fillna(True).astype(bool)
+        c.loc[c["suppressed"], "count"] = 0.0  # never used: everything derived from it is hidden
+    elif policy is not None:
         margins = ["race_ethnicity", "jurisdiction", *dims]
         c = suppress_counts(c, keys=cell, margins=margins, policy=policy)
     else:
@@ -494,6 +498,13 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
                        "excess_high"]] = np.nan
     m.loc[total_rows, ["ci_method", "test"]] = ""
     m["suppressed"] = (ratio_supp | di_supp) & ~total_rows | derived_supp
+    if policy is not None:
+        # flags and method names next to a hidden count would bound it: none are published, and a
+        # ratio that is not shown names no method (the choice of method depends on the counts)
+        m.loc[derived_supp, ["unstable", "insufficient", "zero_cell", "no_base"]] = False
+        m.loc[ratio_supp, "zero_cell"] = False
+        m.loc[derived_supp, "rate_method"] = ""
+        m.loc[ratio_supp | m["rri"].isna(), ["ci_method", "test"]] = ""
     m["di_band"] = di_band(m["di"])
     for col in ("count", "base_count", "ref_count", "ref_base"):
         m[col] = m[col].round().astype("Int64")

@@ -23,6 +23,8 @@ TEMPLATES: dict[str, str] = {
                   "children's privacy (a hidden number is not zero).",
     "suppressed_many": "In {year}, the numbers of {groups} who {verb} are too small to report, to protect "
                        "children's privacy (a hidden number is not zero).",
+    "comparison_hidden": "In {year}, {n} {group} {verb}; the comparison with {ref} is not shown, because "
+                         "it could reveal a small number hidden to protect children's privacy.",
     "insufficient": "In {year}, too few {group} {verb_base} for a reliable comparison with "
                     "{ref}.",
     "zero": "In {year}, no {group} {verb}, out of {base} {base_label}.",
@@ -111,12 +113,18 @@ def sentence(row: pd.Series | dict, *, year_label: str | None = None) -> str:
     info = stage_info(stage)
     favourable = info is not None and info.higher_is == "favourable"
     verb, verb_inf, verb_pp = _verbs(stage)
-    year = year_label or f"FY{r['period']}"
+    year = year_label or _period_label(r["period"])
     group = group_children(g)
     ref = group_children(ref_code)
     unit = _unit(r)
     if r.get("suppressed"):
-        return _suppressed_text(year, [group], verb)
+        if _count_hidden(r):
+            return _suppressed_text(year, [group], verb)
+        n = int(r["count"])
+        if not pd.isna(r.get("base_count")) and r.get("base_count") == 0:
+            return ""  # no children in the base: nothing to say
+        return TEMPLATES["comparison_hidden"].format(year=year, n=f"{n:,}" if n else "no", group=group, verb=verb,
+                                                     ref=ref)
     if pd.isna(r.get("rri")):
         if r.get("insufficient") or pd.isna(r.get("base_count")):
             return TEMPLATES["insufficient"].format(year=year, group=group, ref=ref,
@@ -145,6 +153,16 @@ def sentence(row: pd.Series | dict, *, year_label: str | None = None) -> str:
     if r.get("unstable"):
         text += TEMPLATES["unstable"]
     return text
+
+
+def _period_label(period) -> str:
+    """A fiscal year (2025) or a published window label ("FY2020-FY2025") as a page names it."""
+    return str(period) if str(period).startswith("FY") else f"FY{period}"
+
+
+def _count_hidden(r: dict) -> bool:
+    """True when the row's own count is hidden (not when only a comparison is)."""
+    return "count" not in r or pd.isna(r["count"])
 
 
 def _suppressed_text(year: str, names: list[str], verb: str) -> str:
@@ -177,7 +195,8 @@ def sentences(table: pd.DataFrame, *, year_label: str | None = None) -> list[str
     out: list[str] = []
     hidden: dict[tuple, list[str]] = {}
     for _, row in table.iterrows():
-        if row.get("suppressed") and row["race_ethnicity"] not in ("all", "unknown", row["reference"]):
+        if (row.get("suppressed") and _count_hidden(dict(row))
+                and row["race_ethnicity"] not in ("all", "unknown", row["reference"])):
             key = (row["stage"], row["period"], row["jurisdiction"])
             if key not in hidden:
                 hidden[key] = []
@@ -190,7 +209,7 @@ def sentences(table: pd.DataFrame, *, year_label: str | None = None) -> list[str
     result = []
     for item in out:
         if isinstance(item, tuple):
-            result.append(_suppressed_text(year_label or f"FY{item[1]}", hidden[item], _verbs(item[0])[0]))
+            result.append(_suppressed_text(year_label or _period_label(item[1]), hidden[item], _verbs(item[0])[0]))
         else:
             result.append(item)
     return result

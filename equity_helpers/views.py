@@ -11,30 +11,30 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .measures import measures as _measures
+from .errors import ParameterError
 from .schema import STAGES, group_label
-from .stages import STATE, population_table, stage_counts
-from .suppression import DEFAULT_POLICY, SuppressionPolicy, shareable_counts
+from .stages import STATE
+from .suppression import DEFAULT_POLICY, SuppressionPolicy
 from .validate import ValidatedData
 
 __all__ = ["stage_overview", "stage_overview_table", "Workbook", "Filters", "DecisionPointView",
-           "decision_point_view", "measures_table", "rri_matrix", "TimeInCareView", "time_in_care_view",
+           "decision_point_view", "measures_table", "rri_matrix", "rri_matrix_view", "window_phrase", "TimeInCareView", "time_in_care_view",
            "stays_table"]
 
 
-def stage_overview(counts: pd.DataFrame, *, jurisdiction: str, first_year: int, last_year: int,
-                   policy: SuppressionPolicy | None = DEFAULT_POLICY) -> pd.DataFrame:
-    """Children at each decision point by group for one jurisdiction, summed over the years.
+def stage_overview(release, *, jurisdiction: str, first_year: int, last_year: int) -> pd.DataFrame:
+    """Children at each decision point by group for one jurisdiction over a published window.
 
-    Each year counts a child once per stage; over several years a child reported in two years
-    counts twice (child-years). Returns ``race_ethnicity``, ``stage``, ``count`` (missing where
-    suppressed), ``suppressed``, ``shown``.
+    Read from the release table (:class:`equity_helpers.release.Release`). Over several years the
+    counts are child-years: a child reported in two years counts twice. Returns
+    ``race_ethnicity``, ``stage``, ``count`` (missing where suppressed), ``suppressed``, ``shown``.
     """
-    c = counts[counts["period"].between(first_year, last_year) & counts["stage"].isin(
+    period = release.window(first_year, last_year)
+    c = release.counts(periods=[period])
+    c = c[(c["jurisdiction"] == jurisdiction) & c["stage"].isin(
         [s for s, st in STAGES.items() if st.decision_point])]
-    pooled = c.groupby(["jurisdiction", "race_ethnicity", "stage"], observed=True)["count"].sum().reset_index()
-    safe = shareable_counts(pooled, policy=policy, keys=["jurisdiction", "race_ethnicity", "stage"])
-    out = safe[safe["jurisdiction"] == jurisdiction].drop(columns="jurisdiction")
+    out = c[["race_ethnicity", "stage", "count", "suppressed"]].copy()
+    out["shown"] = np.where(out["suppressed"], "suppressed", out["count"].astype(str))
     order = {s: i for i, s in enumerate(STAGES)}
     return out.sort_values(["stage", "race_ethnicity"], key=lambda s: s.map(order) if s.name == "stage" else s
                            ).reset_index(drop=True)
@@ -59,18 +59,21 @@ DECISION_CHAIN = ["reported", "screened_in", "substantiated", "entered_care"]
 
 @dataclass
 class Workbook:
-    """Validated data plus caches, so that every view and widget redraw reuses the same tables.
+    """Validated data and its release tables, so every view and widget redraw reuses them.
 
-    ``measures_for`` computes the full measures table (every jurisdiction, period, group, stage
-    and basis) once per scheme, reference, age group and sex, so suppression is decided on the
-    whole table and a redraw for another county is instant.
+    Every number a view shows is read from the release table of the chosen race scheme
+    (:func:`equity_helpers.release.build_release`), built once per scheme: disclosure is decided
+    on the whole table (every place, window, subgroup, group and stage) before a view selects from
+    it. A workbook opened from a batch's published release (:meth:`from_release`) holds no
+    child-level data at all.
     """
 
-    data: ValidatedData
+    data: ValidatedData | None
     policy: SuppressionPolicy | None = DEFAULT_POLICY
-    _counts: dict = field(default_factory=dict, repr=False)
-    _pop: dict = field(default_factory=dict, repr=False)
-    _measures: dict = field(default_factory=dict, repr=False)
+    first_year: int | None = None
+    last_year: int | None = None
+    extra_windows: tuple = ()
+    _releases: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, data_dir=None, *, mapping=None, suppression_threshold: int = 10) -> "Workbook":
@@ -78,41 +81,68 @@ class Workbook:
 
         return cls(load(data_dir, mapping=mapping), policy=SuppressionPolicy(max_count=suppression_threshold))
 
-    def counts(self, scheme: str, age_group: str = ALL_LEVELS, sex: str = ALL_LEVELS) -> pd.DataFrame:
-        """Stage counts for the scheme, restricted to one age group and/or sex ("all" for every one)."""
-        return self._cached(self._counts, stage_counts, scheme, age_group, sex, "count")
+    @classmethod
+    def from_release(cls, folder, *, suppression_threshold: int = 10) -> "Workbook":
+        """A workbook over a published release folder (``release.csv`` ...): aggregates only."""
+        from .release import Release
 
-    def population(self, scheme: str, age_group: str = ALL_LEVELS, sex: str = ALL_LEVELS) -> pd.DataFrame:
-        """Child population for the scheme, restricted the same way."""
-        return self._cached(self._pop, population_table, scheme, age_group, sex, "population")
+        rel = Release.read(folder)
+        wb = cls(None, policy=SuppressionPolicy(max_count=suppression_threshold), first_year=rel.first_year,
+                 last_year=rel.last_year)
+        wb._releases[rel.scheme] = rel
+        return wb
 
-    def _cached(self, cache: dict, build, scheme: str, age_group: str, sex: str, value: str) -> pd.DataFrame:
-        # whole-population tables without a breakdown; filtered ones from the age x sex breakdown
-        whole = age_group == ALL_LEVELS and sex == ALL_LEVELS
-        if (scheme, whole) not in cache:
-            cache[(scheme, whole)] = build(self.data, scheme=scheme, by=() if whole else ("age_group", "sex"))
-        return _restrict(cache[(scheme, whole)], age_group, sex, value)
+    @property
+    def jurisdictions(self) -> list[str]:
+        """Counties (without the state), in the data's order."""
+        if self.data is not None:
+            return list(self.data.jurisdictions)
+        rel = next(iter(self._releases.values()))
+        return [j for j in dict.fromkeys(rel.cells["jurisdiction"]) if j != STATE]
+
+    @property
+    def years(self) -> tuple[int, int]:
+        if self.data is not None:
+            return (self.first_year or self.data.first_year, self.last_year or self.data.last_year)
+        return (self.first_year, self.last_year)
+
+    @property
+    def schemes(self) -> list[str]:
+        """Race schemes this workbook can show (a published release holds one)."""
+        from .schema import SCHEMES
+
+        return list(SCHEMES) if self.data is not None else list(self._releases)
+
+    def release(self, scheme: str = "hispanic_first"):
+        """The protected release table for a scheme (built once, then cached)."""
+        if scheme not in self._releases:
+            if self.data is None:
+                raise ParameterError(f"This workbook was opened from a published release for "
+                                     f"{', '.join(self._releases)}; race scheme {scheme!r} is not in it.")
+            from .disclosure import Protection
+            from .release import build_release
+
+            pol = self.policy or SuppressionPolicy(max_count=0, complementary=False)
+            prot = Protection(min_count=pol.min_count, max_count=pol.max_count, suppress_zero=pol.suppress_zero)
+            fy, ly = self.years
+            self._releases[scheme] = build_release(self.data, scheme=scheme, first_year=fy, last_year=ly,
+                                                   extra_windows=self.extra_windows, protection=prot)
+        return self._releases[scheme]
 
     def measures_for(self, *, scheme: str = "hispanic_first", reference: str = "white", age_group: str = ALL_LEVELS,
                      sex: str = ALL_LEVELS) -> pd.DataFrame:
-        """The full measures table for these filters (cached)."""
-        key = (scheme, reference, age_group, sex)
-        if key not in self._measures:
-            self._measures[key] = _measures(self.counts(scheme, age_group, sex), self.population(scheme, age_group, sex),
-                                            reference=reference, policy=self.policy)
-        return self._measures[key]
+        """Every measure of the release for these filters (cached): all places and published windows."""
+        return self.release(scheme).measures(reference=reference, subgroup=_subgroup(age_group, sex),
+                                             policy=self.policy)
 
 
-def _restrict(table: pd.DataFrame, age_group: str, sex: str, value: str) -> pd.DataFrame:
-    if "age_group" not in table:
-        return table
-    t = table
-    if age_group != ALL_LEVELS:
-        t = t[t["age_group"] == age_group]
-    if sex != ALL_LEVELS:
-        t = t[t["sex"] == sex]
-    keys = [c for c in t.columns if c not in (value, "age_group", "sex")]
-    return t.groupby(keys, observed=True, dropna=False)[value].sum().reset_index()
+def _subgroup(age_group: str, sex: str) -> str:
+    from .release import subgroup_label
+
+    if age_group != ALL_LEVELS and sex != ALL_LEVELS:
+        raise ParameterError("Choose an age group or a sex, not both: the release table publishes one "
+                             "breakdown at a time, so that no hidden count can be worked out by subtraction.")
+    return subgroup_label("age_group", age_group) if age_group != ALL_LEVELS else subgroup_label("sex", sex)
 
 
 @dataclass
@@ -131,14 +161,16 @@ class Filters:
 
 @dataclass
 class DecisionPointView:
-    """Everything one decision-point page shows, computed by the package (no logic in notebooks).
+    """Everything one decision-point page shows, read from the release table (no logic in notebooks).
 
     Attributes
     ----------
-    current : measures rows for the place, the last year, the stages and the basis.
-    trend : the same rows for every year in the range.
-    counties : the last year's rows for every county (for the county comparison), for the
-        group named in ``focus_group`` (the group with the most children behind a gap statewide).
+    current : measures rows for the place, the whole chosen window (pooled: child-years), the
+        stages and the basis.
+    trend : the same rows for each single year of the window, or, where single years would hide
+        more, for each rolling pooled window inside it (``trend_unit`` says which).
+    counties : the window's rows for every county (for the county comparison), for the group named
+        in ``focus_group`` (the group with the most children behind a gap statewide).
     sentences : plain-language sentences for ``current``.
     """
 
@@ -149,6 +181,11 @@ class DecisionPointView:
     counties: pd.DataFrame
     focus_group: str | None
     sentences: list[str]
+    trend_unit: str = "year"
+
+    @property
+    def window_label(self) -> str:
+        return window_phrase(self.filters.first_year, self.filters.last_year)
 
     def table(self) -> pd.DataFrame:
         return measures_table(self.current)
@@ -159,7 +196,7 @@ class DecisionPointView:
 
         f = self.filters
         ref = group_label(f.reference)
-        years = f"FY{f.last_year}"
+        years = self.window_label
         where = f.jurisdiction + ("" if f.age_group == ALL_LEVELS else f", ages {f.age_group}") + (
             "" if f.sex == ALL_LEVELS else f", {f.sex}")
         basis = "per 1,000 children in the population" if f.basis == "population" else "at this decision"
@@ -170,17 +207,22 @@ class DecisionPointView:
                                         title=f"How many times the rate of {group_children(f.reference)}, {where}, "
                                               f"{years}"))
         if self.trend["period"].nunique() > 1:
+            unit = "single years" if self.trend_unit == "year" else f"rolling {self._span()}-year windows"
             for stage in self.stages:
                 t = self.trend[self.trend["stage"] == stage]
                 if not t.empty:
                     label = STAGES[stage].label if stage in STAGES else stage
                     out.append(charts.trend_chart(t, reference_label=ref,
-                                                  title=f"Change over time: {label}, {where}"))
+                                                  title=f"Change over time ({unit}): {label}, {where}"))
         if self.focus_group and not self.counties.empty:
             out.append(charts.county_chart(self.counties, reference_label=ref,
                                            title=f"{group_children(self.focus_group).capitalize()} compared with "
                                                  f"{group_children(f.reference)}, by county, {years}"))
         return out
+
+    def _span(self) -> int:
+        t = self.trend
+        return int((t["last_year"] - t["first_year"]).max() + 1) if len(t) else 1
 
     def show(self) -> None:
         """Display the sentences, charts and table (batch mode, and inside the widget panel)."""
@@ -192,24 +234,43 @@ class DecisionPointView:
         display(self.table())
 
 
+def window_phrase(first_year: int, last_year: int) -> str:
+    """How a window is named on a page: "FY2025", or "FY2020-FY2025 (pooled: child-years)"."""
+    if first_year == last_year:
+        return f"FY{first_year}"
+    return f"FY{first_year}-FY{last_year} (pooled: each child counted once per year)"
+
+
 def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) -> DecisionPointView:
-    """Build the view of ``stages`` for ``filters`` from the workbook's cached measures."""
+    """Build the view of ``stages`` for ``filters`` from the workbook's release table."""
     from .narrative import sentences
 
     m = wb.measures_for(scheme=filters.race_scheme, reference=filters.reference, age_group=filters.age_group,
                         sex=filters.sex)
+    period = wb.release(filters.race_scheme).window(filters.first_year, filters.last_year)
     sel = m[m["stage"].isin(stages) & (m["basis"] == filters.basis)]
     order = {s: i for i, s in enumerate(stages)}
     place = sel[sel["jurisdiction"] == filters.jurisdiction]
-    trend = place[place["period"].between(filters.first_year, filters.last_year)]
-    current = trend[trend["period"] == filters.last_year].sort_values(
-        "stage", key=lambda s: s.map(order), kind="stable")
-    last = sel[(sel["period"] == filters.last_year) & (sel["jurisdiction"] != STATE)]
-    focus = _focus_group(sel[(sel["jurisdiction"] == STATE) & (sel["period"] == filters.last_year)], filters)
-    counties = last[(last["race_ethnicity"] == focus) & (last["stage"] == stages[0])] if focus else last.iloc[0:0]
+    inside = place[(place["first_year"] >= filters.first_year) & (place["last_year"] <= filters.last_year)]
+    current = place[place["period"] == period].sort_values("stage", key=lambda s: s.map(order), kind="stable")
+    trend, unit = _trend(inside, groups_shown=~current["race_ethnicity"].isin(["all"]))
+    win = sel[(sel["period"] == period) & (sel["jurisdiction"] != STATE)]
+    focus = _focus_group(sel[(sel["jurisdiction"] == STATE) & (sel["period"] == period)], filters)
+    counties = win[(win["race_ethnicity"] == focus) & (win["stage"] == stages[0])] if focus else win.iloc[0:0]
+    text = sentences(current, year_label=window_phrase(filters.first_year, filters.last_year))
     return DecisionPointView(filters=filters, stages=stages, current=current.reset_index(drop=True),
                              trend=trend.reset_index(drop=True), counties=counties.reset_index(drop=True),
-                             focus_group=focus, sentences=sentences(current))
+                             focus_group=focus, sentences=text, trend_unit=unit)
+
+
+def _trend(rows: pd.DataFrame, groups_shown=None) -> tuple[pd.DataFrame, str]:
+    """Single years where they can be published, else the rolling windows (whichever hides less)."""
+    single = rows[rows["first_year"] == rows["last_year"]]
+    spans = rows["last_year"] - rows["first_year"]
+    rolling = rows[(spans > 0) & (spans == spans[spans > 0].min())] if (spans > 0).any() else rows.iloc[0:0]
+    if rolling["period"].nunique() < 2 or single["suppressed"].mean() <= rolling["suppressed"].mean():
+        return single, "year"
+    return rolling, "window"
 
 
 def _focus_group(state_rows: pd.DataFrame, filters: Filters) -> str | None:
@@ -274,17 +335,29 @@ def rri_matrix(m: pd.DataFrame, *, jurisdiction: str, period: int, stages: list[
     return out
 
 
+def rri_matrix_view(wb: Workbook, *, filters: Filters) -> pd.DataFrame:
+    """:func:`rri_matrix` of the filters' place and window (pooled over the chosen years)."""
+    m = wb.measures_for(scheme=filters.race_scheme, reference=filters.reference, age_group=filters.age_group,
+                        sex=filters.sex)
+    period = wb.release(filters.race_scheme).window(filters.first_year, filters.last_year)
+    return rri_matrix(m, jurisdiction=filters.jurisdiction, period=period)
+
+
 @dataclass
 class TimeInCareView:
-    """Time in care and exits for an entry cohort (entries in the chosen years).
+    """Time in care and exits for an entry cohort (first entries in the chosen window), read from the
+    release table (:mod:`equity_helpers.release_survival`).
 
     Attributes
     ----------
-    stays : median stay per group (:func:`~equity_helpers.survival.median_stay`), suppressed.
-    curves : Kaplan-Meier curves, cut where 10 or fewer children remain at risk and without groups
-        whose cohort is suppressed.
-    exits : cumulative incidence of each exit type, cut the same way.
-    federal : CFSR-style measures by group for the last year with 12 months of follow-up.
+    stays : per group: ``race_ethnicity``, ``children`` (missing where suppressed), ``suppressed``,
+        ``median_days`` with ``median_low``/``median_high``, ``p_value`` (log-rank against the
+        reference, where published).
+    curves : share still in care at the published months (``race_ethnicity``, ``months``,
+        ``in_care``, ``in_care_low``, ``in_care_high``), only points whose counts are published.
+    exits : share of each group's cohort that had left by each exit type at 12 and 24 months.
+    federal : CFSR-style measures by group for the last year of the window with 12 months of
+        follow-up (:func:`equity_helpers.measures.measures` on the release's federal cells).
     sentences : plain-language sentences for ``federal`` and the medians.
     """
 
@@ -300,12 +373,12 @@ class TimeInCareView:
         from . import charts
 
         f = self.filters
-        span = f"entries FY{f.first_year}-FY{f.last_year}, {f.jurisdiction}"
+        span = f"entries {window_phrase(f.first_year, f.last_year)}, {f.jurisdiction}"
         out = []
         if not self.curves.empty:
             out.append(charts.survival_chart(self.curves, title=f"Share of children still in care, {span}"))
         if not self.exits.empty:
-            out.append(charts.exits_chart(self.exits, title=f"How and when children left care, {span}"))
+            out.append(charts.exits_chart(self.exits, title=f"How children left care by 12 and 24 months, {span}"))
         return out
 
     def show(self) -> None:
@@ -316,7 +389,7 @@ class TimeInCareView:
             display(ch)
         display(stays_table(self.stays))
         if not self.federal.empty:
-            display(Markdown(f"**Federal-style measures, entries in FY{self.federal_year}** (P5: moves per 1,000 "
+            display(Markdown(f"**Federal-style measures, FY{self.federal_year}** (P5: moves per 1,000 "
                              "days in care; moves are estimated from each episode's placement count)."))
             display(measures_table(self.federal))
 
@@ -326,79 +399,95 @@ def stays_table(stays: pd.DataFrame) -> pd.DataFrame:
     from .schema import group_label
 
     def months(d):
-        return "not reached" if pd.isna(d) or d == float("inf") else f"{d / 30.44:.1f}"
+        return "" if pd.isna(d) else "not reached" if d == float("inf") else f"{d / 30.44:.1f}"
 
     rows = []
     for _, r in stays.iterrows():
+        med = pd.notna(r["median_days"])
         rows.append({"group": group_label(r["race_ethnicity"]),
                      "children entering": "suppressed" if r["suppressed"] else f"{int(r['children']):,}",
-                     "median months in care": "" if r["suppressed"] else months(r["median_days"]),
-                     "95% CI": "" if r["suppressed"] else f"{months(r['median_low'])}-{months(r['median_high'])}",
+                     "median months in care": months(r["median_days"]) if med else "",
+                     "95% CI": f"{months(r['median_low'])}-{months(r['median_high'])}" if med else "",
                      "log-rank p vs reference": "" if pd.isna(r["p_value"]) else f"{r['p_value']:.3g}",
-                     "note": "suppressed" if r["suppressed"] else "unstable" if r["unstable"] else ""})
+                     "note": "suppressed" if r["suppressed"] else "" if med else "too few children for a median"})
     return pd.DataFrame(rows)
 
 
-def _on_grid(curve: pd.DataFrame, keys: list[str], step: int = 7) -> pd.DataFrame:
-    """A step curve read every ``step`` days (the value in force on each day), for light charts."""
-    frames = []
-    for k, g in curve.groupby(keys, sort=False):
-        g = g.sort_values("days")
-        grid = pd.DataFrame({"days": np.arange(0, g["days"].max() + 1, step, dtype=float)})
-        got = pd.merge_asof(grid, g.drop(columns=keys).astype({"days": float}), on="days", direction="backward")
-        got = got.dropna()
-        for name, value in zip(keys, k if isinstance(k, tuple) else (k,)):
-            got[name] = value
-        frames.append(got)
-    return pd.concat(frames, ignore_index=True)[curve.columns] if frames else curve
-
-
 def time_in_care_view(wb: Workbook, *, filters: Filters) -> TimeInCareView:
-    """Build the time-in-care view: entry cohort, curves, competing exits and federal measures."""
-    from . import survival
+    """Build the time-in-care view from the release: cohort sizes, curve points, exits, federal measures."""
     from .narrative import sentences as _sentences
-    from .schema import age_group_of, group_children
+    from .schema import group_children
 
-    data = wb.data
-    policy = wb.policy or SuppressionPolicy(max_count=0, complementary=False)
-    cohort = survival.entry_cohort(data, jurisdiction=filters.jurisdiction, scheme=filters.race_scheme)
-    cohort = cohort[cohort["period"].between(filters.first_year, filters.last_year)]
-    if filters.age_group != ALL_LEVELS:
-        cohort = cohort[age_group_of(cohort["age_at_entry"].to_numpy()) == filters.age_group]
-    if filters.sex != ALL_LEVELS:
-        sexes = data.children.set_index("child_id")["sex"]
-        cohort = cohort[cohort["child_id"].map(sexes) == filters.sex]
-    stays = survival.median_stay(cohort, reference=filters.reference, policy=wb.policy)
-    shown = set(stays.loc[~stays["suppressed"], "race_ethnicity"]) if not stays.empty else set()
-    shown.discard("unknown")
-    km = survival.kaplan_meier(cohort, groups=sorted(shown))
-    km = km[km["at_risk"] > policy.max_count]  # never draw a curve on 10 or fewer children
-    last_day = km.groupby("race_ethnicity")["days"].max()
-    cif = survival.cumulative_incidence(cohort, groups=sorted(shown))
-    cif = cif[cif["days"] <= cif["race_ethnicity"].map(last_day).fillna(-1)]
-    km = _on_grid(km, ["race_ethnicity"], step=14)
-    cif = _on_grid(cif, ["race_ethnicity", "exit_type"], step=30)
-    year = None
-    for y in range(filters.last_year, filters.first_year - 1, -1):
-        if pd.Timestamp(f"{y}-09-30") + pd.DateOffset(years=1) <= data.data_end + pd.Timedelta(days=1):
-            year = y
-            break
+    rel = wb.release(filters.race_scheme)
+    period = rel.window(filters.first_year, filters.last_year)
+    if filters.age_group != ALL_LEVELS or filters.sex != ALL_LEVELS:
+        raise ParameterError("Time in care is published for all children of each group (no age or sex filter).")
+    c = rel.cells[(rel.cells["family"] == "time_in_care") & (rel.cells["jurisdiction"] == filters.jurisdiction)
+                  & (rel.cells["period"] == period)]
+    st = rel.stats[(rel.stats["jurisdiction"] == filters.jurisdiction) & (rel.stats["period"] == period)]
+    cohort = c[c["stage"] == "cohort"]
+    med = st[st["stat"] == "median_days"].set_index("race_ethnicity")
+    p = st[(st["stat"] == "logrank_p") & (st["reference"] == filters.reference)].set_index("race_ethnicity")["value"]
+    stays = pd.DataFrame({
+        "race_ethnicity": cohort["race_ethnicity"].to_numpy(), "children": cohort["count"].to_numpy(),
+        "suppressed": cohort["suppressed"].to_numpy()})
+    stays = stays[stays["race_ethnicity"] != "all"]
+    for col, src in (("median_days", "value"), ("median_low", "low"), ("median_high", "high")):
+        stays[col] = stays["race_ethnicity"].map(med[src]) if len(med) else np.nan
+    stays["p_value"] = stays["race_ethnicity"].map(p) if len(p) else np.nan
+    pts = st[(st["stat"] == "in_care") & (st["race_ethnicity"] != "unknown")]
+    curves = pts.rename(columns={"month": "months", "value": "in_care", "low": "in_care_low", "high": "in_care_high"})[
+        ["race_ethnicity", "months", "in_care", "in_care_low", "in_care_high"]]
+    if len(curves):
+        start = pd.DataFrame({"race_ethnicity": curves["race_ethnicity"].unique(), "months": 0.0, "in_care": 1.0,
+                              "in_care_low": 1.0, "in_care_high": 1.0})
+        curves = pd.concat([start, curves], ignore_index=True).sort_values(["race_ethnicity", "months"])
+    exits = st[st["stat"] == "exit_share"].rename(columns={"month": "months", "value": "share"})[
+        ["race_ethnicity", "months", "exit_type", "share"]]
+    fed = rel.cells[(rel.cells["family"] == "federal") & (rel.cells["jurisdiction"] == filters.jurisdiction)
+                    & rel.cells["first_year"].between(filters.first_year, filters.last_year)]
+    year = int(fed["first_year"].max()) if len(fed) else None
     federal = pd.DataFrame()
     text: list[str] = []
     if year is not None:
-        federal = survival.federal_measures(data, period=year, jurisdiction=filters.jurisdiction,
-                                            scheme=filters.race_scheme, reference=filters.reference,
-                                            policy=wb.policy)
+        federal = _federal_measures(rel, fed[fed["first_year"] == year], reference=filters.reference,
+                                    policy=wb.policy)
         text = _sentences(federal[federal["stage"].isin(["P1_permanency_12m_entries", "P4_reentry_12m"])])
-    ref = stays[stays["race_ethnicity"] == filters.reference] if not stays.empty else stays
+    ref = stays[stays["race_ethnicity"] == filters.reference]
     for _, r in stays.iterrows():
-        if r["race_ethnicity"] in (filters.reference, "unknown") or r["suppressed"] or ref.empty:
+        if r["race_ethnicity"] in (filters.reference, "unknown") or ref.empty:
             continue
-        if pd.notna(r["median_days"]) and pd.notna(ref["median_days"].iloc[0]):
+        if pd.notna(r["median_days"]) and pd.notna(ref["median_days"].iloc[0]) and pd.notna(r["p_value"]):
             chance = "" if r["p_value"] < 0.05 else " The difference could be due to chance (log-rank test)."
-            text.append(f"Half of the {group_children(r['race_ethnicity'])} who entered care in FY{filters.first_year}-"
-                        f"FY{filters.last_year} had left within {r['median_days'] / 30.44:.1f} months, compared with "
+            text.append(f"Half of the {group_children(r['race_ethnicity'])} who entered care in "
+                        f"{window_phrase(filters.first_year, filters.last_year)} had left within "
+                        f"{r['median_days'] / 30.44:.1f} months, compared with "
                         f"{ref['median_days'].iloc[0] / 30.44:.1f} months for {group_children(filters.reference)}."
                         + chance)
-    return TimeInCareView(filters=filters, stays=stays, curves=km, exits=cif, federal=federal, federal_year=year,
-                          sentences=text)
+    return TimeInCareView(filters=filters, stays=stays.reset_index(drop=True), curves=curves.reset_index(drop=True),
+                          exits=exits.reset_index(drop=True), federal=federal, federal_year=year, sentences=text)
+
+
+def _federal_measures(rel, fed: pd.DataFrame, *, reference: str, policy) -> pd.DataFrame:
+    """Measures of the federal-style cells of one place and year (published cells only)."""
+    from .measures import measures as _measures
+
+    cols = ["jurisdiction", "period", "race_ethnicity", "stage", "count", "base", "suppressed"]
+    p5 = fed["stage"] == "P5_moves_per_1000_days"
+    decision = _measures(fed.loc[~p5, cols], None, reference=reference, bases=("decision",), policy=policy)
+    decision = decision[decision["stage"].isin([s for s in decision["stage"].unique()
+                                                if s in ("P1_permanency_12m_entries", "P2_permanency_12_23m",
+                                                         "P3_permanency_24m_plus", "P4_reentry_12m",
+                                                         "first_placement_kin")])]
+    out = [decision]
+    if p5.any():
+        # days in care bound the number of children (at most 365 days each): shown only with the cohort
+        entries = fed[fed["stage"] == "P1_entries"].set_index("race_ethnicity")["suppressed"]
+        fed = fed.copy()
+        fed.loc[p5, "suppressed"] = fed.loc[p5, "suppressed"] | fed.loc[p5, "race_ethnicity"].map(entries).fillna(True)
+        days = rel.days[(rel.days["jurisdiction"] == fed["jurisdiction"].iloc[0])
+                        & (rel.days["period"] == fed["period"].iloc[0])]
+        rate = _measures(fed.loc[p5, cols].drop(columns="base"), days, reference=reference, bases=("population",),
+                         policy=policy)
+        out.append(rate.assign(base="days in care", per=1000))
+    return pd.concat(out, ignore_index=True)

@@ -16,7 +16,14 @@ from .schema import AGE_GROUPS, SCHEMES, STAGES, group_label
 from .stages import STATE
 from .views import ALL_LEVELS, DecisionPointView, Filters, Workbook, decision_point_view
 
-__all__ = ["DecisionPointPanel"]
+__all__ = ["DecisionPointPanel", "SCHEME_LABELS"]
+
+SCHEME_LABELS = {
+    "hispanic_first": "Hispanic of any race, then race",
+    "hispanic_first_conservative": "Hispanic first (unknown origin kept unknown)",
+    "alone_or_in_combination": "each race alone or in combination",
+}
+"""Plain names of the race codings for the panel (the code names stay out of sight)."""
 
 
 def _reference_options(scheme: str) -> list[tuple[str, str]]:
@@ -41,17 +48,17 @@ class DecisionPointPanel:
                  render: Callable[[Filters], Any] | None = None):
         self.wb = wb
         self.stages = stages
-        data = wb.data
         self._render = render or self._decision_point
-        self.jurisdiction = W.Dropdown(options=[STATE, *data.jurisdictions], value=filters.jurisdiction,
+        self.jurisdiction = W.Dropdown(options=[STATE, *wb.jurisdictions], value=filters.jurisdiction,
                                        description="Place")
-        self.years = W.IntRangeSlider(min=data.first_year, max=data.last_year,
-                                      value=(filters.first_year, filters.last_year), description="Years")
+        self.years = W.Dropdown(options=self._window_options(filters.race_scheme),
+                                value=(filters.first_year, filters.last_year), description="Years")
         self.age_group = W.Dropdown(options=[("all ages", ALL_LEVELS)] + [(a, a) for a in AGE_GROUPS],
                                     value=filters.age_group, description="Age")
         self.sex = W.Dropdown(options=[("all", ALL_LEVELS), ("female", "female"), ("male", "male")],
                               value=filters.sex, description="Sex")
-        self.scheme = W.Dropdown(options=list(SCHEMES), value=filters.race_scheme, description="Race coding")
+        self.scheme = W.Dropdown(options=[(SCHEME_LABELS.get(s, s.replace("_", " ")), s) for s in wb.schemes], value=filters.race_scheme,
+                                 description="Race coding")
         self.reference = W.Dropdown(options=_reference_options(filters.race_scheme), value=filters.reference,
                                     description="Compare with")
         bases = [("per 1,000 children", "population"), ("per 100 at the previous decision", "decision")]
@@ -61,8 +68,11 @@ class DecisionPointPanel:
             (v, k) for k, v in bases) else bases[0][1], description="Base")
         self.output = W.Output()
         self.scheme.observe(self._scheme_changed, names="value")
-        for w in (self.jurisdiction, self.years, self.age_group, self.sex, self.reference, self.basis):
+        for w in (self.jurisdiction, self.years, self.reference, self.basis):
             w.observe(lambda _change: self.redraw(), names="value")
+        # one breakdown at a time (the release table publishes age groups or sexes, not both)
+        self.age_group.observe(lambda ch: self._one_breakdown(ch, self.sex), names="value")
+        self.sex.observe(lambda ch: self._one_breakdown(ch, self.age_group), names="value")
         self.panel = W.VBox([W.HBox([self.jurisdiction, self.years]), W.HBox([self.age_group, self.sex]),
                              W.HBox([self.scheme, self.reference]), self.basis, self.output])
         self.view: Any = None
@@ -75,6 +85,21 @@ class DecisionPointPanel:
                        last_year=self.years.value[1], age_group=self.age_group.value, sex=self.sex.value,
                        reference=self.reference.value, race_scheme=self.scheme.value, basis=self.basis.value)
 
+    def _window_options(self, scheme: str) -> list[tuple[str, tuple[int, int]]]:
+        """Published windows of the scheme's release: the whole range first, then rolling windows, years."""
+        cells = self.wb.release(scheme).cells.drop_duplicates("period")
+        spans = sorted(zip(cells["first_year"], cells["last_year"]), key=lambda w: (w[0] - w[1], -w[1]))
+        return [(f"FY{f}" if f == l else f"FY{f}-FY{l}", (int(f), int(l))) for f, l in spans]
+
+    def _one_breakdown(self, change, other) -> None:
+        if change["new"] != ALL_LEVELS and other.value != ALL_LEVELS:
+            self._holding = True
+            try:
+                other.value = ALL_LEVELS
+            finally:
+                self._holding = False
+        self.redraw()
+
     def _scheme_changed(self, change) -> None:
         options = _reference_options(change["new"])
         keep = self.reference.value if self.reference.value in [v for _, v in options] else options[0][1]
@@ -82,6 +107,10 @@ class DecisionPointPanel:
         try:
             self.reference.options = options
             self.reference.value = keep
+            windows = self._window_options(change["new"])
+            year_keep = self.years.value if self.years.value in [v for _, v in windows] else windows[0][1]
+            self.years.options = windows
+            self.years.value = year_keep
         finally:
             self._holding = False
         self.redraw()

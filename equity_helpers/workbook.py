@@ -100,9 +100,10 @@ def check_parameters(data: ValidatedData, *, jurisdiction: str, first_year: int 
 
 def describe_parameters(p: Parameters) -> str:
     """One sentence naming the place, years, reference group and scheme of a view."""
-    years = f"FY{p.first_year}" if p.first_year == p.last_year else f"FY{p.first_year}-FY{p.last_year}"
-    return (f"{p.jurisdiction}, {years}. Comparisons are with {group_label(p.reference)} children "
-            f"(race scheme: {p.race_scheme}).")
+    from .views import window_phrase
+
+    return (f"{p.jurisdiction}, {window_phrase(p.first_year, p.last_year)}. Comparisons are with "
+            f"{group_label(p.reference)} children (race coding: {SCHEMES[p.race_scheme].description})")
 
 
 
@@ -128,6 +129,10 @@ def start(*, data_dir, mapping=None, jurisdiction: str, first_year: int | None, 
     p = check_parameters(wb.data, jurisdiction=jurisdiction, first_year=first_year, last_year=last_year,
                          reference=reference, race_scheme=race_scheme, suppression_threshold=suppression_threshold,
                          mode=mode)
+    if race_scheme not in wb._releases:
+        # the chosen years are published beside the standard windows (decided on the whole table)
+        wb.extra_windows = tuple(dict.fromkeys((*wb.extra_windows, (p.first_year, p.last_year))))
+    wb.release(p.race_scheme).window(p.first_year, p.last_year)  # a clear error if not published
     filters = Filters(jurisdiction=p.jurisdiction, first_year=p.first_year, last_year=p.last_year,
                       reference=p.reference, race_scheme=p.race_scheme, basis=basis)
     return wb, p, filters

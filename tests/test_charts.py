@@ -20,7 +20,8 @@ def _layers(spec):
 
 
 def test_rri_chart_has_intervals_parity_line_and_text_for_suppression(wb):
-    v = decision_point_view(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
+    v = decision_point_view(wb, stages=["entered_care"], filters=Filters(jurisdiction="Bluff", first_year=2023,
+                                                                         last_year=2023))
     spec = charts.rri_chart(v.current, title="t", reference_label="White").to_dict()
     layers = _layers(spec)
     marks = [l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"] for l in layers]
@@ -49,7 +50,7 @@ def test_trend_and_county_charts(wb):
     v = decision_point_view(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
     assert v.focus_group in {"black", "aian"}
     kinds = [json.dumps(c.to_dict()) for c in v.charts()]
-    assert any('"fiscal year"' in k for k in kinds)
+    assert any('"fiscal years"' in k for k in kinds)
     assert any('"jurisdiction"' in k for k in kinds)
 
 
@@ -58,3 +59,20 @@ def test_time_in_care_curves_hide_small_risk_sets(wb):
     assert (v.curves["at_risk"] > 10).all()
     specs = [json.dumps(c.to_dict()) for c in v.charts()]
     assert any("share still in care" in s for s in specs) and any("how children left care" in s for s in specs)
+
+
+DRAWN = set(charts.CHART_FIELDS) | {"filled", "note", "one", "year"}
+
+
+@pytest.mark.parametrize("place,first,last", [("Bluff", 2023, 2023), ("Statewide", 2020, 2025),
+                                              ("Granite", 2020, 2022)])
+def test_chart_data_carry_only_what_is_drawn_or_shown_on_hover(wb, place, first, last):
+    """No method names, flags or counts of hidden cells in the data a chart embeds (issue 9)."""
+    v = decision_point_view(wb, stages=["entered_care", "first_placement_kin"],
+                            filters=Filters(jurisdiction=place, first_year=first, last_year=last, basis="decision"))
+    for ch in v.charts():
+        for rows in ch.to_dict()["datasets"].values():
+            for row in rows:
+                assert set(row) <= DRAWN, set(row) - DRAWN
+                if row.get("status") == "suppressed" and row.get("count") is None:
+                    assert row.get("rate") is None and row.get("rri") is None and row.get("rri_low") is None

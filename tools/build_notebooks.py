@@ -81,14 +81,14 @@ START_HERE = [
              "quality = data.quality\n"
              "display(Markdown(\"No data-quality problems were found.\") if quality.empty else "
              "quality[[\"severity\", \"table\", \"rows\", \"message\"]])"),
-    ("md", "## Children at each decision point\n\nUnique children in the chosen years, by race and ethnicity. "
+    ("md", "## Children at each decision point\n\nChildren in the chosen years, by race and ethnicity: each child is "
+           "counted once in each year they reached a decision point (child-years). "
            "\"suppressed\" marks a count from 1 to the suppression threshold, or a count hidden so that a small "
            "one cannot be worked out from the totals. A suppressed count is not zero."),
-    ("code", "counts = wb.counts(params.race_scheme)\n"
-             "view = eh.views.stage_overview(counts, jurisdiction=params.jurisdiction, first_year=params.first_year,\n"
-             "                               last_year=params.last_year, policy=wb.policy)\n"
+    ("code", "view = eh.views.stage_overview(wb.release(params.race_scheme), jurisdiction=params.jurisdiction,\n"
+             "                               first_year=params.first_year, last_year=params.last_year)\n"
              "eh.charts.stage_counts_chart(view, title=f\"Children at each decision point, {params.jurisdiction}, \"\n"
-             "                             f\"FY{params.first_year}-FY{params.last_year}\")"),
+             "                             f\"{eh.views.window_phrase(params.first_year, params.last_year)}\")"),
     ("code", "display(eh.views.stage_overview_table(view))\n"
              "display(Markdown(policy.describe()))"),
 ]
@@ -162,8 +162,7 @@ WHOLE_CHAIN = [
            "with the disproportionality index. It shows where along the way differences start and where they grow.", 'population'),
     ("md", "## The relative rate matrix\n\n`*` marks a ratio whose 95% interval excludes 1; `S` a suppressed value; "
            "`-` a ratio not computed (too few children)."),
-    ("code", "m = wb.measures_for(scheme=params.race_scheme, reference=params.reference)\n"
-             "eh.views.rri_matrix(m, jurisdiction=params.jurisdiction, period=params.last_year)"),
+    ("code", "eh.views.rri_matrix_view(wb, filters=filters)"),
     ("md", "## Against the population and against the previous decision"),
     ("code", "chain = eh.views.DECISION_CHAIN\n"
              "for basis in (\"population\", \"decision\"):\n"
@@ -195,7 +194,7 @@ TIME_IN_CARE = [
 
 SUMMARY = [
     *opening("# Summary for a learning exchange\n\n"
-           "A short tour of every decision point for one place and year, for conversations with youth, parents, "
+           "A short tour of every decision point for one place and the chosen years, for conversations with youth, parents, "
            "tribes and community partners. Every number comes with its uncertainty; small numbers are hidden "
            "to protect children's privacy.", 'population'),
     ("md", "## Along the whole chain, compared with the community's children"),

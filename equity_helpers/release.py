@@ -1,0 +1,491 @@
+"""The release table: every number the workbook can publish, protected together.
+
+Nothing is published except through this table (DESIGN.md sections 1 and 7). It holds every
+aggregate count cell that any notebook, chart, tooltip, sentence, index page or export can show:
+
+* every jurisdiction and the state (counted from records, not summed);
+* every single fiscal year, every rolling window of :data:`WINDOW_YEARS` years and the whole range
+  (pooled windows count **child-years**: a child counted in two years counts twice, so a window is
+  exactly the sum of its years and its rate is per 1,000 child-years);
+* every subgroup a page offers: all children, each age group, each sex;
+* every race/ethnicity group and all children;
+* every stage of the decision-point registry (the bases of decision-based rates are stages too).
+
+Disclosure is decided on that whole table at once by :func:`equity_helpers.disclosure.protect`,
+with every linear relation a reader could use (:func:`relations`): groups add up to all children,
+years add up to their windows, counties add up to the state and subgroups to all children where
+they do on the data (otherwise the weaker inequalities that always hold), and the decision chain's
+orderings (children screened in are among the children reported, and so on). The package then
+audits the result by linear programming (:func:`equity_helpers.disclosure.audit`): a release whose
+audit fails is never published.
+
+Only published values leave this module: a :class:`Release` keeps a hidden cell's value as missing,
+so views, notebooks and batch kernels that read it cannot show, or compute from, a hidden count.
+Measures (rates, ratios, intervals) are computed from the published cells on demand; every measure
+that would need a hidden count is hidden (:func:`equity_helpers.measures.measures`).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import disclosure
+from .errors import ParameterError
+from .schema import STAGES, get_scheme
+from .release_survival import (federal_release, federal_years, survival_relation_terms, survival_release,
+                               visible_stats)
+from .stages import ALL, STATE, population_table, stage_counts
+
+__all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_label", "subgroup_levels",
+           "release_cells", "relations", "Release", "build_release", "CHAIN_ORDER", "RELEASE_COLUMNS"]
+
+WINDOW_YEARS = 3
+"""Length of the rolling pooled windows offered beside single years and the whole range."""
+
+SUBGROUP_ALL = "all"
+BREAKDOWNS = ("age_group", "sex")
+"""Subgroups offered as filters (one at a time: all children, one age group, or one sex)."""
+
+CHAIN_ORDER: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("screened_in",), "reported"),
+    (("substantiated",), "screened_in"),
+    (("first_placement_kin", "first_placement_congregate"), "entered_care"),
+    (("permanency_12m", "in_care_24m_plus"), "entered_care"),
+    (("reunified_12m",), "permanency_12m"),
+    (("aged_out", "exited_to_family"), "exited"),
+    (("reentry_12m",), "exited_to_family"),
+)
+"""Orderings of the decision chain a reader may use: the children of the stages on the left are
+distinct children among those of the stage on the right (added only where they hold on the data)."""
+
+RELEASE_COLUMNS = ["family", "jurisdiction", "period", "first_year", "last_year", "race_ethnicity", "subgroup",
+                   "stage", "base", "count", "suppressed"]
+"""Columns of the published release table (``release.csv``); ``count`` is empty where suppressed."""
+
+_KEYS = ["family", "jurisdiction", "period", "race_ethnicity", "subgroup", "stage"]
+FAMILIES = ("stages", "time_in_care", "federal")
+"""Cell families: decision-point stage counts, time-in-care cohorts and curve points
+(:mod:`equity_helpers.release_survival`), and federal-style measures of one year."""
+
+
+# --------------------------------------------------------------------------- windows and subgroups
+@dataclass(frozen=True, order=True)
+class Window:
+    """A span of fiscal years, ``first``-``last`` inclusive."""
+
+    first: int
+    last: int
+
+    @property
+    def label(self) -> str:
+        return f"FY{self.first}" if self.first == self.last else f"FY{self.first}-FY{self.last}"
+
+    @property
+    def years(self) -> range:
+        return range(self.first, self.last + 1)
+
+    @property
+    def single(self) -> bool:
+        return self.first == self.last
+
+
+def windows_for(first_year: int, last_year: int, *, length: int = WINDOW_YEARS,
+                extra: Iterable[tuple[int, int]] = ()) -> list[Window]:
+    """Every window published for the years: single years, rolling ``length``-year windows, the
+    whole range, and any ``extra`` (first, last) spans (e.g. a batch's chosen years)."""
+    out = {Window(y, y) for y in range(first_year, last_year + 1)}
+    out |= {Window(y, y + length - 1) for y in range(first_year, last_year - length + 2)}
+    out.add(Window(first_year, last_year))
+    for f, l in extra:
+        if not (first_year <= f <= l <= last_year):
+            raise ParameterError(f"Years {f}-{l} are outside the data ({first_year}-{last_year}).")
+        out.add(Window(int(f), int(l)))
+    return sorted(out, key=lambda w: (w.last - w.first, w.first))
+
+
+def subgroup_label(breakdown: str | None, level: str | None) -> str:
+    """The subgroup code stored in the table: ``"all"`` or ``"<breakdown>:<level>"``."""
+    return SUBGROUP_ALL if not breakdown or level in (None, ALL) else f"{breakdown}:{level}"
+
+
+def subgroup_levels(cells: pd.DataFrame) -> list[str]:
+    """Subgroup codes present in a table, all children first."""
+    subs = sorted(set(cells["subgroup"]) - {SUBGROUP_ALL})
+    return [SUBGROUP_ALL, *subs]
+
+
+# --------------------------------------------------------------------------- cells
+def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Window],
+                  breakdowns: Sequence[str] = BREAKDOWNS) -> pd.DataFrame:
+    """Every publishable count cell, with its true value (never published as such).
+
+    Returns
+    -------
+    DataFrame with ``cell`` (int id), ``jurisdiction``, ``period`` (window label), ``first_year``,
+    ``last_year``, ``race_ethnicity``, ``subgroup``, ``stage``, ``base`` (decision base stage or
+    ""), ``value`` (unique children per year, summed over the window's years: child-years).
+    A window holds a stage only if every one of its years does (follow-up stages need time).
+    """
+    parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
+    for b in breakdowns:
+        c = stage_counts(data, scheme=scheme, by=(b,))
+        parts.append(c.assign(subgroup=b + ":" + c.pop(b).astype(str)))
+    singles = pd.concat(parts, ignore_index=True)
+    singles["period"] = singles["period"].astype(int)
+    # explicit zeros: every place, group and subgroup for every (year, stage) the data support
+    who = singles[["jurisdiction", "race_ethnicity", "subgroup"]].drop_duplicates()
+    when = singles[["period", "stage", "base"]].drop_duplicates()
+    grid = who.merge(when, how="cross")
+    singles = grid.merge(singles, on=["jurisdiction", "race_ethnicity", "subgroup", "period", "stage", "base"],
+                         how="left")
+    singles["count"] = singles["count"].fillna(0).astype("int64")
+    frames = []
+    keys = ["jurisdiction", "race_ethnicity", "subgroup", "stage"]
+    for w in windows:
+        s = singles[singles["period"].between(w.first, w.last)]
+        if w.single:
+            g = s[keys + ["base", "count"]].copy()
+        else:
+            agg = s.groupby(keys, observed=True, sort=False).agg(
+                base=("base", "first"), count=("count", "sum"), years=("period", "nunique")).reset_index()
+            g = agg[agg["years"] == len(w.years)].drop(columns="years")
+        frames.append(g.assign(period=w.label, first_year=w.first, last_year=w.last))
+    cells = pd.concat(frames, ignore_index=True).rename(columns={"count": "value"})
+    cells["value"] = cells["value"].astype("int64")
+    cells["family"] = "stages"
+    cells.insert(0, "cell", np.arange(len(cells), dtype="int64"))
+    return cells[["cell", *CELL_COLUMNS]]
+
+
+CELL_COLUMNS = ["family", "jurisdiction", "period", "first_year", "last_year", "race_ethnicity", "subgroup",
+                "stage", "base", "value"]
+
+
+# --------------------------------------------------------------------------- relations
+def _sum_relations(cells: pd.DataFrame, *, part_mask: np.ndarray, total_mask: np.ndarray,
+                   link: Sequence[str]) -> pd.DataFrame:
+    """Terms of "total = sum of parts" for every combination of ``link`` columns.
+
+    Where the equation holds on the data it is published as an equality. Where it does not (a
+    child counted in two parts, such as two counties or two age groups in one year), the weaker
+    relations that always hold are used: each part <= total <= sum of parts.
+    Returns terms ``relation`` (local id), ``cell``, ``coef``, ``kind``.
+    """
+    tot = cells.loc[total_mask, [*link, "cell", "value"]].rename(columns={"cell": "t_cell", "value": "t_value"})
+    parts = cells.loc[part_mask, [*link, "cell", "value"]]
+    if tot.empty or parts.empty:
+        return pd.DataFrame(columns=["relation", "cell", "coef", "kind"])
+    parts = parts.merge(tot, on=list(link), how="inner")
+    parts["rid"] = parts.groupby("t_cell", sort=False).ngroup()
+    psum = parts.groupby("rid")["value"].transform("sum")
+    exact = (psum == parts["t_value"]).to_numpy()
+    out = []
+    eq = parts[exact]
+    if len(eq):
+        heads = eq.drop_duplicates("rid")
+        out.append(pd.DataFrame({"relation": eq["rid"].to_numpy(), "cell": eq["cell"].to_numpy(), "coef": 1.0,
+                                 "kind": "eq"}))
+        out.append(pd.DataFrame({"relation": heads["rid"].to_numpy(), "cell": heads["t_cell"].to_numpy(),
+                                 "coef": -1.0, "kind": "eq"}))
+    le = parts[~exact]
+    if len(le):
+        base = int(parts["rid"].max()) + 1
+        # each part <= total
+        ids = base + np.arange(len(le))
+        out.append(pd.DataFrame({"relation": ids, "cell": le["cell"].to_numpy(), "coef": 1.0, "kind": "le"}))
+        out.append(pd.DataFrame({"relation": ids, "cell": le["t_cell"].to_numpy(), "coef": -1.0, "kind": "le"}))
+        # total <= sum of parts
+        heads = le.drop_duplicates("rid")
+        sid = base + len(le) + le["rid"].to_numpy()
+        out.append(pd.DataFrame({"relation": sid, "cell": le["cell"].to_numpy(), "coef": -1.0, "kind": "le"}))
+        out.append(pd.DataFrame({"relation": base + len(le) + heads["rid"].to_numpy(),
+                                 "cell": heads["t_cell"].to_numpy(), "coef": 1.0, "kind": "le"}))
+    return pd.concat(out, ignore_index=True)
+
+
+def _chain_relations(cells: pd.DataFrame) -> pd.DataFrame:
+    """Terms of the decision chain's orderings (sum of the left stages <= the right stage)."""
+    link = ["family", "jurisdiction", "period", "race_ethnicity", "subgroup"]
+    cells = cells[cells["family"] == "stages"]
+    out = []
+    nxt = 0
+    for left, right in CHAIN_ORDER:
+        big = cells.loc[cells["stage"] == right, [*link, "cell", "value"]].rename(
+            columns={"cell": "b_cell", "value": "b_value"})
+        small = cells.loc[cells["stage"].isin(left), [*link, "cell", "value"]].merge(big, on=link)
+        if small.empty:
+            continue
+        small["rid"] = nxt + small.groupby("b_cell", sort=False).ngroup()
+        holds = small.groupby("rid")["value"].transform("sum") <= small["b_value"]
+        small = small[holds.to_numpy()]
+        heads = small.drop_duplicates("rid")
+        out.append(pd.DataFrame({"relation": small["rid"], "cell": small["cell"], "coef": 1.0, "kind": "le"}))
+        out.append(pd.DataFrame({"relation": heads["rid"], "cell": heads["b_cell"], "coef": -1.0, "kind": "le"}))
+        nxt = int(small["rid"].max()) + 1 if len(small) else nxt
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["relation", "cell", "coef", "kind"])
+
+
+def relations(cells: pd.DataFrame, *, exclusive_groups: bool = True) -> disclosure.Relations:
+    """Every linear relation between the cells that a reader of the release could use.
+
+    * groups: all children = sum of the groups (unknown race included) when the scheme's groups are
+      mutually exclusive; otherwise each group <= all children;
+    * windows: a pooled window = sum of its single years (child-years, exact by construction);
+    * jurisdictions: the state = sum of the counties where that holds on the data, else
+      county <= state <= sum of counties;
+    * subgroups: all children = sum of the age groups (and of the sexes) where that holds, else the
+      same inequalities;
+    * the decision chain (:data:`CHAIN_ORDER`).
+    """
+    frames = []
+    jp = ["family", "jurisdiction", "period", "subgroup", "stage"]
+    is_all = (cells["race_ethnicity"] == ALL).to_numpy()
+    if exclusive_groups:
+        frames.append(_sum_relations(cells, part_mask=~is_all, total_mask=is_all, link=jp))
+    else:
+        frames.append(_sum_relations(cells.assign(value=0), part_mask=~is_all, total_mask=is_all, link=jp)
+                      .pipe(lambda t: t[t["kind"] == "le"]))
+    # windows = sum of their years
+    stage_cells = cells[cells["family"] == "stages"]  # only stage counts are per year (child-years)
+    single = (stage_cells["first_year"] == stage_cells["last_year"]).to_numpy()
+    singles = stage_cells[single]
+    key = ["jurisdiction", "race_ethnicity", "subgroup", "stage"]
+    wins = stage_cells.loc[~single, [*key, "cell", "first_year", "last_year"]]
+    if len(wins):
+        m = wins.merge(singles[[*key, "cell", "first_year"]].rename(columns={"cell": "y_cell", "first_year": "y"}),
+                       on=key)
+        m = m[(m["y"] >= m["first_year"]) & (m["y"] <= m["last_year"])]
+        rid = m.groupby("cell", sort=False).ngroup().to_numpy()
+        heads = m.drop_duplicates("cell")
+        hid = rid[~m.duplicated("cell").to_numpy()]
+        frames.append(pd.concat([
+            pd.DataFrame({"relation": rid, "cell": m["y_cell"].to_numpy(), "coef": 1.0, "kind": "eq"}),
+            pd.DataFrame({"relation": hid, "cell": heads["cell"].to_numpy(), "coef": -1.0, "kind": "eq"})]))
+    # counties and the state
+    is_state = (cells["jurisdiction"] == STATE).to_numpy()
+    frames.append(_sum_relations(cells, part_mask=~is_state, total_mask=is_state,
+                                 link=["family", "period", "race_ethnicity", "subgroup", "stage"]))
+    # subgroups: each breakdown's levels and all children
+    sub_all = (cells["subgroup"] == SUBGROUP_ALL).to_numpy()
+    for b in sorted({s.split(":", 1)[0] for s in cells["subgroup"] if s != SUBGROUP_ALL}):
+        part = cells["subgroup"].str.startswith(b + ":").to_numpy()
+        frames.append(_sum_relations(cells, part_mask=part, total_mask=sub_all,
+                                     link=["family", "jurisdiction", "period", "race_ethnicity", "stage"]))
+    frames.append(_chain_relations(cells))
+    frames.extend(survival_relation_terms(cells))
+    return _combine(frames, cells.set_index("cell")["value"])
+
+
+def _combine(frames: list[pd.DataFrame], values: pd.Series) -> disclosure.Relations:
+    """Number the relations of every frame and keep those that hold on the true values (a relation
+    that does not hold is not one a reader could use, and would make the audit infeasible)."""
+    terms, kinds, offset = [], [], 0
+    for f in frames:
+        if f is None or f.empty:
+            continue
+        f = f.copy()
+        codes, uniq = pd.factorize(f["relation"])
+        f["relation"] = codes + offset
+        kinds.append(f.drop_duplicates("relation").set_index("relation")["kind"])
+        terms.append(f[["relation", "cell", "coef"]])
+        offset += len(uniq)
+    t = pd.concat(terms, ignore_index=True).astype({"relation": "int64", "cell": "int64", "coef": "float64"})
+    kind = pd.concat(kinds).astype(str)
+    lhs = (t["cell"].map(values) * t["coef"]).groupby(t["relation"]).sum()
+    k = kind.reindex(lhs.index)
+    holds = lhs.index[((k == "eq") & (lhs == 0)) | ((k == "le") & (lhs <= 0))]
+    t = t[t["relation"].isin(holds)]
+    codes, uniq = pd.factorize(t["relation"], sort=True)
+    kind = pd.Series(kind.reindex(uniq).to_numpy(), index=np.arange(len(uniq)), name="kind")
+    return disclosure.Relations(terms=t.assign(relation=codes).reset_index(drop=True), kind=kind)
+
+
+# --------------------------------------------------------------------------- the release
+@dataclass
+class Release:
+    """A protected release: published cells (hidden values missing), the public population and the audit.
+
+    Attributes
+    ----------
+    cells : :data:`RELEASE_COLUMNS`; ``count`` is a nullable integer, missing where ``suppressed``.
+    population : ``jurisdiction``, ``period``, ``race_ethnicity``, ``subgroup``, ``population``
+        (census child counts summed over the window's years: child-years). Public data.
+    audit : one row per hidden cell, the feasible interval a reader can compute (no values).
+    stats : time-in-care statistics whose cells are all published
+        (:data:`equity_helpers.release_survival.STAT_COLUMNS`).
+    days : days in care per place, year and group (the base of the P5 moves rate).
+    scheme, first_year, last_year, protection : how the release was made.
+    """
+
+    cells: pd.DataFrame
+    population: pd.DataFrame
+    audit: pd.DataFrame
+    stats: pd.DataFrame
+    days: pd.DataFrame
+    scheme: str
+    first_year: int
+    last_year: int
+    protection: disclosure.Protection
+    _measures: dict = field(default_factory=dict, repr=False)
+
+    # ---- selection
+    @property
+    def periods(self) -> list[str]:
+        return list(dict.fromkeys(self.cells["period"]))
+
+    def window(self, first_year: int, last_year: int) -> str:
+        """The label of a published window, or a ParameterError naming the ones offered."""
+        label = Window(first_year, last_year).label
+        if label not in set(self.cells["period"]):
+            offered = ", ".join(sorted(set(self.cells["period"])))
+            raise ParameterError(f"Years {first_year}-{last_year} are not a published window. Published: {offered}.")
+        return label
+
+    def counts(self, *, subgroup: str = SUBGROUP_ALL, periods: Sequence[str] | None = None,
+               family: str = "stages") -> pd.DataFrame:
+        """Published cells in :func:`equity_helpers.stage_counts` form (``period`` is a window label),
+        with ``suppressed``; hidden counts are missing."""
+        c = self.cells[(self.cells["subgroup"] == subgroup) & (self.cells["family"] == family)]
+        if periods is not None:
+            c = c[c["period"].isin(list(periods))]
+        return c[["jurisdiction", "period", "race_ethnicity", "stage", "count", "base", "suppressed"]].reset_index(
+            drop=True)
+
+    def measures(self, *, reference: str = "white", subgroup: str = SUBGROUP_ALL, policy=None) -> pd.DataFrame:
+        """Every measure for every jurisdiction, published window, group and stage of a subgroup.
+
+        Computed from published cells only (cached per reference and subgroup); a measure that needs
+        a hidden count is hidden.
+        """
+        from .measures import measures as _measures
+        from .suppression import DEFAULT_POLICY
+
+        key = (reference, subgroup)
+        if key not in self._measures:
+            pop = self.population[self.population["subgroup"] == subgroup].drop(columns="subgroup")
+            pol = policy or DEFAULT_POLICY
+            m = _measures(self.counts(subgroup=subgroup), pop if len(pop) else None, reference=reference, policy=pol)
+            spans = self.cells.drop_duplicates("period").set_index("period")[["first_year", "last_year"]]
+            m.insert(2, "first_year", m["period"].map(spans["first_year"]).astype(int))
+            m.insert(3, "last_year", m["period"].map(spans["last_year"]).astype(int))
+            self._measures[key] = m
+        return self._measures[key]
+
+    def hidden_share(self, *, jurisdiction: str, periods: Sequence[str] | None = None,
+                     subgroup: str = SUBGROUP_ALL) -> float:
+        """Share of a place's cells (decision points, groups) that are hidden."""
+        c = self.cells[(self.cells["jurisdiction"] == jurisdiction) & (self.cells["subgroup"] == subgroup)
+                       & (self.cells["family"] == "stages")]
+        c = c[c["stage"].map(lambda s: STAGES[s].decision_point if s in STAGES else True)]
+        if periods is not None:
+            c = c[c["period"].isin(list(periods))]
+        return float(c["suppressed"].mean()) if len(c) else 0.0
+
+    # ---- files
+    def write(self, folder: str | Path) -> Path:
+        """Write ``release.csv`` (cells), ``release_population.csv`` and ``release_audit.csv``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.cells.to_csv(folder / "release.csv", index=False)
+        self.population.to_csv(folder / "release_population.csv", index=False)
+        self.audit.to_csv(folder / "release_audit.csv", index=False)
+        self.stats.to_csv(folder / "release_stats.csv", index=False)
+        self.days.to_csv(folder / "release_days.csv", index=False)
+        meta = pd.Series({"scheme": self.scheme, "first_year": self.first_year, "last_year": self.last_year,
+                          **{f"protection.{k}": v for k, v in self.protection.__dict__.items()}})
+        meta.to_csv(folder / "release_meta.csv", header=False)
+        return folder / "release.csv"
+
+    @classmethod
+    def read(cls, folder: str | Path) -> "Release":
+        """Read a release written by :meth:`write` (a batch's reports folder)."""
+        folder = Path(folder)
+        meta = pd.read_csv(folder / "release_meta.csv", header=None, index_col=0).iloc[:, 0]
+        cells = pd.read_csv(folder / "release.csv", dtype={"jurisdiction": str, "period": str, "base": str,
+                                                           "race_ethnicity": str, "subgroup": str, "stage": str},
+                            keep_default_na=False, na_values=[""])
+        cells["count"] = cells["count"].astype("Int64")
+        cells["base"] = cells["base"].fillna("")
+        pop = pd.read_csv(folder / "release_population.csv", dtype={"period": str, "jurisdiction": str,
+                                                                    "race_ethnicity": str, "subgroup": str},
+                          keep_default_na=False)
+        audit = pd.read_csv(folder / "release_audit.csv")
+        stats = pd.read_csv(folder / "release_stats.csv", dtype={"period": str, "exit_type": str, "reference": str},
+                            keep_default_na=False, na_values=[""])
+        stats[["exit_type", "reference"]] = stats[["exit_type", "reference"]].fillna("")
+        days = pd.read_csv(folder / "release_days.csv", dtype={"period": str})
+        prot = disclosure.Protection(**{k.split(".", 1)[1]: int(v) if str(v).lstrip("-").isdigit() else
+                                        (str(v) == "True") for k, v in meta.items() if k.startswith("protection.")})
+        return cls(cells=cells, population=pop, audit=audit, stats=stats, days=days, scheme=str(meta["scheme"]),
+                   first_year=int(meta["first_year"]), last_year=int(meta["last_year"]), protection=prot)
+
+
+def _population(data, *, scheme: str, windows: Sequence[Window], breakdowns: Sequence[str]) -> pd.DataFrame:
+    parts = [population_table(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
+    for b in breakdowns:
+        try:
+            p = population_table(data, scheme=scheme, by=(b,))
+        except ParameterError:
+            continue
+        parts.append(p.assign(subgroup=b + ":" + p.pop(b).astype(str)))
+    pop = pd.concat(parts, ignore_index=True)
+    pop["period"] = pop["period"].astype(int)
+    frames = []
+    for w in windows:
+        p = pop[pop["period"].between(w.first, w.last)]
+        g = p.groupby(["jurisdiction", "race_ethnicity", "subgroup"], observed=True).agg(
+            population=("population", "sum"), years=("period", "nunique")).reset_index()
+        g = g[g["years"] == len(w.years)].drop(columns="years")
+        frames.append(g.assign(period=w.label))
+    return pd.concat(frames, ignore_index=True)[["jurisdiction", "period", "race_ethnicity", "subgroup", "population"]]
+
+
+def build_release(data, *, scheme: str = "hispanic_first", first_year: int | None = None,
+                  last_year: int | None = None, extra_windows: Iterable[tuple[int, int]] = (),
+                  breakdowns: Sequence[str] = BREAKDOWNS, references: Sequence[str] | None = None,
+                  protection: disclosure.Protection | None = None) -> Release:
+    """Build, protect and audit the release table of a validated dataset.
+
+    Raises
+    ------
+    equity_helpers.disclosure.DisclosureError
+        If the audit finds a hidden cell a reader could pin or narrow below the protection level
+        (never expected: :func:`~equity_helpers.disclosure.protect` adds suppression until it passes;
+        the check is the package auditing itself).
+    """
+    protection = protection or disclosure.Protection()
+    fy = data.first_year if first_year is None else int(first_year)
+    ly = data.last_year if last_year is None else int(last_year)
+    wins = windows_for(fy, ly, extra=extra_windows)
+    cells = release_cells(data, scheme=scheme, windows=wins, breakdowns=breakdowns)
+    stats = pd.DataFrame(columns=["family", "jurisdiction", "period", "race_ethnicity", "stage", "needs"])
+    days = pd.DataFrame(columns=["jurisdiction", "period", "race_ethnicity", "population"])
+    if data.child_level and data.episodes is not None:
+        places = [STATE, *data.jurisdictions]
+        groups = list(get_scheme(scheme).groups)
+        references = list(references or [get_scheme(scheme).default_reference])
+        extra = [Window(int(f), int(l)) for f, l in extra_windows] + [Window(fy, ly)]
+        tic, stats = survival_release(data, scheme=scheme, windows=wins, places=places, groups=groups,
+                                      pairwise_windows=extra, references=references)
+        fed, days = federal_release(data, scheme=scheme, years=federal_years(data, extra), places=places)
+        more = pd.concat([tic, fed], ignore_index=True)
+        more.insert(0, "cell", np.arange(len(cells), len(cells) + len(more), dtype="int64"))
+        cells = pd.concat([cells, more[["cell", *CELL_COLUMNS]]], ignore_index=True)
+    rel = relations(cells, exclusive_groups=get_scheme(scheme).exclusive)
+    protected = disclosure.protect(cells, rel, protection=protection)
+    audit = disclosure.audit(protected, rel, hidden=protected["hidden"], protection=protection)
+    if not audit["ok"].all():
+        bad = int((~audit["ok"]).sum())
+        raise disclosure.DisclosureError(disclosure.AUDIT_FAILED.format(n=bad))
+    published = protected.rename(columns={"hidden": "suppressed"})
+    published["count"] = published["value"].astype("Int64").mask(published["suppressed"])
+    published = published[RELEASE_COLUMNS].reset_index(drop=True)
+    # what a reader can work out about each hidden cell (nothing more: no values, no reasons)
+    safe_audit = audit.merge(protected[["cell", *_KEYS]], on="cell")[[*_KEYS, "low", "high"]]
+    return Release(cells=published, population=_population(data, scheme=scheme, windows=wins, breakdowns=breakdowns),
+                   audit=safe_audit, stats=visible_stats(stats, published, max_count=protection.max_count), days=days, scheme=scheme, first_year=fy,
+                   last_year=ly, protection=protection)
