@@ -9,8 +9,10 @@ The pipeline (DESIGN.md section 1)::
     counts = stage_counts(data)                      # unique children per stage, group, period
     pop = population_table(data)                     # census child population, same groups
     table = measures(counts, pop, reference="white") # rates, DI, RRI, CIs, tests, excess, flags
+    release = build_release(data)                    # every publishable cell, protected and audited
 
-Every number a notebook shows comes from these functions; small cells are suppressed by default.
+Every number a notebook, report or dashboard shows is read from the release table: disclosure is
+decided on all of it at once and audited by linear programming (:mod:`equity_helpers.release`).
 """
 from .errors import DataQualityWarning, DataValidationError, ParameterError
 from .measures import (
@@ -28,6 +30,7 @@ from .measures import (
 from .schema import DECISION_POINTS, SCHEMES, STAGES, assign_groups, get_scheme, group_label
 from .sources import load_mapping, read_sources
 from .stages import ALL, STATE, population_table, stage_counts
+from .release import Release, build_release
 from .suppression import DEFAULT_POLICY, SuppressionPolicy, shareable_counts, suppress_counts
 from .validate import ValidatedData, load, validate
 from .workbook import check_parameters, describe_parameters, setup_notebook, show_view, start
@@ -40,7 +43,7 @@ _model = ["STAGES", "DECISION_POINTS", "SCHEMES", "get_scheme", "assign_groups",
 _counts = ["stage_counts", "population_table"]
 _measures = ["measures", "change_over_time", "rate_ratio", "katz_log_ci", "poisson_exact_ci", "wilson_ci",
              "two_proportion_z_test", "disproportionality_index", "di_band", "excess_children"]
-_privacy = ["SuppressionPolicy", "DEFAULT_POLICY", "suppress_counts", "shareable_counts"]
+_privacy = ["SuppressionPolicy", "DEFAULT_POLICY", "suppress_counts", "shareable_counts", "Release", "build_release"]
 _notebook = ["setup_notebook", "check_parameters", "describe_parameters", "start", "show_view"]
 _errors = ["DataValidationError", "ParameterError", "DataQualityWarning"]
 __all__ = _data + _model + _counts + _measures + _privacy + _notebook + _errors + ["__version__"]

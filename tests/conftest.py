@@ -23,6 +23,19 @@ def sample_data():
 
 
 @pytest.fixture(scope="session")
+def sample_workbook(sample_data):
+    """The sample state's workbook; its release table (built on first use) is shared by every test."""
+    from equity_helpers.views import Workbook
+
+    return Workbook(sample_data)
+
+
+@pytest.fixture(scope="session")
+def sample_release(sample_workbook):
+    return sample_workbook.release("hispanic_first")
+
+
+@pytest.fixture(scope="session")
 def sample_counts(sample_data):
     import equity_helpers as eh
 

@@ -10,8 +10,8 @@ from .conftest import SAMPLE
 
 
 @pytest.fixture(scope="module")
-def wb():
-    return Workbook.load(SAMPLE)
+def wb(sample_workbook):
+    return sample_workbook
 
 
 def _layers(spec):
@@ -54,9 +54,9 @@ def test_trend_and_county_charts(wb):
     assert any('"jurisdiction"' in k for k in kinds)
 
 
-def test_time_in_care_curves_hide_small_risk_sets(wb):
+def test_time_in_care_charts_carry_curve_points_and_exits_only(wb):
     v = time_in_care_view(wb, filters=Filters(jurisdiction="Pine Ridge", first_year=2020, last_year=2025))
-    assert (v.curves["at_risk"] > 10).all()
+    assert set(v.curves.columns) == {"race_ethnicity", "months", "in_care", "in_care_low", "in_care_high"}
     specs = [json.dumps(c.to_dict()) for c in v.charts()]
     assert any("share still in care" in s for s in specs) and any("how children left care" in s for s in specs)
 

@@ -8,8 +8,8 @@ from .conftest import SAMPLE
 
 
 @pytest.fixture(scope="module")
-def wb():
-    return Workbook.load(SAMPLE)
+def wb(sample_workbook):
+    return sample_workbook
 
 
 def _text(panel):
