@@ -4,10 +4,12 @@ Nothing is published except through this table (DESIGN.md sections 1 and 7). It 
 aggregate count cell that any notebook, chart, tooltip, sentence, index page or export can show:
 
 * every jurisdiction and the state (counted from records, not summed);
-* every single fiscal year, every rolling window of :data:`WINDOW_YEARS` years and the whole range
+* every single fiscal year, consecutive blocks of :data:`WINDOW_YEARS` years and the whole range
   (pooled windows count **child-years**: a child counted in two years counts twice, so a window is
   exactly the sum of its years and its rate is per 1,000 child-years);
-* every subgroup a page offers: all children, each age group, each sex;
+* every subgroup a page offers: all children everywhere; each age group and each sex for the state
+  over pooled windows (:data:`BREAKDOWNS`; a county's age or sex group over one year is too small
+  to say anything once protected, and publishing it would force more suppression elsewhere);
 * every race/ethnicity group and all children;
 * every stage of the decision-point registry (the bases of decision-based rates are stages too).
 
@@ -26,6 +28,10 @@ that would need a hidden count is hidden (:func:`equity_helpers.measures.measure
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +47,11 @@ from .release_survival import (federal_release, federal_years, survival_relation
 from .stages import ALL, STATE, population_table, stage_counts
 
 __all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_label", "subgroup_levels",
-           "release_cells", "relations", "Release", "build_release", "CHAIN_ORDER", "RELEASE_COLUMNS"]
+           "release_cells", "relations", "Release", "build_release", "release_cache_dir", "CACHE_ENV",
+           "CHAIN_ORDER", "RELEASE_COLUMNS"]
 
 WINDOW_YEARS = 3
-"""Length of the rolling pooled windows offered beside single years and the whole range."""
+"""Length of the pooled blocks of years offered beside single years and the whole range."""
 
 SUBGROUP_ALL = "all"
 BREAKDOWNS = ("age_group", "sex")
@@ -95,10 +102,16 @@ class Window:
 
 def windows_for(first_year: int, last_year: int, *, length: int = WINDOW_YEARS,
                 extra: Iterable[tuple[int, int]] = ()) -> list[Window]:
-    """Every window published for the years: single years, rolling ``length``-year windows, the
-    whole range, and any ``extra`` (first, last) spans (e.g. a batch's chosen years)."""
+    """Every window published for the years: single years, consecutive ``length``-year blocks counted
+    back from the last year (2023-2025, 2020-2022), the whole range, and any ``extra`` (first, last)
+    spans (e.g. a batch's chosen years).
+
+    Blocks do not overlap: overlapping (rolling) windows differ by single years, so publishing them
+    would let a reader recover many single years that have to stay hidden, and the protection would
+    have to hide far more.
+    """
     out = {Window(y, y) for y in range(first_year, last_year + 1)}
-    out |= {Window(y, y + length - 1) for y in range(first_year, last_year - length + 2)}
+    out |= {Window(y - length + 1, y) for y in range(last_year, first_year + length - 2, -length)}
     out.add(Window(first_year, last_year))
     for f, l in extra:
         if not (first_year <= f <= l <= last_year):
@@ -132,7 +145,7 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     """
     parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
     for b in breakdowns:
-        c = stage_counts(data, scheme=scheme, by=(b,))
+        c = stage_counts(data, scheme=scheme, by=(b,), include_counties=False)
         parts.append(c.assign(subgroup=b + ":" + c.pop(b).astype(str)))
     singles = pd.concat(parts, ignore_index=True)
     singles["period"] = singles["period"].astype(int)
@@ -147,6 +160,8 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     keys = ["jurisdiction", "race_ethnicity", "subgroup", "stage"]
     for w in windows:
         s = singles[singles["period"].between(w.first, w.last)]
+        if w.single:
+            s = s[s["subgroup"] == SUBGROUP_ALL]  # subgroups are published for pooled windows only
         if w.single:
             g = s[keys + ["base", "count"]].copy()
         else:
@@ -238,7 +253,7 @@ def relations(cells: pd.DataFrame, *, exclusive_groups: bool = True) -> disclosu
     * jurisdictions: the state = sum of the counties where that holds on the data, else
       county <= state <= sum of counties;
     * subgroups: all children = sum of the age groups (and of the sexes) where that holds, else the
-      same inequalities;
+      same inequalities (a child can turn 5 between two reports of one year);
     * the decision chain (:data:`CHAIN_ORDER`).
     """
     frames = []
@@ -444,11 +459,87 @@ def _population(data, *, scheme: str, windows: Sequence[Window], breakdowns: Seq
     return pd.concat(frames, ignore_index=True)[["jurisdiction", "period", "race_ethnicity", "subgroup", "population"]]
 
 
+CACHE_ENV = "EQUITY_WORKBOOK_CACHE"
+"""Environment variable naming the folder of protected releases kept between runs (see
+:func:`release_cache_dir`); ``off`` turns the cache off."""
+
+
+def release_cache_dir() -> Path | None:
+    """Where protected releases are kept between runs: ``$EQUITY_WORKBOOK_CACHE``, else
+    ``~/.cache/equity-workbook/releases``; ``None`` when the variable is ``off``.
+
+    Protecting a state's release takes minutes (a linear program per hidden cell); notebooks, widget
+    panels and batch runs on the same data reuse it. The cache holds only what a release publishes
+    (protected aggregate counts and the audit's intervals), never child-level rows, and is private
+    to the user (folder mode 0700).
+    """
+    env = os.environ.get(CACHE_ENV, "").strip()
+    if env.lower() == "off":
+        return None
+    return Path(env) if env else Path.home() / ".cache" / "equity-workbook" / "releases"
+
+
+def _fingerprint(data, **settings) -> str:
+    """A key for the release of these data and settings: a hash of the validated tables' contents,
+    the settings and the code that protects them (a change to any of them builds a new release)."""
+    h = hashlib.sha256()
+    for name in ("children", "reports", "episodes", "population", "counts"):
+        t = getattr(data, name, None)
+        h.update(name.encode())
+        if t is not None:
+            h.update(",".join(map(str, t.columns)).encode())
+            h.update(pd.util.hash_pandas_object(t, index=False).to_numpy().tobytes())
+    h.update(repr((data.first_year, data.last_year, str(data.data_end), sorted(settings.items()))).encode())
+    here = Path(__file__).resolve().parent
+    for mod in ("release.py", "release_survival.py", "disclosure.py", "stages.py", "survival.py"):
+        f = here / mod
+        if f.exists():
+            h.update(f.read_bytes())
+    return h.hexdigest()[:32]
+
+
 def build_release(data, *, scheme: str = "hispanic_first", first_year: int | None = None,
                   last_year: int | None = None, extra_windows: Iterable[tuple[int, int]] = (),
                   breakdowns: Sequence[str] = BREAKDOWNS, references: Sequence[str] | None = None,
-                  protection: disclosure.Protection | None = None) -> Release:
-    """Build, protect and audit the release table of a validated dataset.
+                  protection: disclosure.Protection | None = None, cache: bool = True) -> Release:
+    """Build, protect and audit the release table of a validated dataset, or read the same release
+    from the cache (:func:`release_cache_dir`) when these data and settings were protected before.
+
+    Raises
+    ------
+    equity_helpers.disclosure.DisclosureError
+        If the audit fails (see :func:`_build_release`).
+    """
+    protection = protection or disclosure.Protection()
+    folder = release_cache_dir() if cache else None
+    settings = dict(scheme=scheme, first_year=first_year, last_year=last_year,
+                    extra_windows=sorted((int(f), int(l)) for f, l in extra_windows), breakdowns=list(breakdowns),
+                    references=list(references or []), protection=protection.as_dict())
+    if folder is not None:
+        here = folder / _fingerprint(data, **settings)
+        if (here / "release_meta.csv").exists():
+            try:
+                return Release.read(here)
+            except Exception:  # a damaged entry is rebuilt
+                shutil.rmtree(here, ignore_errors=True)
+    rel = _build_release(data, scheme=scheme, first_year=first_year, last_year=last_year,
+                         extra_windows=extra_windows, breakdowns=breakdowns, references=references,
+                         protection=protection)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".building-"))
+        try:
+            rel.write(tmp)
+            os.replace(tmp, here)
+        except OSError:  # another run wrote it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return rel
+
+
+def _build_release(data, *, scheme: str, first_year: int | None, last_year: int | None,
+                   extra_windows: Iterable[tuple[int, int]], breakdowns: Sequence[str],
+                   references: Sequence[str] | None, protection: disclosure.Protection) -> Release:
+    """Build, protect and audit the release table of a validated dataset (no cache).
 
     Raises
     ------
@@ -457,7 +548,6 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
         (never expected: :func:`~equity_helpers.disclosure.protect` adds suppression until it passes;
         the check is the package auditing itself).
     """
-    protection = protection or disclosure.Protection()
     fy = data.first_year if first_year is None else int(first_year)
     ly = data.last_year if last_year is None else int(last_year)
     wins = windows_for(fy, ly, extra=extra_windows)
@@ -468,16 +558,16 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
         places = [STATE, *data.jurisdictions]
         groups = list(get_scheme(scheme).groups)
         references = list(references or [get_scheme(scheme).default_reference])
-        extra = [Window(int(f), int(l)) for f, l in extra_windows] + [Window(fy, ly)]
-        tic, stats = survival_release(data, scheme=scheme, windows=wins, places=places, groups=groups,
+        # time in care: the whole range and the chosen years (entry cohorts need several years)
+        extra = sorted({Window(int(f), int(l)) for f, l in extra_windows} | {Window(fy, ly)})
+        tic, stats = survival_release(data, scheme=scheme, windows=extra, places=places, groups=groups,
                                       pairwise_windows=extra, references=references)
         fed, days = federal_release(data, scheme=scheme, years=federal_years(data, extra), places=places)
         more = pd.concat([tic, fed], ignore_index=True)
         more.insert(0, "cell", np.arange(len(cells), len(cells) + len(more), dtype="int64"))
         cells = pd.concat([cells, more[["cell", *CELL_COLUMNS]]], ignore_index=True)
     rel = relations(cells, exclusive_groups=get_scheme(scheme).exclusive)
-    protected = disclosure.protect(cells, rel, protection=protection)
-    audit = disclosure.audit(protected, rel, hidden=protected["hidden"], protection=protection)
+    protected, audit = disclosure.protect(cells, rel, protection=protection)
     if not audit["ok"].all():
         bad = int((~audit["ok"]).sum())
         raise disclosure.DisclosureError(disclosure.AUDIT_FAILED.format(n=bad))

@@ -188,7 +188,7 @@ class DecisionPointView:
         return window_phrase(self.filters.first_year, self.filters.last_year)
 
     def table(self) -> pd.DataFrame:
-        return measures_table(self.current)
+        return measures_table(self.current) if len(self.current) else pd.DataFrame()
 
     def charts(self) -> list:
         from . import charts
@@ -234,6 +234,10 @@ class DecisionPointView:
         display(self.table())
 
 
+SUBGROUP_SCOPE = ("Age and sex breakdowns are published for the whole state over several years only: for one "
+                  "county or one year they would be too small to show once small numbers are protected.")
+
+
 def window_phrase(first_year: int, last_year: int) -> str:
     """How a window is named on a page: "FY2025", or "FY2020-FY2025 (pooled: child-years)"."""
     if first_year == last_year:
@@ -245,6 +249,11 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
     """Build the view of ``stages`` for ``filters`` from the workbook's release table."""
     from .narrative import sentences
 
+    if (filters.age_group != ALL_LEVELS or filters.sex != ALL_LEVELS) and (
+            filters.jurisdiction != STATE or filters.first_year == filters.last_year):
+        empty = pd.DataFrame(columns=["period", "stage", "race_ethnicity", "first_year", "last_year", "suppressed"])
+        return DecisionPointView(filters=filters, stages=stages, current=empty, trend=empty, counties=empty,
+                                 focus_group=None, sentences=[SUBGROUP_SCOPE])
     m = wb.measures_for(scheme=filters.race_scheme, reference=filters.reference, age_group=filters.age_group,
                         sex=filters.sex)
     period = wb.release(filters.race_scheme).window(filters.first_year, filters.last_year)

@@ -1,4 +1,7 @@
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -7,6 +10,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
 GOLDEN = Path(__file__).resolve().parent / "golden" / "validation_cases.json"
+
+# protected releases are kept for the test session only (notebook kernels inherit the variable), so
+# the sample's release is protected once per run, not once per notebook; a developer may point the
+# variable at a folder of their own to keep it between runs
+_OWN_CACHE = "EQUITY_WORKBOOK_CACHE" not in os.environ
+if _OWN_CACHE:
+    os.environ["EQUITY_WORKBOOK_CACHE"] = tempfile.mkdtemp(prefix="equity-workbook-test-cache-")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _OWN_CACHE:
+        shutil.rmtree(os.environ["EQUITY_WORKBOOK_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
