@@ -262,6 +262,7 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Pat
     """
     from .schema import STAGES, group_children, group_label
 
+    release = wb.release()
     runs = manifest["runs"]
     places = list(dict.fromkeys(r["jurisdiction"] for r in runs))
     nbs = list(dict.fromkeys(r["notebook"] for r in runs))
@@ -283,12 +284,11 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Pat
         hidden = release.hidden_share(jurisdiction=j, periods=[release.window(*years)])
         cells.append(f"<td class='num'>{hidden:.0%}</td>")
         rows.append(f"<tr><th>{html.escape(j)}</th>{''.join(cells)}</tr>")
-    head += "<th>numbers hidden (whole period)</th>"
+    head += "<th>non-zero counts hidden (whole period)</th>"
     links = f"<table><thead><tr><th>jurisdiction</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
     from .views import window_phrase
 
-    release = wb.release()
     period = release.window(*years)
     year = window_phrase(*years)
     m = wb.measures_for()

@@ -455,24 +455,41 @@ def _rank(sys: _System, hid: np.ndarray, cols: np.ndarray, protection: Protectio
     return cand[np.argsort(key, kind="stable")]
 
 
-def _candidates(sys: _System, hid: np.ndarray, pos: int, protection: Protection, depth: int = 8) -> np.ndarray:
-    """Visible cells to hide next to ``pos``, best first: from the relations holding it (equalities
-    first), else from those of the hidden cells it is linked with, and so on; non-zero, at least the
-    width + 1 and the smallest such, then the largest smaller ones."""
+def _row_slack(sys: _System, hid: np.ndarray, lb: float) -> np.ndarray:
+    """How much room each relation leaves its hidden cells: the published remainder minus what the
+    hidden cells take at their smallest (relations whose hidden cells carry both signs: inf)."""
+    coo = sys.A.tocoo()
+    h = hid[coo.col]
+    r, v = coo.row[h], coo.data[h]
+    n = sys.A.shape[0]
+    const = sys.A[:, ~hid] @ sys.values[~hid]
+    pos = np.bincount(r, weights=(v > 0).astype(float), minlength=n)
+    neg = np.bincount(r, weights=(v < 0).astype(float), minlength=n)
+    k = pos + neg
+    same = ((pos == 0) | (neg == 0)) & (k > 0)
+    return np.where(same, np.abs(const) - k * lb, np.inf)
+
+
+def _candidates(sys: _System, hid: np.ndarray, pos: int, protection: Protection, slack: np.ndarray | None = None,
+                depth: int = 8) -> np.ndarray:
+    """Visible cells to hide next to ``pos``, best first.
+
+    From the relations holding it, tightest first (least room left for its hidden cells, see
+    :func:`_row_slack`): in the first that has any, non-zero cells of at least the width + 1, the
+    smallest such, then the largest smaller ones. When no relation holding it has a visible cell,
+    the same among the relations of the hidden cells it is linked with, and so on."""
     frontier, seen = [pos], {pos}
     for _ in range(depth):
         rows = np.unique(np.concatenate([sys.AT[p].indices for p in frontier])) if frontier else np.array([], int)
-        rows = rows[np.argsort(~sys.eq[rows], kind="stable")]
+        if slack is not None:
+            rows = rows[np.lexsort((~sys.eq[rows], slack[rows]))]
+        else:
+            rows = rows[np.argsort(~sys.eq[rows], kind="stable")]
         cols = [sys.A[r].indices for r in rows]
-        cand = np.array(list(dict.fromkeys(int(c) for cs in cols for c in cs if not hid[c])), int)
-        if len(cand):
-            v = sys.values[cand]
-            if not protection.suppress_zero:
-                cand, v = cand[v > 0], v[v > 0]
+        for cs in cols:
+            cand = _rank(sys, hid, cs, protection)
             if len(cand):
-                big = v >= protection.width + 1
-                key = np.where(big, v, 1e12 - v)
-                return cand[np.argsort(key, kind="stable")]
+                return cand
         nxt = [int(c) for cs in cols for c in cs if hid[c] and int(c) not in seen]
         seen.update(nxt)
         frontier = nxt
@@ -586,8 +603,9 @@ def _protect_sensitive(sys: _System, hid: np.ndarray, sens: np.ndarray, check: n
         if not len(failing):
             return
         new_l: list[int] = []
+        slack = _row_slack(sys, hid, lb)
         for f in failing:
-            cand = _candidates(sys, hid, int(f), protection)
+            cand = _candidates(sys, hid, int(f), protection, slack)
             if len(cand) and not set(cand.tolist()) & set(new_l):
                 new_l.append(int(cand[0]))
         if not new_l:

@@ -171,7 +171,8 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
     poisson = basis == "population"
     rr, low, high, se = katz_log_ci(a, n1, c, n2, alpha=alpha, poisson=poisson)
     z = _z(alpha)
-    valid = (n1 > 0) & (n2 > 0) & np.isfinite(n1) & np.isfinite(n2) & np.isfinite(a) & np.isfinite(c)
+    valid = ((n1 > 0) & (n2 > 0) & np.isfinite(n1) & np.isfinite(n2) & np.isfinite(a) & np.isfinite(c)
+             & (a >= 0) & (c >= 0))
     if not poisson:  # a binomial proportion needs its numerator inside its base
         valid &= (a <= n1) & (c <= n2)
     is_small = valid & (np.minimum(a, c) < small)
@@ -432,6 +433,10 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
         ref["ref_supp"] = ref.pop("suppressed") | ref.pop("base_suppressed")
         m = m.merge(ref, on=grp, how="left")
         m["ref_supp"] = m["ref_supp"].astype("boolean").fillna(False).astype(bool)
+    # a reference built from a hidden count is never used (every ratio against it is hidden); zero it
+    # so that no test sees the placeholder (all children minus a group could be negative)
+    hide_ref = m["ref_supp"].to_numpy(bool)
+    m.loc[hide_ref, ["ref_count", "ref_base"]] = 0.0
 
     a = m["count"].to_numpy(float)
     n = m["base_count"].to_numpy(float)

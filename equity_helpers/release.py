@@ -53,6 +53,14 @@ __all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_la
 WINDOW_YEARS = 3
 """Length of the pooled blocks of years offered beside single years and the whole range."""
 
+SINGLE_YEAR_PLACES = (STATE,)
+"""Places whose single years are published. A county's single year is mostly counts of 1 to 10;
+publishing it hides most of them and, through the years adding up to the pooled windows, much of
+the county's pooled numbers too (measured on the sample state: without county single years, the
+state's single years hide about a third less and the counties' pooled numbers no more). Counties
+are shown over 3-year blocks and the whole range. The state's single years still bound the counties'
+(the counties add up to the state; that relation needs no unpublished cell to be protected: for any
+county totals and yearly state totals that agree, some yearly county counts fit both)."""
 SUBGROUP_ALL = "all"
 BREAKDOWNS = ("age_group", "sex")
 """Subgroups offered as filters (one at a time: all children, one age group, or one sex)."""
@@ -133,7 +141,8 @@ def subgroup_levels(cells: pd.DataFrame) -> list[str]:
 
 # --------------------------------------------------------------------------- cells
 def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Window],
-                  breakdowns: Sequence[str] = BREAKDOWNS) -> pd.DataFrame:
+                  breakdowns: Sequence[str] = BREAKDOWNS,
+                  single_year_places: Sequence[str] = SINGLE_YEAR_PLACES) -> pd.DataFrame:
     """Every publishable count cell, with its true value (never published as such).
 
     Returns
@@ -142,6 +151,7 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     ``last_year``, ``race_ethnicity``, ``subgroup``, ``stage``, ``base`` (decision base stage or
     ""), ``value`` (unique children per year, summed over the window's years: child-years).
     A window holds a stage only if every one of its years does (follow-up stages need time).
+    Single years are published for ``single_year_places`` only (see :data:`SINGLE_YEAR_PLACES`).
     """
     parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
     for b in breakdowns:
@@ -160,9 +170,8 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     keys = ["jurisdiction", "race_ethnicity", "subgroup", "stage"]
     for w in windows:
         s = singles[singles["period"].between(w.first, w.last)]
-        if w.single:
-            s = s[s["subgroup"] == SUBGROUP_ALL]  # subgroups are published for pooled windows only
-        if w.single:
+        if w.single:  # subgroups are published for pooled windows only
+            s = s[(s["subgroup"] == SUBGROUP_ALL) & s["jurisdiction"].isin(list(single_year_places))]
             g = s[keys + ["base", "count"]].copy()
         else:
             agg = s.groupby(keys, observed=True, sort=False).agg(
@@ -360,6 +369,12 @@ class Release:
             raise ParameterError(f"Years {first_year}-{last_year} are not a published window. Published: {offered}.")
         return label
 
+    def has(self, jurisdiction: str, first_year: int, last_year: int) -> bool:
+        """Whether the release publishes this place over these years (single years: the state only)."""
+        label = Window(first_year, last_year).label
+        c = self.cells
+        return bool(((c["jurisdiction"] == jurisdiction) & (c["period"] == label)).any())
+
     def counts(self, *, subgroup: str = SUBGROUP_ALL, periods: Sequence[str] | None = None,
                family: str = "stages") -> pd.DataFrame:
         """Published cells in :func:`equity_helpers.stage_counts` form (``period`` is a window label),
@@ -392,12 +407,16 @@ class Release:
 
     def hidden_share(self, *, jurisdiction: str, periods: Sequence[str] | None = None,
                      subgroup: str = SUBGROUP_ALL) -> float:
-        """Share of a place's cells (decision points, groups) that are hidden."""
+        """Share of a place's non-zero counts (decision points, groups) that are hidden.
+
+        Zeros are always shown and say little, so they are left out: a hidden count is never zero, so
+        the share is hidden / (hidden + shown non-zero)."""
         c = self.cells[(self.cells["jurisdiction"] == jurisdiction) & (self.cells["subgroup"] == subgroup)
                        & (self.cells["family"] == "stages")]
-        c = c[c["stage"].map(lambda s: STAGES[s].decision_point if s in STAGES else True)]
+        c = c[c["stage"].map(lambda s: STAGES[s].decision_point if s in STAGES else True).astype(bool)]
         if periods is not None:
             c = c[c["period"].isin(list(periods))]
+        c = c[c["suppressed"] | (c["count"].fillna(0) > 0)]
         return float(c["suppressed"].mean()) if len(c) else 0.0
 
     # ---- files
@@ -501,7 +520,8 @@ def _fingerprint(data, **settings) -> str:
 def build_release(data, *, scheme: str = "hispanic_first", first_year: int | None = None,
                   last_year: int | None = None, extra_windows: Iterable[tuple[int, int]] = (),
                   breakdowns: Sequence[str] = BREAKDOWNS, references: Sequence[str] | None = None,
-                  protection: disclosure.Protection | None = None, cache: bool = True) -> Release:
+                  protection: disclosure.Protection | None = None,
+                  single_year_places: Sequence[str] = SINGLE_YEAR_PLACES, cache: bool = True) -> Release:
     """Build, protect and audit the release table of a validated dataset, or read the same release
     from the cache (:func:`release_cache_dir`) when these data and settings were protected before.
 
@@ -514,7 +534,8 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
     folder = release_cache_dir() if cache else None
     settings = dict(scheme=scheme, first_year=first_year, last_year=last_year,
                     extra_windows=sorted((int(f), int(l)) for f, l in extra_windows), breakdowns=list(breakdowns),
-                    references=list(references or []), protection=protection.as_dict())
+                    references=list(references or []), protection=protection.as_dict(),
+                    single_year_places=list(single_year_places))
     if folder is not None:
         here = folder / _fingerprint(data, **settings)
         if (here / "release_meta.csv").exists():
@@ -524,7 +545,7 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
                 shutil.rmtree(here, ignore_errors=True)
     rel = _build_release(data, scheme=scheme, first_year=first_year, last_year=last_year,
                          extra_windows=extra_windows, breakdowns=breakdowns, references=references,
-                         protection=protection)
+                         protection=protection, single_year_places=single_year_places)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".building-"))
@@ -538,7 +559,8 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
 
 def _build_release(data, *, scheme: str, first_year: int | None, last_year: int | None,
                    extra_windows: Iterable[tuple[int, int]], breakdowns: Sequence[str],
-                   references: Sequence[str] | None, protection: disclosure.Protection) -> Release:
+                   references: Sequence[str] | None, protection: disclosure.Protection,
+                   single_year_places: Sequence[str] = SINGLE_YEAR_PLACES) -> Release:
     """Build, protect and audit the release table of a validated dataset (no cache).
 
     Raises
@@ -551,7 +573,8 @@ def _build_release(data, *, scheme: str, first_year: int | None, last_year: int 
     fy = data.first_year if first_year is None else int(first_year)
     ly = data.last_year if last_year is None else int(last_year)
     wins = windows_for(fy, ly, extra=extra_windows)
-    cells = release_cells(data, scheme=scheme, windows=wins, breakdowns=breakdowns)
+    cells = release_cells(data, scheme=scheme, windows=wins, breakdowns=breakdowns,
+                          single_year_places=single_year_places)
     stats = pd.DataFrame(columns=["family", "jurisdiction", "period", "race_ethnicity", "stage", "needs"])
     days = pd.DataFrame(columns=["jurisdiction", "period", "race_ethnicity", "population"])
     if data.child_level and data.episodes is not None:

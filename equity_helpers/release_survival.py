@@ -7,16 +7,16 @@ cohort sizes, curve points, exit shares and the CFSR-style measures are protecte
 
 * ``cohort``: children entering care in a pooled window (first entry in the window; stays under
   8 days and entries at 18 or older left out, :func:`equity_helpers.survival.entry_cohort`);
-* ``left_by_MMm`` / ``not_left_by_MMm``: children of the cohort who had left care by month MM of
-  :data:`MONTHS`, and the others (still in care, or followed for less time). A published curve
-  point is treated as revealing both counts exactly (conservative: censoring makes the
-  Kaplan-Meier value reveal less);
+* ``left_by_MMm``: children of the cohort who had left care by month MM of :data:`MONTHS` (the
+  others are the cohort minus them, so they are not a cell of their own: publishing both would
+  double every suppression). A published curve point is treated as revealing the count exactly
+  (conservative: censoring makes the Kaplan-Meier value reveal less);
 * ``exit_<type>_by_MMm``: exits of each type by the horizons of :data:`HORIZONS`;
 * federal-style measures of one fiscal year: numerators and denominators of P1-P4 and kin
   placement, and P5's moves (its days in care are a base, like a population).
 
 Relations a reader could use: groups add to all children; counties to the state where they do
-(else the inequalities); ``left_by + not_left_by = cohort``; curves never fall back
+(else the inequalities); ``left_by <= cohort``; curves never fall back
 (``left_by`` grows with the month); exit types add to ``left_by`` at each horizon and grow with it;
 the cohort is no larger than the window's entries to care; numerators are within denominators.
 Statistics (Kaplan-Meier values and intervals, medians, log-rank p-values, exit shares) are
@@ -41,6 +41,9 @@ HORIZONS = (12, 24)
 """Months since entry at which exits by type are published."""
 DAYS_PER_MONTH = 30.44
 EXIT_ORDER = ("reunification", "relative or guardianship", "adoption", "aged out", "other exit")
+FEDERAL_SAME_AS = (("first_placement_kin", "first_placement_kin"), ("P1_entries", "entered_care"))
+"""Federal cells and the stage cells that count the same children where the values agree (linked by
+an equality wherever they are equal on the data, so that one cannot reveal the other)."""
 FEDERAL_PAIRS = (("P1_permanency_12m_entries", "P1_entries"), ("first_placement_kin", "P1_entries"),
                  ("P4_reentry_12m", "P4_exits_home_12m"), ("P2_permanency_12_23m", "P2_in_care_12_23m"),
                  ("P3_permanency_24m_plus", "P3_in_care_24m_plus"))
@@ -56,10 +59,6 @@ def exit_slug(exit_type: str) -> str:
 
 def _left(m: int) -> str:
     return f"left_by_{m:02d}m"
-
-
-def _stay(m: int) -> str:
-    return f"not_left_by_{m:02d}m"
 
 
 def _exit(t: str, h: int) -> str:
@@ -89,7 +88,6 @@ def _cohort_cells(sub: pd.DataFrame) -> dict[str, int]:
     for m in MONTHS:
         left = int((exited & (days <= m * DAYS_PER_MONTH)).sum())
         out[_left(m)] = left
-        out[_stay(m)] = len(sub) - left
     for h in HORIZONS:
         by = exited & (days <= h * DAYS_PER_MONTH)
         for t in EXIT_ORDER:
@@ -132,7 +130,7 @@ def survival_release(data, *, scheme: str, windows: Sequence, places: Sequence[s
                 for m, a, b, c_ in zip(MONTHS, s, lo, hi):
                     stats.append({**key, "race_ethnicity": g, "stat": "in_care", "month": m, "exit_type": "",
                                   "reference": "", "value": a, "low": b, "high": c_,
-                                  "needs": f"cohort,{_left(m)},{_stay(m)}"})
+                                  "needs": f"cohort,{_left(m)}"})
                 needs = "cohort"  # and a cohort large enough for half of it to be over the threshold
                 stats.append({**key, "race_ethnicity": g, "stat": "median_days", "month": np.nan, "exit_type": "",
                               "reference": "", "value": med, "low": mlo, "high": mhi, "needs": needs})
@@ -212,7 +210,7 @@ def survival_relation_terms(cells: pd.DataFrame) -> list[pd.DataFrame]:
     fed = cells[cells["family"] == "federal"]
     out = []
     for m in MONTHS:
-        out.append(_pattern(tic, link, [(_left(m), 1.0), (_stay(m), 1.0), ("cohort", -1.0)], "eq"))
+        out.append(_pattern(tic, link, [(_left(m), 1.0), ("cohort", -1.0)], "le"))
     for a, b in zip(MONTHS, MONTHS[1:]):
         out.append(_pattern(tic, link, [(_left(a), 1.0), (_left(b), -1.0)], "le"))
     for h in HORIZONS:
@@ -222,6 +220,18 @@ def survival_relation_terms(cells: pd.DataFrame) -> list[pd.DataFrame]:
             out.append(_pattern(tic, link, [(_exit(t, a), 1.0), (_exit(t, b), -1.0)], "le"))
     for num, den in FEDERAL_PAIRS:
         out.append(_pattern(fed, link, [(num, 1.0), (den, -1.0)], "le"))
+    # a federal count that equals the stage count of the same place, year and group (kin placements
+    # are the same children; P1's entries nearly always are) is the same number to a reader
+    stg = cells[cells["family"] == "stages"]
+    for fstage, sstage in FEDERAL_SAME_AS:
+        f = fed[fed["stage"] == fstage]
+        s_ = stg[stg["stage"] == sstage]
+        j = f.merge(s_, on=["jurisdiction", "period", "race_ethnicity", "subgroup"], suffixes=("", "_s"))
+        j = j[j["value"] == j["value_s"]]
+        rid = np.arange(len(j))
+        out.append(pd.concat([pd.DataFrame({"relation": rid, "cell": j["cell"].to_numpy(), "coef": 1.0, "kind": "eq"}),
+                              pd.DataFrame({"relation": rid, "cell": j["cell_s"].to_numpy(), "coef": -1.0,
+                                            "kind": "eq"})]))
     # the cohort is among the window's entries to care (stage cells, counted per year)
     ent = cells[(cells["family"] == "stages") & (cells["stage"] == "entered_care")]
     coh = tic[tic["stage"] == "cohort"]

@@ -168,7 +168,7 @@ class DecisionPointView:
     current : measures rows for the place, the whole chosen window (pooled: child-years), the
         stages and the basis.
     trend : the same rows for each single year of the window, or, where single years would hide
-        more, for each rolling pooled window inside it (``trend_unit`` says which).
+        more (or are not published: counties), for each pooled block inside it (``trend_unit``).
     counties : the window's rows for every county (for the county comparison), for the group named
         in ``focus_group`` (the group with the most children behind a gap statewide).
     sentences : plain-language sentences for ``current``.
@@ -207,7 +207,7 @@ class DecisionPointView:
                                         title=f"How many times the rate of {group_children(f.reference)}, {where}, "
                                               f"{years}"))
         if self.trend["period"].nunique() > 1:
-            unit = "single years" if self.trend_unit == "year" else f"rolling {self._span()}-year windows"
+            unit = "single years" if self.trend_unit == "year" else f"{self._span()}-year blocks"
             for stage in self.stages:
                 t = self.trend[self.trend["stage"] == stage]
                 if not t.empty:
@@ -238,6 +238,11 @@ SUBGROUP_SCOPE = ("Age and sex breakdowns are published for the whole state over
                   "county or one year they would be too small to show once small numbers are protected.")
 
 
+YEAR_SCOPE = ("Single years are published for the whole state only: one county's numbers for one year are "
+              "mostly too small to show once small numbers are protected. Choose a 3-year block or the whole "
+              "range of years for {place}.")
+
+
 def window_phrase(first_year: int, last_year: int) -> str:
     """How a window is named on a page: "FY2025", or "FY2020-FY2025 (pooled: child-years)"."""
     if first_year == last_year:
@@ -249,11 +254,17 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
     """Build the view of ``stages`` for ``filters`` from the workbook's release table."""
     from .narrative import sentences
 
+    scope = None
     if (filters.age_group != ALL_LEVELS or filters.sex != ALL_LEVELS) and (
             filters.jurisdiction != STATE or filters.first_year == filters.last_year):
+        scope = SUBGROUP_SCOPE
+    elif filters.first_year == filters.last_year and not wb.release(filters.race_scheme).has(
+            filters.jurisdiction, filters.first_year, filters.last_year):
+        scope = YEAR_SCOPE.format(place=filters.jurisdiction)
+    if scope:
         empty = pd.DataFrame(columns=["period", "stage", "race_ethnicity", "first_year", "last_year", "suppressed"])
         return DecisionPointView(filters=filters, stages=stages, current=empty, trend=empty, counties=empty,
-                                 focus_group=None, sentences=[SUBGROUP_SCOPE])
+                                 focus_group=None, sentences=[scope])
     m = wb.measures_for(scheme=filters.race_scheme, reference=filters.reference, age_group=filters.age_group,
                         sex=filters.sex)
     period = wb.release(filters.race_scheme).window(filters.first_year, filters.last_year)
@@ -273,7 +284,7 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
 
 
 def _trend(rows: pd.DataFrame, groups_shown=None) -> tuple[pd.DataFrame, str]:
-    """Single years where they can be published, else the rolling windows (whichever hides less)."""
+    """Single years where they are published and hide no more, else the shortest pooled blocks."""
     single = rows[rows["first_year"] == rows["last_year"]]
     spans = rows["last_year"] - rows["first_year"]
     rolling = rows[(spans > 0) & (spans == spans[spans > 0].min())] if (spans > 0).any() else rows.iloc[0:0]

@@ -21,7 +21,7 @@ def _layers(spec):
 
 def test_rri_chart_has_intervals_parity_line_and_text_for_suppression(wb):
     v = decision_point_view(wb, stages=["entered_care"], filters=Filters(jurisdiction="Bluff", first_year=2023,
-                                                                         last_year=2023))
+                                                                         last_year=2025))
     spec = charts.rri_chart(v.current, title="t", reference_label="White").to_dict()
     layers = _layers(spec)
     marks = [l["mark"]["type"] if isinstance(l["mark"], dict) else l["mark"] for l in layers]
@@ -55,7 +55,7 @@ def test_trend_and_county_charts(wb):
 
 
 def test_time_in_care_charts_carry_curve_points_and_exits_only(wb):
-    v = time_in_care_view(wb, filters=Filters(jurisdiction="Pine Ridge", first_year=2020, last_year=2025))
+    v = time_in_care_view(wb, filters=Filters(jurisdiction="Statewide", first_year=2020, last_year=2025))
     assert set(v.curves.columns) == {"race_ethnicity", "months", "in_care", "in_care_low", "in_care_high"}
     specs = [json.dumps(c.to_dict()) for c in v.charts()]
     assert any("share still in care" in s for s in specs) and any("how children left care" in s for s in specs)

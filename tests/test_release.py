@@ -30,11 +30,21 @@ def true_cells(sample_data):
 
 
 def test_pooled_windows_are_child_years_the_sum_of_their_years(true_cells):
-    c = true_cells[(true_cells["jurisdiction"] == "Granite") & (true_cells["stage"] == "entered_care")
+    c = true_cells[(true_cells["jurisdiction"] == "Statewide") & (true_cells["stage"] == "entered_care")
                    & (true_cells["subgroup"] == "all")].set_index(["race_ethnicity", "period"])["value"]
     for g in ("black", "white", "all"):
         assert c[(g, "FY2020-FY2025")] == sum(c[(g, f"FY{y}")] for y in range(2020, 2026))
         assert c[(g, "FY2023-FY2025")] == sum(c[(g, f"FY{y}")] for y in range(2023, 2026))
+    k = true_cells[(true_cells["jurisdiction"] == "Granite") & (true_cells["stage"] == "entered_care")
+                   & (true_cells["subgroup"] == "all")].set_index(["race_ethnicity", "period"])["value"]
+    assert k[("all", "FY2020-FY2025")] == k[("all", "FY2020-FY2022")] + k[("all", "FY2023-FY2025")]
+
+
+def test_single_years_are_published_for_the_state_only(true_cells):
+    singles = true_cells[(true_cells["family"] == "stages") & (true_cells["first_year"] == true_cells["last_year"])]
+    assert set(singles["jurisdiction"]) == {"Statewide"}
+    assert {"FY2020-FY2022", "FY2023-FY2025", "FY2020-FY2025"} <= set(
+        true_cells.loc[true_cells["jurisdiction"] == "Bluff", "period"])
 
 
 def test_every_relation_holds_on_the_data_and_none_is_lost(true_cells):
@@ -43,9 +53,9 @@ def test_every_relation_holds_on_the_data_and_none_is_lost(true_cells):
     lhs = (rel.terms["cell"].map(v) * rel.terms["coef"]).groupby(rel.terms["relation"]).sum()
     kind = rel.kind.reindex(lhs.index)
     assert ((kind == "eq") & (lhs != 0)).sum() == 0 and ((kind == "le") & (lhs > 0)).sum() == 0
-    # the group and window relations are exact equalities: one per total cell
-    windows = true_cells[(true_cells["first_year"] != true_cells["last_year"])]
-    assert (kind == "eq").sum() >= len(windows)
+    # the group and window relations are exact equalities: at least one per whole-range cell
+    whole = true_cells[true_cells["period"] == "FY2020-FY2025"]
+    assert (kind == "eq").sum() >= len(whole)
     # every stage cell is in at least one relation with its group total
     assert set(true_cells["cell"]) <= set(rel.terms["cell"])
 
@@ -101,10 +111,13 @@ def test_views_read_the_release_and_a_published_release_gives_the_same_numbers(s
 
 
 def test_small_places_say_something_over_the_pooled_window(sample_release):
-    """A small county's whole-range page hides far less than its single years do (issue 9, item 5)."""
-    single = sample_release.hidden_share(jurisdiction="Bluff", periods=["FY2025"])
-    pooled = sample_release.hidden_share(jurisdiction="Bluff", periods=["FY2020-FY2025"])
+    """A county's page is its pooled years; the state's pooled years hide less than its single years
+    (issue 9, item 5)."""
+    assert not sample_release.has("Bluff", 2025, 2025) and sample_release.has("Bluff", 2020, 2025)
+    single = sample_release.hidden_share(jurisdiction="Statewide", periods=["FY2025"])
+    pooled = sample_release.hidden_share(jurisdiction="Statewide", periods=["FY2020-FY2025"])
     assert pooled < single
+    assert sample_release.hidden_share(jurisdiction="Bluff", periods=["FY2020-FY2025"]) < 1
 
 
 def _hidden_names(sentence: str, verb: str) -> set[str]:
@@ -145,7 +158,7 @@ def test_time_in_care_points_are_published_only_with_their_counts(sample_release
     assert len(pts) > 0
     for _, r in pts.iterrows():
         m = int(r["month"])
-        for stage in ("cohort", f"left_by_{m:02d}m", f"not_left_by_{m:02d}m"):
+        for stage in ("cohort", f"left_by_{m:02d}m"):
             assert (r["jurisdiction"], r["period"], r["race_ethnicity"], stage) in shown
     med = sample_release.stats[sample_release.stats["stat"] == "median_days"]
     coh = cells[cells["stage"] == "cohort"].set_index(["jurisdiction", "period", "race_ethnicity"])["count"]
