@@ -4,8 +4,8 @@ Nothing is published except through this table (DESIGN.md sections 1 and 7). It 
 aggregate count cell that any notebook, chart, tooltip, sentence, index page or export can show:
 
 * every jurisdiction and the state (counted from records, not summed);
-* every single fiscal year, consecutive blocks of :data:`WINDOW_YEARS` years and the whole range
-  (pooled windows count **child-years**: a child counted in two years counts twice, so a window is
+* every single fiscal year (for the state: :data:`SINGLE_YEAR_PLACES`), consecutive blocks of
+  :data:`WINDOW_YEARS` years and the whole range for every place (pooled windows count **child-years**: a child counted in two years counts twice, so a window is
   exactly the sum of its years and its rate is per 1,000 child-years);
 * every subgroup a page offers: all children everywhere; each age group and each sex for the state
   over pooled windows (:data:`BREAKDOWNS`; a county's age or sex group over one year is too small
@@ -17,9 +17,9 @@ Disclosure is decided on that whole table at once by :func:`equity_helpers.discl
 with every linear relation a reader could use (:func:`relations`): groups add up to all children,
 years add up to their windows, counties add up to the state and subgroups to all children where
 they do on the data (otherwise the weaker inequalities that always hold), and the decision chain's
-orderings (children screened in are among the children reported, and so on). The package then
-audits the result by linear programming (:func:`equity_helpers.disclosure.audit`): a release whose
-audit fails is never published.
+orderings (children screened in are among the children reported, and so on). Every hidden cell is
+proven protected by linear programming while it is decided (the proof is kept in the release's
+audit table): a release whose proof is incomplete is never published.
 
 Only published values leave this module: a :class:`Release` keeps a hidden cell's value as missing,
 so views, notebooks and batch kernels that read it cannot show, or compute from, a hidden count.
