@@ -532,8 +532,13 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
     """
     protection = protection or disclosure.Protection()
     folder = release_cache_dir() if cache else None
-    settings = dict(scheme=scheme, first_year=first_year, last_year=last_year,
-                    extra_windows=sorted((int(f), int(l)) for f, l in extra_windows), breakdowns=list(breakdowns),
+    fy = data.first_year if first_year is None else int(first_year)
+    ly = data.last_year if last_year is None else int(last_year)
+    standard = set(windows_for(fy, ly))
+    # a chosen span that is already a standard window changes nothing (one release, one cache entry)
+    extra_windows = sorted({(int(f), int(l)) for f, l in extra_windows} - {(w.first, w.last) for w in standard})
+    settings = dict(scheme=scheme, first_year=fy, last_year=ly, extra_windows=extra_windows,
+                    breakdowns=list(breakdowns),
                     references=list(references or []), protection=protection.as_dict(),
                     single_year_places=list(single_year_places))
     if folder is not None:

@@ -243,6 +243,11 @@ YEAR_SCOPE = ("Single years are published for the whole state only: one county's
               "range of years for {place}.")
 
 
+TIC_HIDDEN = ("Too few children entered care in {place} in {window} to show how long they stayed without "
+              "risking their privacy, so these numbers are hidden. The statewide page shows the pattern for "
+              "the whole state.")
+
+
 def window_phrase(first_year: int, last_year: int) -> str:
     """How a window is named on a page: "FY2025", or "FY2020-FY2025 (pooled: child-years)"."""
     if first_year == last_year:
@@ -484,6 +489,9 @@ def time_in_care_view(wb: Workbook, *, filters: Filters) -> TimeInCareView:
                         f"{r['median_days'] / 30.44:.1f} months, compared with "
                         f"{ref['median_days'].iloc[0] / 30.44:.1f} months for {group_children(filters.reference)}."
                         + chance)
+    if curves.empty:
+        text.insert(0, TIC_HIDDEN.format(place=filters.jurisdiction,
+                                         window=window_phrase(filters.first_year, filters.last_year)))
     return TimeInCareView(filters=filters, stays=stays.reset_index(drop=True), curves=curves.reset_index(drop=True),
                           exits=exits.reset_index(drop=True), federal=federal, federal_year=year, sentences=text)
 
