@@ -10,6 +10,11 @@ cluster), exports each offline HTML report, and writes ``index.html`` and ``mani
 * A run whose report exists and whose manifest entry matches the data hash, package version and
   parameters is skipped unless ``force``.
 * Every file is written atomically.
+* Ctrl-C or SIGTERM stops the batch promptly (:mod:`equity_helpers.safety`): workers and kernels
+  are stopped, partial outputs removed, the manifest records completed, interrupted and not-started
+  runs, and the command exits 130 / 143; running it again resumes. The private cache is 0700/0600
+  and removed on every exit path; one left by a killed run is removed by the next. A lock on the
+  output folder stops a second batch from writing there at the same time.
 """
 from __future__ import annotations
 
@@ -17,8 +22,7 @@ import html
 import json
 import os
 import pickle
-import shutil
-import tempfile
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -28,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, render_report
+from .safety import (BatchInterrupted, child_pids, ignore_interrupts, output_lock, private_cache, stop_on_signals,
+                     stop_processes, sweep_leftover_caches, write_private)
 from .stages import STATE
 from .suppression import SuppressionPolicy
 
@@ -131,13 +137,32 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
 
     Returns the manifest (``runs`` holds one entry per task with ``status`` "ok", "failed" or
     "skipped", ``seconds`` and ``error``).
+
+    Raises
+    ------
+    equity_helpers.safety.BatchInterrupted
+        On Ctrl-C or SIGTERM, after stopping every worker and kernel and writing the manifest (its
+        ``manifest`` attribute), whose runs are "ok", "failed", "interrupted" or "not started".
+    equity_helpers.safety.OutputLocked
+        If another batch is writing to ``out``.
     """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out):
+        return _run_batch(data_dir=data_dir, mapping=mapping, jurisdictions=jurisdictions, notebooks=notebooks,
+                          years=years, out=out, workers=workers, scheduler=scheduler, force=force,
+                          suppression_threshold=suppression_threshold, progress=progress)
+
+
+def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path, workers: int, scheduler,
+               force: bool, suppression_threshold: int, progress: bool) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from .views import Workbook
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    notes = sweep_leftover_caches()
+    for n in notes:
+        print(n, file=sys.stderr)
     t0 = time.perf_counter()
     wb = Workbook.load(data_dir, mapping=mapping, suppression_threshold=suppression_threshold)
     data = wb.data
@@ -157,16 +182,15 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
     data_hash = data_fingerprint(data_dir, mapping)
     from . import __version__
 
-    cache_dir = Path(tempfile.mkdtemp(prefix="equity-workbook-cache-"))
-    try:
+    interrupted: BatchInterrupted | None = None
+    with private_cache() as cache_dir:
         cache = cache_dir / "workbook.pkl"
         # the release table: every cell any report can show, protected and audited together once;
         # every run reads its numbers from it (a failed audit raises before anything is published)
         release = wb.release()
         release.write(out)
         wb.measures_for()  # the default view, computed once for every run
-        with open(cache, "wb") as fh:
-            pickle.dump(wb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        write_private(cache, pickle.dumps(wb, protocol=pickle.HIGHEST_PROTOCOL))
         params = {"data_dir": str(Path(data_dir).resolve()) if data_dir else None,
                   "mapping": str(Path(mapping).resolve()) if mapping else None,
                   "first_year": int(first), "last_year": int(last), "suppression_threshold": suppression_threshold,
@@ -185,14 +209,23 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
             else:
                 todo.append(t)
         bar = tqdm(total=len(todo), desc="notebooks", unit="run", disable=not progress)
-        for entry in _execute(todo, workers=workers, scheduler=scheduler):
-            entry.update(data_hash=data_hash, package_version=__version__)
-            results.append(entry)
-            bar.update(1)
-            bar.set_postfix_str(f"{entry['key']}: {entry['status']}")
-        bar.close()
-    finally:
-        shutil.rmtree(cache_dir, ignore_errors=True)
+        before = child_pids()
+        runs = _execute(todo, workers=workers, scheduler=scheduler)
+        try:
+            with stop_on_signals():
+                for entry in runs:
+                    entry.update(data_hash=data_hash, package_version=__version__)
+                    results.append(entry)
+                    bar.update(1)
+                    bar.set_postfix_str(f"{entry['key']}: {entry['status']}")
+        except BatchInterrupted as exc:
+            interrupted = exc
+            stop_processes(keep=before)  # workers and kernels first, so nothing waits for them
+            runs.close()
+            done = {r["key"] for r in results}
+            results.extend(_unfinished(t, out) for t in todo if t.key not in done)
+        finally:
+            bar.close()
 
     order = {t.key: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order.get(r["key"], 1 << 30))
@@ -210,10 +243,32 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
         "skipped": sum(1 for r in results if r.get("status_now") == "skipped"),
         "failed": sum(1 for r in results if r["status"] == "failed"),
         "seconds": round(time.perf_counter() - t0, 1),
+        "notes": notes,
     }
+    if interrupted is not None:
+        manifest["interrupted"] = {"signal": interrupted.signal_name, **{
+            s: sum(1 for r in results if r["status"] == s) for s in ("interrupted", "not started")}}
     write_index(out, manifest=manifest, wb=wb, years=(int(first), int(last)))
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
+    if interrupted is not None:
+        interrupted.manifest = manifest
+        raise interrupted
     return manifest
+
+
+def _unfinished(task: Task, out: Path) -> dict[str, Any]:
+    """The manifest entry of a run the batch did not finish, its partial outputs removed: "interrupted"
+    if it had started (papermill's working copy exists), else "not started"."""
+    name = Path(task.notebook).stem
+    started = False
+    for partial in (Path(task.out_dir) / f".{name}.ipynb.running.ipynb", Path(task.out_dir) / f"{name}.failed.ipynb"):
+        if partial.exists():
+            started = True
+            partial.unlink()
+    return {"key": task.key, "jurisdiction": task.jurisdiction, "notebook": Path(task.notebook).name,
+            "parameters": {k: v for k, v in task.parameters.items() if k != "cache"},
+            "status": "interrupted" if started else "not started", "error": "", "seconds": 0.0, "html": "",
+            "executed": ""}
 
 
 def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
@@ -231,7 +286,8 @@ def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
         for t in tasks:
             yield run_task(t)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
+    try:
         futures = {pool.submit(run_task, t): t for t in tasks}
         for fut in as_completed(futures):
             try:
@@ -241,6 +297,10 @@ def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
                 yield {"key": t.key, "jurisdiction": t.jurisdiction, "notebook": Path(t.notebook).name,
                        "parameters": {k: v for k, v in t.parameters.items() if k != "cache"}, "status": "failed",
                        "error": traceback.format_exc(limit=1)[-500:], "seconds": 0.0, "html": "", "executed": ""}
+    except BaseException:  # stopped (the caller has already ended the worker processes): do not wait
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 # --------------------------------------------------------------------------- index page

@@ -149,8 +149,19 @@ def main(argv: list[str] | None = None) -> int:
         from .sample import DEFAULT_SEED
 
         args.seed = DEFAULT_SEED
+    from .safety import BatchInterrupted, OutputLocked
+
     try:
         return args.func(args)
+    except BatchInterrupted as exc:
+        m = getattr(exc, "manifest", {}).get("interrupted", {})
+        print(f"Batch stopped by {exc.signal_name}: {m.get('interrupted', 0)} run(s) interrupted, "
+              f"{m.get('not started', 0)} not started; completed reports are kept. Run the same command "
+              f"again to finish the rest.", file=sys.stderr)
+        return exc.exit_code
+    except OutputLocked as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
     except DataValidationError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -210,7 +210,8 @@ class DecisionPointView:
             unit = "single years" if self.trend_unit == "year" else f"{self._span()}-year blocks"
             for stage in self.stages:
                 t = self.trend[self.trend["stage"] == stage]
-                if not t.empty:
+                # a chart with nothing drawn says nothing: the sentences say what is hidden
+                if not t.empty and t.loc[t["race_ethnicity"] != f.reference, "rri"].notna().any():
                     label = STAGES[stage].label if stage in STAGES else stage
                     out.append(charts.trend_chart(t, reference_label=ref,
                                                   title=f"Change over time ({unit}): {label}, {where}"))
