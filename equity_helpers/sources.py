@@ -86,11 +86,33 @@ def load_mapping(path: str | Path) -> Mapping:
                    extract_date=str(spec["extract_date"]) if spec.get("extract_date") else None)
 
 
+SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _sniff_separator(path: Path, encoding: str) -> str:
+    """The separator a delimited file's header line uses most (commas when it has none)."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding=encoding, errors="replace") as fh:
+        head = fh.readline()
+    counts = {c: head.count(c) for c in SEPARATORS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
 def _read_file(path: Path, spec: dict[str, Any]) -> pd.DataFrame:
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz", ".txt")):
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           sep=spec.get("sep", ","), encoding=spec.get("encoding", "utf-8"))
+        # utf-8-sig reads plain UTF-8 and drops a byte-order mark (Excel writes one)
+        encoding = spec.get("encoding", "utf-8-sig")
+        sep = spec.get("sep") or _sniff_separator(path, encoding)
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding=encoding)
+        df.columns = [str(c).lstrip("\ufeff").strip() for c in df.columns]
+        if "sep" not in spec and sep != ",":
+            df.attrs["read_note"] = (f"{path.name} is separated by {SEPARATORS[sep]}, not commas; it was read "
+                                     f"that way (set sep in mapping.yml to say so explicitly).")
+        return df
     if name.endswith(".parquet"):
         return pd.read_parquet(path).astype("string").astype(object)
     if name.endswith((".xlsx", ".xls")):

@@ -40,6 +40,10 @@ MESSAGES: dict[str, str] = {
     "missing_value": "{n:,} rows have no {column}.",
     "unreadable_date": "{n:,} rows have a {column} that is not a date; they were left out.",
     "future_date": "{n:,} rows have a {column} after the extract date {end}; they were left out.",
+    "after_today": "{n:,} rows have a {column} after today ({end}), which cannot be right; they were left out. "
+                   "If the data really end later, give the extract date.",
+    "empty_table": "The {table} table has no rows (only its header line was found); the workbook needs its "
+                   "records.",
     "unknown_child": "{n:,} rows name a child_id that is not in the children table; they were left out.",
     "child_excluded": "{n:,} rows belong to children who were left out of the children table; "
                       "they were left out too.",
@@ -262,6 +266,12 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
             ck = _Checker(name, df, problems)
             checkers[name] = ck
             usable[name] = _check_columns(ck)
+            if raw[name].attrs.get("read_note"):
+                problems.append(Problem("warning", name, "read_as", 0, "", raw[name].attrs["read_note"]))
+            if len(df) == 0:
+                problems.append(Problem("error", name, "empty_table", 0, "",
+                                        MESSAGES["empty_table"].format(table=name)))
+                usable[name] = False
     if not any(k in checkers for k in ("children", "counts")):
         problems.append(Problem("error", "sources", "no_records", 0, "",
                                 "Neither child-level tables (children, reports, episodes) nor an "
@@ -281,6 +291,14 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
                     ck.exclude("unreadable_date", parsed.isna() & ck.df[col].notna(), column=col)
                 ck.df[col] = parsed
 
+    # events after the extract date (or, without one, after today) are impossible: counted and left out
+    limit = pd.Timestamp(extract_date) if extract_date is not None else pd.Timestamp.today().normalize()
+    for name, cols in (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"])):
+        if name in checkers and usable[name]:
+            for c in cols:
+                ck = checkers[name]
+                ck.exclude("future_date" if extract_date is not None else "after_today", ck.df[c] > limit,
+                           column=c, end=limit.date())
     dates = []
     for name, cols in (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"])):
         if name in checkers and usable[name]:

@@ -79,3 +79,42 @@ def test_missing_file_is_reported(tmp_path):
     (tmp_path / "m.yml").write_text("tables:\n  children: {path: nothere.csv}\n")
     with pytest.raises(eh.DataValidationError, match="could not be read"):
         eh.load(mapping=tmp_path / "m.yml")
+
+
+def _folder(tmp_path, tiny, **replace):
+    for name, df in tiny.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+    for name, text in replace.items():
+        (tmp_path / f"{name}.csv").write_bytes(text)
+    return tmp_path
+
+
+def test_a_semicolon_file_with_a_byte_order_mark_is_read_and_the_reader_is_told(tmp_path, tiny):
+    """Issue 16: it used to be reported as ten missing columns with no hint about the separator."""
+    text = "\ufeff" + tiny["reports"].to_csv(index=False, sep=";")
+    data = eh.load(_folder(tmp_path, tiny, reports=text.encode("utf-8")))
+    assert len(data.reports) == len(tiny["reports"])
+    notes = data.quality
+    row = notes[notes["check"] == "read_as"]
+    assert len(row) == 1 and "separated by semicolons" in row["message"].iloc[0]
+
+
+def test_a_header_only_table_is_a_named_problem(tmp_path, tiny):
+    header = (",".join(tiny["reports"].columns) + "\n").encode()
+    with pytest.raises(eh.DataValidationError) as exc:
+        eh.load(_folder(tmp_path, tiny, reports=header))
+    assert "The reports table has no rows (only its header line was found)" in str(exc.value)
+
+
+def test_events_after_the_extract_date_or_today_are_counted_and_left_out(tmp_path, tiny):
+    future = tiny["reports"].copy()
+    future.loc[len(future)] = ["r9", "B", "North", "2031-03-01", "1", "substantiated"]
+    data = eh.load(_folder(tmp_path, tiny, reports=future.to_csv(index=False).encode()))
+    q = data.quality
+    msg = q.loc[q["check"] == "after_today", "message"]
+    assert len(msg) == 1 and msg.iloc[0].startswith("1 rows have a report_date after today")
+    assert "r9" not in set(data.reports["report_id"]) and data.data_end < pd.Timestamp("2026-01-01")
+    acc = data.accounting
+    assert acc[(acc["table"] == "reports") & (acc["outcome"] == "excluded")]["rows"].sum() >= 1
+    data = eh.load(_folder(tmp_path, tiny, reports=future.to_csv(index=False).encode()), extract_date="2024-06-30")
+    assert (data.quality["check"] == "future_date").any() and data.data_end == pd.Timestamp("2024-06-30")
