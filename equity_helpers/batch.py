@@ -148,7 +148,9 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out):
+    # a signal before the runs start (loading, protecting) also stops cleanly: the private cache and
+    # the lock are released on the way out
+    with output_lock(out), stop_on_signals():
         return _run_batch(data_dir=data_dir, mapping=mapping, jurisdictions=jurisdictions, notebooks=notebooks,
                           years=years, out=out, workers=workers, scheduler=scheduler, force=force,
                           suppression_threshold=suppression_threshold, progress=progress)
@@ -279,8 +281,12 @@ def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
 
         with Client(scheduler) as client:
             futures = client.map(run_task, tasks, pure=False)
-            for fut in dask_completed(futures):
-                yield fut.result()
+            try:
+                for fut in dask_completed(futures):
+                    yield fut.result()
+            except BaseException:  # stopped: nothing more starts on the cluster
+                client.cancel(futures, force=True)
+                raise
         return
     if workers <= 1:
         for t in tasks:

@@ -116,3 +116,21 @@ def test_a_signal_stops_the_batch_cleanly_and_a_rerun_resumes(tmp_path, how):
     again = json.loads((out / "manifest.json").read_text())
     assert again["skipped"] == done and all(r["status"] == "ok" for r in again["runs"])
     assert "interrupted" not in again
+
+
+def test_two_batches_into_one_folder_the_second_is_refused(tmp_path):
+    out, tmp = tmp_path / "reports", tmp_path / "tmp"
+    tmp.mkdir()
+    first = _batch(out, tmp)
+    lock = out / ".equity-workbook.lock"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):
+        time.sleep(0.2)
+    second = subprocess.run(_command(out), capture_output=True, text=True, env={**os.environ, "TMPDIR": str(tmp)},
+                            timeout=120)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
+    assert second.returncode == 2
+    assert "Another batch is writing to reports/" in second.stderr and f"process {first.pid}" in second.stderr
+    assert first.returncode == 143
+    assert not list(tmp.glob(CACHE_PREFIX + "*")), "stopped early, the cache is gone too"
