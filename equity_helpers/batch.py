@@ -225,7 +225,7 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
             stop_processes(keep=before)  # workers and kernels first, so nothing waits for them
             runs.close()
             done = {r["key"] for r in results}
-            results.extend(_unfinished(t, out) for t in todo if t.key not in done)
+            results.extend(_unfinished(t) for t in todo if t.key not in done)
         finally:
             bar.close()
 
@@ -258,7 +258,7 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
     return manifest
 
 
-def _unfinished(task: Task, out: Path) -> dict[str, Any]:
+def _unfinished(task: Task) -> dict[str, Any]:
     """The manifest entry of a run the batch did not finish, its partial outputs removed: "interrupted"
     if it had started (papermill's working copy exists), else "not started"."""
     name = Path(task.notebook).stem
