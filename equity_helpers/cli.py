@@ -12,6 +12,7 @@ Bad data produce the plain-language problem list and exit code 2, never a traceb
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -143,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
+    """Run the command line; returns the exit status. ``hard_exit`` (the console command): a batch
+    stopped by a signal leaves the process at once, with 130 / 143, once it has cleaned up."""
     args = build_parser().parse_args(argv)
     if getattr(args, "seed", "unset") is None:
         from .sample import DEFAULT_SEED
@@ -157,7 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         m = getattr(exc, "manifest", {}).get("interrupted", {})
         print(f"Batch stopped by {exc.signal_name}: {m.get('interrupted', 0)} run(s) interrupted, "
               f"{m.get('not started', 0)} not started; completed reports are kept. Run the same command "
-              f"again to finish the rest.", file=sys.stderr)
+              f"again to finish the rest.", file=sys.stderr, flush=True)
+        if hard_exit:
+            # everything was stopped and cleaned up explicitly; do not let interpreter shutdown wait on
+            # the stopped worker pool's threads
+            sys.stdout.flush()
+            os._exit(exc.exit_code)
         return exc.exit_code
     except OutputLocked as exc:
         print(f"Error: {exc}", file=sys.stderr)
@@ -170,5 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def entry() -> None:
+    """The ``equity-workbook`` console command."""
+    sys.exit(main(hard_exit=True))
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -90,7 +90,12 @@ def test_a_signal_stops_the_batch_cleanly_and_a_rerun_resumes(tmp_path, how):
         os.killpg(proc.pid, signal.SIGINT)
     else:  # kill PID
         proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+        pytest.fail(f"the batch did not stop within 90 s of {how}: {err[-1500:]}")
     assert proc.returncode == (130 if how == "SIGINT" else 143), err
     assert f"Batch stopped by {how}" in err
     _, alive = psutil.wait_procs(kids, timeout=10)
@@ -129,7 +134,12 @@ def test_two_batches_into_one_folder_the_second_is_refused(tmp_path):
     second = subprocess.run(_command(out), capture_output=True, text=True, env={**os.environ, "TMPDIR": str(tmp)},
                             timeout=120)
     first.send_signal(signal.SIGTERM)
-    first.communicate(timeout=60)
+    try:
+        first.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.communicate()
+        pytest.fail("the first batch did not stop within 90 s of SIGTERM")
     assert second.returncode == 2
     assert "Another batch is writing to reports/" in second.stderr and f"process {first.pid}" in second.stderr
     assert first.returncode == 143
