@@ -88,17 +88,34 @@ def child_pids() -> set[int]:
 
 
 def stop_processes(*, keep: set[int] = frozenset(), timeout: float = 3.0) -> int:
-    """End every descendant of this process not in ``keep`` (and its descendants): SIGTERM, then
-    SIGKILL after ``timeout`` seconds. Returns how many processes were stopped."""
+    """End every descendant of this process not in ``keep``. Returns how many were stopped.
+
+    Descendants are first frozen (SIGSTOP), again and again until no new one appears, so that a
+    worker caught starting a kernel cannot leave that kernel behind as an orphan; then each gets
+    SIGTERM (and SIGCONT, so it can act on it), and SIGKILL after ``timeout`` seconds.
+    """
     import psutil
 
-    try:
-        procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
-    except psutil.Error:
-        return 0
+    frozen: dict[int, psutil.Process] = {}
+    for _ in range(50):
+        try:
+            found = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
+        except psutil.Error:
+            break
+        new = [p for p in found if p.pid not in frozen]
+        if not new:
+            break
+        for p in new:
+            try:
+                p.suspend()
+            except psutil.Error:
+                pass
+            frozen[p.pid] = p
+    procs = list(frozen.values())
     for p in procs:
         try:
             p.terminate()
+            p.resume()
         except psutil.Error:
             pass
     _, alive = psutil.wait_procs(procs, timeout=timeout)
