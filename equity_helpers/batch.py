@@ -77,9 +77,7 @@ def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameter
 def run_task(task: Task) -> dict[str, Any]:
     """Execute one task and export its report; never raises (errors go into the entry)."""
     started = time.perf_counter()
-    entry: dict[str, Any] = {"key": task.key, "jurisdiction": task.jurisdiction,
-                             "notebook": Path(task.notebook).name,
-                             "parameters": {k: v for k, v in task.parameters.items() if k != "cache"}}
+    entry = _entry(task)
     try:
         info = render_report(task.notebook, task.out_dir, parameters=task.parameters)
         entry.update(status="ok", html=info["html"], executed=info["executed"], error="")
@@ -267,10 +265,14 @@ def _unfinished(task: Task) -> dict[str, Any]:
         if partial.exists():
             started = True
             partial.unlink()
+    return _entry(task, status="interrupted" if started else "not started", error="", seconds=0.0, html="",
+                  executed="")
+
+
+def _entry(task: Task, **fields: Any) -> dict[str, Any]:
+    """A run's manifest entry: its key, place, notebook and parameters (never the private cache), and ``fields``."""
     return {"key": task.key, "jurisdiction": task.jurisdiction, "notebook": Path(task.notebook).name,
-            "parameters": {k: v for k, v in task.parameters.items() if k != "cache"},
-            "status": "interrupted" if started else "not started", "error": "", "seconds": 0.0, "html": "",
-            "executed": ""}
+            "parameters": {k: v for k, v in task.parameters.items() if k != "cache"}, **fields}
 
 
 def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
@@ -299,10 +301,8 @@ def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
             try:
                 yield fut.result()
             except Exception:  # a crashed worker process
-                t = futures[fut]
-                yield {"key": t.key, "jurisdiction": t.jurisdiction, "notebook": Path(t.notebook).name,
-                       "parameters": {k: v for k, v in t.parameters.items() if k != "cache"}, "status": "failed",
-                       "error": traceback.format_exc(limit=1)[-500:], "seconds": 0.0, "html": "", "executed": ""}
+                yield _entry(futures[fut], status="failed", error=traceback.format_exc(limit=1)[-500:], seconds=0.0,
+                             html="", executed="")
     except BaseException:  # stopped (the caller has already ended the worker processes): do not wait
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -353,6 +353,22 @@ def _prove_block(block: _Block, need: np.ndarray, check: np.ndarray, rng: np.ran
     return low, high, ok
 
 
+def _hidden_rows(sys: _System, hid: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per relation, what the hidden cells see: the (row, column) of each hidden term, the published
+    part ``const`` (coefficients times visible values), the number ``k`` of hidden cells, whether
+    they all carry the same sign (``same``), and how many carry a negative one (``neg``)."""
+    coo = sys.A.tocoo()
+    h = hid[coo.col]
+    r, c, v = coo.row[h], coo.col[h], coo.data[h]
+    n_rows = sys.A.shape[0]
+    const = sys.A[:, ~hid] @ sys.values[~hid]
+    pos = np.bincount(r, weights=(v > 0).astype(float), minlength=n_rows)
+    neg = np.bincount(r, weights=(v < 0).astype(float), minlength=n_rows)
+    k = pos + neg
+    same = ((pos == 0) | (neg == 0)) & (k > 0)
+    return r, c, const, k, same, neg
+
+
 def _outer_upper(sys: _System, hid: np.ndarray, lb: float) -> tuple[np.ndarray, np.ndarray]:
     """A quick upper bound of every hidden cell, from single relations: in a relation whose hidden
     cells all carry the same coefficient sign, each is at most the published remainder minus the
@@ -361,16 +377,7 @@ def _outer_upper(sys: _System, hid: np.ndarray, lb: float) -> tuple[np.ndarray, 
     This bounds the feasible interval from outside, so a cell whose bound is already too close to
     the lower bound certainly fails; it proves nothing about cells that pass it.
     """
-    A = sys.A
-    coo = A.tocoo()
-    h = hid[coo.col]
-    r, c, v = coo.row[h], coo.col[h], coo.data[h]
-    n_rows = A.shape[0]
-    const = A[:, ~hid] @ sys.values[~hid]
-    pos = np.bincount(r, weights=(v > 0).astype(float), minlength=n_rows)
-    neg = np.bincount(r, weights=(v < 0).astype(float), minlength=n_rows)
-    k = pos + neg
-    same = ((pos == 0) | (neg == 0)) & (k > 0)
+    r, c, const, k, same, neg = _hidden_rows(sys, hid)
     # sum over hidden of |coef| x = |b|, all coefficients +-1 here
     b = np.abs(-const)
     bound_row = np.where(same & sys.eq, b - (k - 1) * lb, np.inf)
@@ -458,15 +465,7 @@ def _rank(sys: _System, hid: np.ndarray, cols: np.ndarray, protection: Protectio
 def _row_slack(sys: _System, hid: np.ndarray, lb: float) -> np.ndarray:
     """How much room each relation leaves its hidden cells: the published remainder minus what the
     hidden cells take at their smallest (relations whose hidden cells carry both signs: inf)."""
-    coo = sys.A.tocoo()
-    h = hid[coo.col]
-    r, v = coo.row[h], coo.data[h]
-    n = sys.A.shape[0]
-    const = sys.A[:, ~hid] @ sys.values[~hid]
-    pos = np.bincount(r, weights=(v > 0).astype(float), minlength=n)
-    neg = np.bincount(r, weights=(v < 0).astype(float), minlength=n)
-    k = pos + neg
-    same = ((pos == 0) | (neg == 0)) & (k > 0)
+    _, _, const, k, same, _ = _hidden_rows(sys, hid)
     return np.where(same, np.abs(const) - k * lb, np.inf)
 
 

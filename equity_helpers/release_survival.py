@@ -224,24 +224,20 @@ def survival_relation_terms(cells: pd.DataFrame) -> list[pd.DataFrame]:
     # are the same children; P1's entries nearly always are) is the same number to a reader
     stg = cells[cells["family"] == "stages"]
     for fstage, sstage in FEDERAL_SAME_AS:
-        f = fed[fed["stage"] == fstage]
-        s_ = stg[stg["stage"] == sstage]
-        j = f.merge(s_, on=["jurisdiction", "period", "race_ethnicity", "subgroup"], suffixes=("", "_s"))
-        j = j[j["value"] == j["value_s"]]
-        rid = np.arange(len(j))
-        out.append(pd.concat([pd.DataFrame({"relation": rid, "cell": j["cell"].to_numpy(), "coef": 1.0, "kind": "eq"}),
-                              pd.DataFrame({"relation": rid, "cell": j["cell_s"].to_numpy(), "coef": -1.0,
-                                            "kind": "eq"})]))
+        out.append(_pair(fed[fed["stage"] == fstage], stg[stg["stage"] == sstage], "eq"))
     # the cohort is among the window's entries to care (stage cells, counted per year)
-    ent = cells[(cells["family"] == "stages") & (cells["stage"] == "entered_care")]
-    coh = tic[tic["stage"] == "cohort"]
-    j = coh.merge(ent, on=["jurisdiction", "period", "race_ethnicity", "subgroup"], suffixes=("", "_e"))
-    j = j[j["value"] <= j["value_e"]]
-    rid = np.arange(len(j))
-    out.append(pd.concat([pd.DataFrame({"relation": rid, "cell": j["cell"].to_numpy(), "coef": 1.0, "kind": "le"}),
-                          pd.DataFrame({"relation": rid, "cell": j["cell_e"].to_numpy(), "coef": -1.0,
-                                        "kind": "le"})]))
+    out.append(_pair(tic[tic["stage"] == "cohort"], stg[stg["stage"] == "entered_care"], "le"))
     return out
+
+
+def _pair(a: pd.DataFrame, b: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """``x_a (==|<=) x_b`` for cells of ``a`` and ``b`` of the same place, window, group and subgroup;
+    kept where it holds on the data."""
+    j = a.merge(b, on=["jurisdiction", "period", "race_ethnicity", "subgroup"], suffixes=("", "_b"))
+    j = j[(j["value"] == j["value_b"]) if kind == "eq" else (j["value"] <= j["value_b"])]
+    rid = np.arange(len(j))
+    return pd.concat([pd.DataFrame({"relation": rid, "cell": j["cell"].to_numpy(), "coef": 1.0, "kind": kind}),
+                      pd.DataFrame({"relation": rid, "cell": j["cell_b"].to_numpy(), "coef": -1.0, "kind": kind})])
 
 
 def _pattern(cells: pd.DataFrame, link: list[str], terms: list[tuple[str, float]], kind: str) -> pd.DataFrame:
