@@ -326,7 +326,7 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Pat
     "-" where too few children, "*" where the 95% interval excludes 1), as a table and as a
     grid chart (inline SVG, no script).
     """
-    from .schema import STAGES, group_children, group_label
+    from .schema import STAGES, group_children, group_label, sentence_start
 
     release = wb.release()
     runs = manifest["runs"]
@@ -382,7 +382,7 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Pat
                     star = "*" if (r["rri_low"] > 1 or r["rri_high"] < 1) else ""
                     cells.append(f"<td class='num'>{r['rri']:.2f}{star}</td>")
             body.append(f"<tr><th>{html.escape(j)}</th>{''.join(cells)}</tr>")
-        blocks.append(f"<h3>{html.escape(group_children(g).capitalize())} compared with White children</h3>"
+        blocks.append(f"<h3>{html.escape(sentence_start(group_children(g)))} compared with White children</h3>"
                       f"<table><thead><tr><th>jurisdiction</th>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
                       "</table>")
     grid = _grid_svg(m, places, stages, year)
@@ -418,7 +418,7 @@ def _grid_svg(m, places: list[str], stages: list[str], year: str) -> str:
     import altair as alt
     import vl_convert as vlc
 
-    from .schema import STAGES, group_children
+    from .schema import STAGES, group_children, sentence_start
 
     state = m[(m["jurisdiction"] == STATE) & m["excess"].notna()]
     if state.empty:
@@ -437,5 +437,5 @@ def _grid_svg(m, places: list[str], stages: list[str], year: str) -> str:
                         title="relative rate"))
     text = base.mark_text(fontSize=11).encode(text="label:N")
     chart = (rect + text).properties(width=80 * len(stages), height=alt.Step(22), title=(
-        f"{group_children(focus).capitalize()} compared with White children, {year} (S suppressed, - too few)"))
+        f"{sentence_start(group_children(focus))} compared with White children, {year} (S suppressed, - too few)"))
     return f"<figure>{vlc.vegalite_to_svg(chart.to_dict())}</figure>"

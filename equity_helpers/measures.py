@@ -19,7 +19,7 @@ Formulas and sources are in METHODS.md; the ones used here:
 * relative rate index ``RRI = (a/n1) / (c/n2)`` against a reference group. Katz log interval
   ``exp(ln RR +/- z sqrt(1/a - 1/n1 + 1/c - 1/n2))`` for stage bases and the Poisson log
   interval ``sqrt(1/a + 1/c)`` for population bases; when the smaller of ``a`` and ``c`` is
-  under 10 (zero cells included), Koopman's score interval (stage bases) or the exact conditional
+  under 10 (zero cells included), Koopman's score interval (stage bases, :func:`koopman_score_ci`) or the exact conditional
   binomial interval (population bases). Tests against 1: two-proportion z-test (pooled) or
   Fisher's exact test for stage bases; z-test on ln RR or the exact conditional binomial test for
   population bases. The method and test used are named in every row.
@@ -46,6 +46,7 @@ __all__ = [
     "wilson_ci",
     "katz_log_ci",
     "rate_ratio",
+    "koopman_score_ci",
     "two_proportion_z_test",
     "disproportionality_index",
     "di_band",
@@ -134,6 +135,75 @@ def katz_log_ci(a, n1, c, n2, *, alpha: float = 0.05, poisson: bool = False
     return rr, low, high, se
 
 
+def _koopman_statistic(phi: float, a: float, n1: float, c: float, n2: float) -> float:
+    """Score statistic for ``H0: p1 / p2 = phi`` (Miettinen-Nurminen without the N/(N-1) factor)."""
+    big_n = n1 + n2
+    qa = big_n * phi
+    qb = -(n1 * phi + a + n2 + c * phi)
+    qc = a + c
+    # restricted MLE of p2: the smaller root, written 2C / (-B + sqrt(B^2 - 4AC)) to avoid cancellation
+    p2 = 2 * qc / (-qb + np.sqrt(max(qb * qb - 4 * qa * qc, 0.0)))
+    p1 = min(phi * p2, 1.0)
+    num = (a / n1 - phi * c / n2) ** 2
+    var = p1 * (1 - p1) / n1 + phi * phi * p2 * (1 - p2) / n2
+    if num < 1e-20:  # at the estimate (where the variance can round to 0 when a proportion is 1)
+        return 0.0
+    if var <= 0:
+        return np.inf
+    return num / var
+
+
+def koopman_score_ci(a: int, n1: float, c: int, n2: float, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Koopman's asymptotic score interval for the ratio of two binomial proportions ``(a/n1)/(c/n2)``.
+
+    The interval is every ratio ``phi`` the score test does not reject:
+    ``T(phi) = (p1hat - phi p2hat)^2 / (p1~(1 - p1~)/n1 + phi^2 p2~(1 - p2~)/n2) <= chi2(1; 1 - alpha)``,
+    with ``p2~`` the maximum-likelihood estimate of ``p2`` under ``p1 = phi p2`` (root of
+    ``N phi p^2 - (n1 phi + a + n2 + c phi) p + (a + c) = 0``) and ``p1~ = phi p2~``. The limits are
+    found by root-finding on ``log phi`` (Brent), so they hold at the boundaries: ``a = 0`` gives a
+    lower limit of 0, ``c = 0`` an upper limit of infinity, and proportions of 1 (``a = n1`` or
+    ``c = n2``) keep both limits finite. Both counts zero: ``(nan, nan)`` (no information).
+
+    Sources: Koopman (1984) Biometrics 40:513-517; Fagerland, Lydersen & Laake (2015, 2017),
+    R ``contingencytables::Koopman_asymptotic_score_CI_2x2`` (the Miettinen-Nurminen statistic
+    without its variance correction). Worked example (Perondi et al. 2004): 7/34 vs 1/34 gives
+    1.2209 to 42.5757.
+    """
+    from scipy.optimize import brentq
+
+    a, c, n1, n2 = float(a), float(c), float(n1), float(n2)
+    if a == 0 and c == 0:
+        return np.nan, np.nan
+    crit = float(stats.chi2.ppf(1 - alpha, 1))
+    est = (a / n1) / (c / n2) if c > 0 else np.inf
+    lo_x, hi_x = np.log(1e-10), np.log(1e10)
+
+    def f(x: float) -> float:
+        return _koopman_statistic(float(np.exp(x)), a, n1, c, n2) - crit
+
+    def limit(start: float, end: float) -> float:
+        """The first crossing of the critical value from ``start`` towards ``end`` (log scale): a coarse
+        walk brackets it (the statistic spans many orders of magnitude), Brent's method pins it."""
+        grid = np.linspace(start, end, 401)
+        vals = np.array([f(x) for x in grid])
+        over = np.flatnonzero(vals > 0)
+        if not len(over):
+            return float(np.exp(end))  # never rejected within the range: the limit is 0 or infinity
+        k = int(over[0])
+        if k == 0:
+            return float(np.exp(start))
+        return float(np.exp(brentq(f, grid[k - 1], grid[k], xtol=1e-13, rtol=1e-13)))
+
+    # the statistic is 0 at the estimate and grows on each side of it; with a zero count the
+    # estimate is 0 or infinity and the search runs over the whole range
+    centre = np.log(est) if 0 < est < np.inf else (lo_x if est == 0 else hi_x)
+    low = 0.0 if a == 0 else limit(centre, lo_x)
+    high = np.inf if c == 0 else limit(centre, hi_x)
+    low = 0.0 if low <= 1e-10 else low
+    high = np.inf if high >= 1e10 else high
+    return low, high
+
+
 def two_proportion_z_test(a, n1, c, n2) -> tuple[np.ndarray, np.ndarray]:
     """Pooled two-proportion z-test of ``a/n1`` against ``c/n2``: returns ``(z, two-sided p)``.
 
@@ -186,8 +256,6 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
         _, p = two_proportion_z_test(a, n1, c, n2)
         method = np.full(a.shape, "Katz log", dtype=object)
         test = np.full(a.shape, "two-proportion z-test", dtype=object)
-    if is_small.any() and not poisson:  # statsmodels is slow to import; only small cells need it
-        from statsmodels.stats.proportion import confint_proportions_2indep
     for i in np.flatnonzero(is_small):
         ai, ni, ci_, mi = int(a[i]), n1[i], int(c[i]), n2[i]
         if poisson:
@@ -204,14 +272,7 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
             method[i] = "exact conditional (Clopper-Pearson)"
             test[i] = "exact conditional binomial test"
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                lo_i, hi_i = confint_proportions_2indep(ai, ni, ci_, mi, method="score", compare="ratio",
-                                                        alpha=alpha)
-            est = (ai / ni) / (ci_ / mi) if ci_ > 0 else np.inf
-            # the score interval's roots are found numerically; keep the estimate inside it
-            low[i] = min(max(float(np.real(lo_i)), 0.0), est) if ai > 0 else 0.0
-            high[i] = max(float(np.real(hi_i)), est) if np.isfinite(est) else float(np.real(hi_i))
+            low[i], high[i] = koopman_score_ci(ai, ni, ci_, mi, alpha=alpha)
             p[i] = stats.fisher_exact([[ai, ni - ai], [ci_, mi - ci_]])[1]
             method[i] = "Koopman score"
             test[i] = "Fisher exact test"

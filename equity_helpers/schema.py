@@ -23,6 +23,7 @@ import pandas as pd
 
 __all__ = [
     "RACE_FLAGS",
+    "sentence_start",
     "GROUP_LABELS",
     "AGE_GROUPS",
     "SEXES",
@@ -433,3 +434,9 @@ _CHILDREN_PHRASE = {
 def group_children(group: str) -> str:
     """The group as a noun phrase for sentences: "Black children", "children of two or more races"."""
     return _CHILDREN_PHRASE.get(group, f"{group_label(group)} children")
+
+
+def sentence_start(phrase: str) -> str:
+    """``phrase`` with only its first letter raised, so proper names keep their capitals
+    ("American Indian/Alaska Native children", not ``str.capitalize``'s "American indian/alaska native")."""
+    return phrase[:1].upper() + phrase[1:]

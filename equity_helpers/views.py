@@ -192,7 +192,7 @@ class DecisionPointView:
 
     def charts(self) -> list:
         from . import charts
-        from .schema import group_children, group_label
+        from .schema import group_children, group_label, sentence_start
 
         f = self.filters
         ref = group_label(f.reference)
@@ -217,7 +217,7 @@ class DecisionPointView:
                                                   title=f"Change over time ({unit}): {label}, {where}"))
         if self.focus_group and not self.counties.empty:
             out.append(charts.county_chart(self.counties, reference_label=ref,
-                                           title=f"{group_children(self.focus_group).capitalize()} compared with "
+                                           title=f"{sentence_start(group_children(self.focus_group))} compared with "
                                                  f"{group_children(f.reference)}, by county, {years}"))
         return out
 

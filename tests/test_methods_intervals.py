@@ -1,0 +1,79 @@
+"""The small-cell rate-ratio interval (Koopman's score interval) at the boundaries and on worked examples."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import equity_helpers as eh
+from equity_helpers.measures import _koopman_statistic, koopman_score_ci
+
+
+def test_perondi_2004_worked_example():
+    # Fagerland, Lydersen & Laake (2017), ch. 4; R contingencytables test suite:
+    # 7/34 vs 1/34 -> Koopman 1.2209 to 42.5757 (Katz log 0.9096 to 53.8695)
+    lo, hi = koopman_score_ci(7, 34, 1, 34)
+    assert (lo, hi) == pytest.approx((1.2209, 42.5757), abs=5e-5)
+    _, klo, khi, _ = eh.katz_log_ci(7, 34, 1, 34)
+    assert (float(klo), float(khi)) == pytest.approx((0.9096, 53.8695), abs=5e-5)
+
+
+@pytest.mark.parametrize("a, n1, c, n2, low, high", [
+    (1, 1, 50, 100, 0.4099, 2.4763),      # a proportion of 1 in the group: both limits stay finite
+    (5, 5, 50, 82, 0.9129, 1.9939),       # Bluff FY2022 AI/AN screened in (methods review)
+    (20, 20, 30, 30, 0.8389, 1.1280),     # both proportions 1: an interval around 1, not [1, 1]
+    (30, 30, 29, 30, 0.9153, 1.2001),
+])
+def test_proportions_of_one_give_real_intervals(a, n1, c, n2, low, high):
+    lo, hi = koopman_score_ci(a, n1, c, n2)
+    assert (lo, hi) == pytest.approx((low, high), abs=5e-5)
+    est = (a / n1) / (c / n2)
+    assert lo < est < hi
+
+
+def test_zero_counts():
+    lo, hi = koopman_score_ci(0, 16, 15, 72)  # Ritland et al. (2007): estimate 0
+    assert lo == 0 and 0 < hi < 1
+    assert _koopman_statistic(hi, 0, 16, 15, 72) == pytest.approx(stats.chi2.ppf(0.95, 1), rel=1e-8)
+    lo, hi = koopman_score_ci(3, 10, 0, 20)  # estimate infinite
+    assert hi == np.inf and lo > 1
+    assert np.isnan(koopman_score_ci(0, 5, 0, 5)).all()
+
+
+def test_rate_ratio_uses_koopman_for_small_cells_and_names_it():
+    r = eh.rate_ratio([5, 1], [5, 1], [50, 50], [82, 100], basis="decision").iloc
+    assert r[0].ci_method == "Koopman score" and r[0].test == "Fisher exact test"
+    assert (r[0].rri_low, r[0].rri_high) == pytest.approx((0.9129, 1.9939), abs=5e-5)
+    assert r[1].rri_low == pytest.approx(0.4099, abs=5e-5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 60), st.data())
+def test_limits_are_where_the_score_test_turns(n1, n2, data):
+    a = data.draw(st.integers(0, n1))
+    c = data.draw(st.integers(0, n2))
+    if a == 0 and c == 0:
+        return
+    lo, hi = koopman_score_ci(a, n1, c, n2)
+    crit = stats.chi2.ppf(0.95, 1)
+    est = (a / n1) / (c / n2) if c else np.inf
+    assert lo <= est <= hi
+    for limit in (lo, hi):
+        if 0 < limit < np.inf:
+            assert _koopman_statistic(limit, a, n1, c, n2) == pytest.approx(crit, rel=1e-6)
+    # inside the interval the test does not reject
+    if 0 < lo < hi < np.inf:
+        mid = np.sqrt(lo * hi)
+        assert _koopman_statistic(mid, a, n1, c, n2) <= crit + 1e-9
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(2, 80), st.integers(2, 80), st.data())
+def test_interior_cases_agree_with_statsmodels(n1, n2, data):
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    a = data.draw(st.integers(1, n1 - 1))
+    c = data.draw(st.integers(1, n2 - 1))
+    lo, hi = koopman_score_ci(a, n1, c, n2)
+    slo, shi = confint_proportions_2indep(a, n1, c, n2, method="score", compare="ratio", correction=False)
+    assert (lo, hi) == pytest.approx((float(slo), float(shi)), rel=1e-6)
