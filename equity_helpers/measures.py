@@ -54,10 +54,19 @@ __all__ = [
     "acs_moe_proportion",
     "measures",
     "change_over_time",
+    "adjust_p_values",
     "REFERENCE_OPTIONS",
+    "UNKNOWN_OPTIONS",
+    "ADJUST_OPTIONS",
     "OUTPUT_COLUMNS",
     "SMALL_CELL",
 ]
+
+UNKNOWN_OPTIONS = ("exclude", "include")
+"""Unknown race in the totals of the DI and of "all other children": left out (AFCARS) or kept."""
+
+ADJUST_OPTIONS = ("holm", "bh", "none")
+"""Multiple-comparison adjustments of the p-values across the groups at one decision point."""
 
 SMALL_CELL = 10
 """Below this (smaller of the two numerators) the score / exact intervals and tests are used."""
@@ -69,7 +78,8 @@ OUTPUT_COLUMNS = [
     "jurisdiction", "period", "race_ethnicity", "stage", "basis", "count", "base_count", "base",
     "per", "rate", "rate_low", "rate_high", "rate_method", "share", "base_share", "di", "di_low",
     "di_high", "di_band", "reference", "ref_count", "ref_base", "ref_rate", "rri", "rri_low",
-    "rri_high", "se_log_rri", "ci_method", "p_value", "test", "excess", "excess_low", "excess_high",
+    "rri_high", "se_log_rri", "ci_method", "p_value", "test", "p_adjusted", "comparisons", "excess", "excess_low",
+    "excess_high",
     "suppressed", "unstable", "insufficient", "zero_cell", "no_base",
 ]
 """Columns of :func:`measures` (extra breakdown columns follow ``race_ethnicity``)."""
@@ -370,7 +380,8 @@ def _population_basis_allowed(stage: str) -> bool:
 
 def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, reference: str = "white",
              bases: Sequence[str] = ("population", "decision"), alpha: float = 0.05,
-             policy: SuppressionPolicy | None = DEFAULT_POLICY, total_group: str = "all") -> pd.DataFrame:
+             policy: SuppressionPolicy | None = DEFAULT_POLICY, total_group: str = "all",
+             unknown: str = "exclude", adjust: str = "holm", unknown_group: str = "unknown") -> pd.DataFrame:
     """Every measure for every jurisdiction, period, group, breakdown, stage and basis.
 
     Parameters
@@ -387,8 +398,20 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     alpha : 1 - confidence level of every interval.
     policy : small-numbers policy; ``None`` turns suppression off (internal analysis only).
     total_group : the group code of the all-children row, when the counts carry one. Totals for
-        the DI come from it (so unknown race is counted in the total); otherwise from the sum of
-        the groups.
+        the DI come from it; otherwise from the sum of the groups.
+    unknown : what the totals of the DI, the ``"all_other"`` and ``"overall"`` references count
+        (:data:`UNKNOWN_OPTIONS`). ``"exclude"`` (default; the AFCARS/KIDS COUNT convention): children
+        of known race only, because census populations have no unknown category, so keeping them
+        would put them in the numerator's total but not the population's (every DI about 3% low on
+        the sample). The unknown row then carries its ``share`` of *all* children. A DI or "all
+        other" comparison that would need a hidden unknown count is hidden. ``"include"``: all
+        children, unknowns included (the other convention).
+    adjust : multiple-comparison adjustment of the p-values (:data:`ADJUST_OPTIONS`): ``"holm"``
+        (default; Holm 1979, family-wise error), ``"bh"`` (Benjamini-Hochberg false discovery
+        rate) or ``"none"``. The family is every group compared at one decision point, place,
+        period, breakdown and basis (what one chart of a page shows); only published p-values
+        are in it. Result in ``p_adjusted`` and ``comparisons`` (the family size).
+    unknown_group : the group code of unknown race.
 
     Returns
     -------
@@ -397,7 +420,8 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     population" or the base stage), ``per`` (1000 or 100), ``rate`` and its interval
     (``rate_method``), ``share`` of the stage total and ``base_share``, ``di`` with interval and
     ``di_band``, the ``reference`` and its count, base and rate, ``rri`` with interval,
-    ``se_log_rri``, ``ci_method``, ``p_value`` and ``test``, ``excess`` with interval, and the
+    ``se_log_rri``, ``ci_method``, ``p_value`` and ``test``, ``p_adjusted`` and ``comparisons``,
+    ``excess`` with interval, and the
     flags ``suppressed``, ``unstable`` (20 or fewer children), ``insufficient`` (too small for a
     DI or RRI under the policy), ``zero_cell`` and ``no_base``.
     """
@@ -405,6 +429,10 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     miss = [c for c in need if c not in counts.columns]
     if miss:
         raise ParameterError(f"The counts table has no {miss} column(s); it needs {', '.join(need)}.")
+    if unknown not in UNKNOWN_OPTIONS:
+        raise ParameterError(f"unknown must be one of {UNKNOWN_OPTIONS}, not {unknown!r}.")
+    if adjust not in ADJUST_OPTIONS:
+        raise ParameterError(f"adjust must be one of {ADJUST_OPTIONS}, not {adjust!r}.")
     bad_bases = set(bases) - {"population", "decision"}
     if bad_bases:
         raise ParameterError(f"Unknown basis {sorted(bad_bases)}; use 'population' and/or 'decision'.")
@@ -476,10 +504,24 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     else:
         # a sum over groups is publishable: complementary suppression leaves no margin with a
         # single hidden cell, so the total minus the shown cells never isolates one of them
-        tot = m.groupby(grp, observed=True).agg(A=("count", "sum"), N=("base_count", "sum")).reset_index()
+        parts = m[m["race_ethnicity"] != unknown_group] if unknown == "exclude" else m
+        tot = parts.groupby(grp, observed=True).agg(A=("count", "sum"), N=("base_count", "sum")).reset_index()
         tot["A_supp"] = False
         tot["N_supp"] = False
     m = m.merge(tot, on=grp, how="left")
+    is_unknown = (m["race_ethnicity"] == unknown_group).to_numpy()
+    all_share = np.where(m["A"] > 0, m["count"] / m["A"], np.nan)  # of all children (the unknown row's share)
+    if unknown == "exclude" and is_total.any() and is_unknown.any():
+        # known race only: all children minus the unknown row (a hidden unknown count hides the total)
+        unk = m[is_unknown][grp + ["count", "base_count", "suppressed", "base_suppressed"]].rename(columns={
+            "count": "u", "base_count": "u_base", "suppressed": "u_supp", "base_suppressed": "u_base_supp"})
+        m = m.merge(unk, on=grp, how="left")
+        decision_rows = (m["basis"] == "decision").to_numpy()
+        m["A"] = m["A"] - m["u"].fillna(0)
+        m["N"] = m["N"] - np.where(decision_rows, m["u_base"].fillna(0), 0.0)  # census has no unknowns
+        m["A_supp"] = m["A_supp"] | m["u_supp"].astype("boolean").fillna(False).astype(bool)
+        m["N_supp"] = m["N_supp"] | (decision_rows & m["u_base_supp"].astype("boolean").fillna(False).astype(bool))
+        m = m.drop(columns=["u", "u_base", "u_supp", "u_base_supp"])
 
     # reference counts
     if reference == "overall":
@@ -515,6 +557,10 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
         m["base_share"] = np.where(m["N"] > 0, n / m["N"], np.nan)
     di, dlo, dhi = disproportionality_index(a, m["A"], n, m["N"], alpha=alpha)
     m["di"], m["di_low"], m["di_high"] = di, dlo, dhi
+    if unknown == "exclude":
+        # unknown race is outside the known-race totals: its share is of all children, and it has no DI
+        m.loc[is_unknown, "share"] = all_share[is_unknown]
+        m.loc[is_unknown, ["base_share", "di", "di_low", "di_high"]] = np.nan
 
     rr = pd.DataFrame(index=m.index)
     for basis in ("population", "decision"):
@@ -537,6 +583,11 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
         m.loc[own, ["rri_low", "rri_high", "se_log_rri", "p_value"]] = np.nan
         m.loc[own, ["ci_method", "test"]] = "reference group"
 
+    if unknown == "exclude" and reference in special:
+        # children of unknown race are outside the known-race totals the reference is built from
+        m.loc[is_unknown, ["rri", "rri_low", "rri_high", "se_log_rri", "p_value", "excess", "excess_low",
+                           "excess_high"]] = np.nan
+        m.loc[is_unknown, ["ci_method", "test"]] = ""
     # flags
     pol = policy or SuppressionPolicy(min_count=1, max_count=0, complementary=False)
     m["no_base"] = ~(m["base_count"] > 0)
@@ -572,6 +623,7 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
         m.loc[derived_supp, "rate_method"] = ""
         m.loc[ratio_supp | m["rri"].isna(), ["ci_method", "test"]] = ""
     m["di_band"] = di_band(m["di"])
+    m["p_adjusted"], m["comparisons"] = adjust_p_values(m, method=adjust, family=grp)
     for col in ("count", "base_count", "ref_count", "ref_base"):
         m[col] = m[col].round().astype("Int64")
     order = {s: i for i, s in enumerate(STAGES)}
@@ -582,7 +634,48 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     out = out.reset_index(drop=True)
     out.attrs["policy"] = policy.as_dict() if policy is not None else None
     out.attrs["reference"] = reference
+    out.attrs["unknown"] = unknown
+    out.attrs["adjust"] = adjust
     return out
+
+
+def adjust_p_values(table: pd.DataFrame, *, method: str = "holm", family: Sequence[str] = (),
+                    p_column: str = "p_value") -> tuple[pd.Series, pd.Series]:
+    """Multiple-comparison adjusted p-values within each family of rows.
+
+    ``holm`` (Holm 1979): with the family's m p-values sorted, ``p_(i)`` becomes
+    ``max_{j <= i} min(1, (m - j + 1) p_(j))``; it controls the chance of any false "significant"
+    among the family. ``bh`` (Benjamini & Hochberg 1995, SciPy ``false_discovery_control``) controls
+    the expected share of false discoveries. ``none`` returns the p-values unchanged. Missing
+    p-values (hidden, reference rows, all children) are not in a family and stay missing.
+
+    Returns
+    -------
+    (adjusted p-values, family size ``m`` of each row's family; 0 where the row has no p-value)
+    """
+    p = pd.to_numeric(table[p_column], errors="coerce").astype(float)
+    has = p.notna()
+    keys = [table[k] for k in family] if family else [pd.Series(0, index=table.index)]
+    gid = pd.Series(pd.MultiIndex.from_arrays(keys).factorize()[0] if len(table) else [], index=table.index)
+    m = has.groupby(gid).transform("sum").where(has, 0).astype("int64")
+    if method == "none":
+        return p, m
+
+    def one(x: pd.Series) -> pd.Series:
+        v = x.dropna()
+        if v.empty:
+            return x
+        if method == "bh":
+            adj = stats.false_discovery_control(v.to_numpy())
+        else:
+            order = np.argsort(v.to_numpy(), kind="stable")
+            k = len(v)
+            scaled = np.minimum(1.0, (k - np.arange(k)) * v.to_numpy()[order])
+            adj = np.empty(k)
+            adj[order] = np.maximum.accumulate(scaled)
+        return pd.Series(adj, index=v.index).reindex(x.index)
+
+    return p.groupby(gid, group_keys=False).apply(one).reindex(table.index), m
 
 
 def _population_share(m: pd.DataFrame, population: pd.DataFrame | None, keys: list[str], dims: list[str],

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .schema import group_children, stage_info
 
-__all__ = ["sentence", "sentences", "TEMPLATES"]
+__all__ = ["sentence", "sentences", "unknown_sentence", "TEMPLATES"]
 
 TEMPLATES: dict[str, str] = {
     "suppressed": "In {year}, the number of {groups} who {verb} is too small to report, to protect "
@@ -41,6 +41,10 @@ TEMPLATES: dict[str, str] = {
     "excess_fewer": " At the rate of {ref}, about {n} fewer {group} would have {verb_pp}.",
     "excess_more": " At the rate of {ref}, about {n} more {group} would have {verb_pp}.",
     "chance": " The interval includes 1, so this difference could be due to chance.",
+    "chance_adjusted": " Allowing for the {m} groups compared at this decision point (Holm's adjustment), this "
+                       "difference could be due to chance.",
+    "unknown": "In {year}, the race of {n} of the {total} children who {verb} ({share}) was not recorded; they "
+               "are left out of the totals behind the disproportionality index and \"all other children\".",
     "unstable": " This figure rests on 20 or fewer children and can change a lot from year to year.",
 }
 """Sentence templates (tests assert the wording)."""
@@ -100,9 +104,12 @@ def _verbs(stage: str) -> tuple[str, str, str]:
     return f"reached '{label}'", f"reach '{label}'", f"reached '{label}'"
 
 
-def sentence(row: pd.Series | dict, *, year_label: str | None = None) -> str:
+def sentence(row: pd.Series | dict, *, year_label: str | None = None, adjusted: bool = False,
+             alpha: float = 0.05) -> str:
     """One sentence for one row of :func:`equity_helpers.measures.measures`.
 
+    With ``adjusted``, a difference whose interval excludes 1 is still called possibly due to chance
+    when its multiple-comparison adjusted p-value (``p_adjusted``) is ``alpha`` or more.
     Returns "" for the reference group itself and for the all-children and unknown rows.
     """
     r = dict(row)
@@ -150,9 +157,24 @@ def sentence(row: pd.Series | dict, *, year_label: str | None = None) -> str:
         text += TEMPLATES[key].format(ref=ref, n=_count(ex), group=group, verb_pp=verb_pp)
     if chance:
         text += TEMPLATES["chance"]
+    elif adjusted and not pd.isna(r.get("p_adjusted")) and float(r["p_adjusted"]) >= alpha:
+        text += TEMPLATES["chance_adjusted"].format(m=int(r["comparisons"]))
     if r.get("unstable"):
         text += TEMPLATES["unstable"]
     return text
+
+
+def unknown_sentence(row: pd.Series | dict, *, year_label: str | None = None) -> str:
+    """How many children at a decision point had no recorded race, and their share of all children
+    ("" when the count is hidden or zero)."""
+    r = dict(row)
+    share = r.get("share")
+    if _count_hidden(r) or not r["count"] or pd.isna(share) or share <= 0:
+        return ""
+    n = int(r["count"])
+    return TEMPLATES["unknown"].format(year=year_label or _period_label(r["period"]), n=f"{n:,}",
+                                       total=f"{round(n / share):,}", verb=_verbs(r["stage"])[0],
+                                       share=f"{share:.1%}")
 
 
 def _period_label(period) -> str:
@@ -187,10 +209,13 @@ def _base_phrase(base: str) -> str:
     return st.label if st else str(base).replace("_", " ")
 
 
-def sentences(table: pd.DataFrame, *, year_label: str | None = None) -> list[str]:
+def sentences(table: pd.DataFrame, *, year_label: str | None = None, adjusted: bool = False) -> list[str]:
     """Sentences for every row of a measures table, in the table's order.
 
-    Suppressed groups at the same decision, year and place are named together in one sentence.
+    Suppressed groups at the same decision, year and place are named together in one sentence;
+    ``adjusted`` words chance after the multiple-comparison adjustment (see :func:`sentence`). A
+    decision point whose unknown-race count is published gets a sentence with its share (when the
+    table leaves unknown race out of the totals, the default).
     """
     out: list[str] = []
     hidden: dict[tuple, list[str]] = {}
@@ -203,9 +228,13 @@ def sentences(table: pd.DataFrame, *, year_label: str | None = None) -> list[str
                 out.append(key)  # placeholder, keeps the order
             hidden[key].append(group_children(row["race_ethnicity"]))
             continue
-        text = sentence(row, year_label=year_label)
+        text = sentence(row, year_label=year_label, adjusted=adjusted)
         if text:
             out.append(text)
+        if row["race_ethnicity"] == "unknown" and table.attrs.get("unknown", "exclude") == "exclude":
+            text = unknown_sentence(row, year_label=year_label)
+            if text:
+                out.append(text)
     result = []
     for item in out:
         if isinstance(item, tuple):

@@ -387,20 +387,23 @@ class Release:
         return c[["jurisdiction", "period", "race_ethnicity", "stage", "count", "base", "suppressed"]].reset_index(
             drop=True)
 
-    def measures(self, *, reference: str = "white", subgroup: str = SUBGROUP_ALL, policy=None) -> pd.DataFrame:
+    def measures(self, *, reference: str = "white", subgroup: str = SUBGROUP_ALL, policy=None,
+                 unknown: str = "exclude", adjust: str = "holm") -> pd.DataFrame:
         """Every measure for every jurisdiction, published window, group and stage of a subgroup.
 
-        Computed from published cells only (cached per reference and subgroup); a measure that needs
-        a hidden count is hidden.
+        Computed from published cells only (cached per reference, subgroup, unknown-race convention
+        and adjustment; see :func:`equity_helpers.measures.measures`); a measure that needs a hidden
+        count is hidden.
         """
         from .measures import measures as _measures
         from .suppression import DEFAULT_POLICY
 
-        key = (reference, subgroup)
+        key = (reference, subgroup, unknown, adjust)
         if key not in self._measures:
             pop = self.population[self.population["subgroup"] == subgroup].drop(columns="subgroup")
             pol = policy or DEFAULT_POLICY
-            m = _measures(self.counts(subgroup=subgroup), pop if len(pop) else None, reference=reference, policy=pol)
+            m = _measures(self.counts(subgroup=subgroup), pop if len(pop) else None, reference=reference, policy=pol,
+                          unknown=unknown, adjust=adjust)
             spans = self.cells.drop_duplicates("period").set_index("period")[["first_year", "last_year"]]
             m.insert(2, "first_year", m["period"].map(spans["first_year"]).astype(int))
             m.insert(3, "last_year", m["period"].map(spans["last_year"]).astype(int))

@@ -130,10 +130,10 @@ class Workbook:
         return self._releases[scheme]
 
     def measures_for(self, *, scheme: str = "hispanic_first", reference: str = "white", age_group: str = ALL_LEVELS,
-                     sex: str = ALL_LEVELS) -> pd.DataFrame:
+                     sex: str = ALL_LEVELS, unknown: str = "exclude", adjust: str = "holm") -> pd.DataFrame:
         """Every measure of the release for these filters (cached): all places and published windows."""
         return self.release(scheme).measures(reference=reference, subgroup=_subgroup(age_group, sex),
-                                             policy=self.policy)
+                                             policy=self.policy, unknown=unknown, adjust=adjust)
 
 
 def _subgroup(age_group: str, sex: str) -> str:
@@ -147,7 +147,9 @@ def _subgroup(age_group: str, sex: str) -> str:
 
 @dataclass
 class Filters:
-    """What a view shows: place, years, breakdown, reference, scheme and basis."""
+    """What a view shows: place, years, breakdown, reference, scheme and basis; unknown race in the totals
+    (``"exclude"`` or ``"include"``) and the multiple-comparison adjustment the sentences follow
+    (``"holm"``, ``"bh"`` or ``"none"``)."""
 
     jurisdiction: str = STATE
     first_year: int = 0
@@ -157,6 +159,8 @@ class Filters:
     reference: str = "white"
     race_scheme: str = "hispanic_first"
     basis: str = "population"
+    unknown_race: str = "exclude"
+    multiple_comparisons: str = "holm"
 
 
 @dataclass
@@ -272,7 +276,7 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
         return DecisionPointView(filters=filters, stages=stages, current=empty, trend=empty, counties=empty,
                                  focus_group=None, sentences=[scope])
     m = wb.measures_for(scheme=filters.race_scheme, reference=filters.reference, age_group=filters.age_group,
-                        sex=filters.sex)
+                        sex=filters.sex, unknown=filters.unknown_race, adjust=filters.multiple_comparisons)
     period = wb.release(filters.race_scheme).window(filters.first_year, filters.last_year)
     sel = m[m["stage"].isin(stages) & (m["basis"] == filters.basis)]
     order = {s: i for i, s in enumerate(stages)}
@@ -283,7 +287,8 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
     win = sel[(sel["period"] == period) & (sel["jurisdiction"] != STATE)]
     focus = _focus_group(sel[(sel["jurisdiction"] == STATE) & (sel["period"] == period)], filters)
     counties = win[(win["race_ethnicity"] == focus) & (win["stage"] == stages[0])] if focus else win.iloc[0:0]
-    text = sentences(current, year_label=window_phrase(filters.first_year, filters.last_year))
+    text = sentences(current, year_label=window_phrase(filters.first_year, filters.last_year),
+                     adjusted=filters.multiple_comparisons != "none")
     return DecisionPointView(filters=filters, stages=stages, current=current.reset_index(drop=True),
                              trend=trend.reset_index(drop=True), counties=counties.reset_index(drop=True),
                              focus_group=focus, sentences=text, trend_unit=unit)
@@ -328,6 +333,7 @@ def measures_table(m: pd.DataFrame) -> pd.DataFrame:
             f"rate per {int(r['per']):,}": ci(r["rate"], r["rate_low"], r["rate_high"], 1),
             "disproportionality index": "" if pd.isna(r["di"]) else f"{r['di']:.2f} ({r['di_band']})",
             "relative rate (95% CI)": ci(r["rri"], r["rri_low"], r["rri_high"]),
+            "p (adjusted)": "" if pd.isna(r.get("p_adjusted")) else f"{r['p_adjusted']:.3g}",
             "excess children": "" if pd.isna(r["excess"]) else f"{r['excess']:+,.0f}",
             "note": note,
         })
@@ -364,7 +370,7 @@ def rri_matrix(m: pd.DataFrame, *, jurisdiction: str, period: int, stages: list[
 def rri_matrix_view(wb: Workbook, *, filters: Filters) -> pd.DataFrame:
     """:func:`rri_matrix` of the filters' place and window (pooled over the chosen years)."""
     m = wb.measures_for(scheme=filters.race_scheme, reference=filters.reference, age_group=filters.age_group,
-                        sex=filters.sex)
+                        sex=filters.sex, unknown=filters.unknown_race, adjust=filters.multiple_comparisons)
     period = wb.release(filters.race_scheme).window(filters.first_year, filters.last_year)
     return rri_matrix(m, jurisdiction=filters.jurisdiction, period=period)
 

@@ -66,15 +66,20 @@ class DecisionPointPanel:
             bases = bases[1:]
         self.basis = W.ToggleButtons(options=bases, value=filters.basis if filters.basis in dict(
             (v, k) for k, v in bases) else bases[0][1], description="Base")
+        self.unknown = W.Dropdown(options=[("left out of totals (AFCARS)", "exclude"), ("kept in totals", "include")],
+                                  value=filters.unknown_race, description="Unknown race")
+        self.adjust = W.Dropdown(options=[("Holm", "holm"), ("Benjamini-Hochberg", "bh"), ("none", "none")],
+                                 value=filters.multiple_comparisons, description="Many groups")
         self.output = W.Output()
         self.scheme.observe(self._scheme_changed, names="value")
-        for w in (self.jurisdiction, self.years, self.reference, self.basis):
+        for w in (self.jurisdiction, self.years, self.reference, self.basis, self.unknown, self.adjust):
             w.observe(lambda _change: self.redraw(), names="value")
         # one breakdown at a time (the release table publishes age groups or sexes, not both)
         self.age_group.observe(lambda ch: self._one_breakdown(ch, self.sex), names="value")
         self.sex.observe(lambda ch: self._one_breakdown(ch, self.age_group), names="value")
         self.panel = W.VBox([W.HBox([self.jurisdiction, self.years]), W.HBox([self.age_group, self.sex]),
-                             W.HBox([self.scheme, self.reference]), self.basis, self.output])
+                             W.HBox([self.scheme, self.reference]), self.basis, W.HBox([self.unknown, self.adjust]),
+                             self.output])
         self.view: Any = None
         self._holding = False
         self.redraw()
@@ -83,7 +88,8 @@ class DecisionPointPanel:
         """The current widget values as :class:`~equity_helpers.views.Filters`."""
         return Filters(jurisdiction=self.jurisdiction.value, first_year=self.years.value[0],
                        last_year=self.years.value[1], age_group=self.age_group.value, sex=self.sex.value,
-                       reference=self.reference.value, race_scheme=self.scheme.value, basis=self.basis.value)
+                       reference=self.reference.value, race_scheme=self.scheme.value, basis=self.basis.value,
+                       unknown_race=self.unknown.value, multiple_comparisons=self.adjust.value)
 
     def _window_options(self, scheme: str) -> list[tuple[str, tuple[int, int]]]:
         """Published windows of the scheme's release: the whole range first, then rolling windows, years."""

@@ -1,5 +1,6 @@
 """The small-cell rate-ratio interval (Koopman's score interval) at the boundaries and on worked examples."""
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,3 +78,61 @@ def test_interior_cases_agree_with_statsmodels(n1, n2, data):
     lo, hi = koopman_score_ci(a, n1, c, n2)
     slo, shi = confint_proportions_2indep(a, n1, c, n2, method="score", compare="ratio", correction=False)
     assert (lo, hi) == pytest.approx((float(slo), float(shi)), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- unknown race
+def _table(unknown_count=20, suppressed_unknown=False):
+    counts = pd.DataFrame({"jurisdiction": "X", "period": 2024, "stage": "reported",
+                           "race_ethnicity": ["white", "black", "unknown", "all"],
+                           "count": [50, 30, unknown_count, 80 + unknown_count]})
+    counts["suppressed"] = [False, False, suppressed_unknown, False]
+    pop = pd.DataFrame({"jurisdiction": "X", "period": 2024, "race_ethnicity": ["white", "black", "all"],
+                        "population": [500, 200, 700]})
+    return counts, pop
+
+
+def test_unknown_race_left_out_of_di_and_all_other_by_default():
+    counts, pop = _table()
+    m = eh.measures(counts, pop, reference="all_other", bases=("population",)).set_index("race_ethnicity")
+    assert m.attrs["unknown"] == "exclude"
+    assert m.loc["black", "di"] == pytest.approx((30 / 80) / (200 / 700))      # 1.3125 on known race
+    assert m.loc["black", "ref_count"] == 50 and m.loc["black", "ref_base"] == 500
+    assert m.loc["black", "rri"] == pytest.approx((30 / 200) / (50 / 500))
+    assert m.loc["unknown", "share"] == pytest.approx(20 / 100)                 # of all children
+    assert np.isnan(m.loc["unknown", "di"]) and np.isnan(m.loc["unknown", "rri"])
+    old = eh.measures(counts, pop, reference="all_other", bases=("population",), unknown="include")
+    old = old.set_index("race_ethnicity")
+    assert old.loc["black", "di"] == pytest.approx((30 / 100) / (200 / 700))    # 1.05: every DI low
+    assert old.loc["black", "ref_count"] == 70
+
+
+def test_a_hidden_unknown_count_hides_the_known_race_total():
+    counts, pop = _table(unknown_count=4, suppressed_unknown=True)
+    m = eh.measures(counts, pop, reference="white", bases=("population",)).set_index("race_ethnicity")
+    assert m["di"].isna().all() and m["share"].isna().all()
+    assert m.loc["black", "rri"] == pytest.approx((30 / 200) / (50 / 500))  # a named reference needs no total
+
+
+# --------------------------------------------------------------------------- multiple comparisons
+def test_holm_and_bh_match_statsmodels_within_each_decision_point():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    groups = ["white", "black", "hispanic", "aian", "asian", "multiracial"]
+    rows = []
+    for stage in ("reported", "screened_in"):
+        for g in groups:
+            rows.append({"jurisdiction": "X", "period": 2024, "race_ethnicity": g, "stage": stage,
+                         "count": int(rng.integers(40, 400))})
+    counts = pd.DataFrame(rows)
+    pop = pd.DataFrame({"jurisdiction": "X", "period": 2024, "race_ethnicity": groups,
+                        "population": [5000, 3000, 4000, 600, 900, 1200]})
+    for method, sm in (("holm", "holm"), ("bh", "fdr_bh")):
+        m = eh.measures(counts, pop, reference="white", bases=("population",), policy=None, adjust=method)
+        for _, fam in m.groupby("stage"):
+            f = fam.dropna(subset=["p_value"])
+            assert len(f) == len(groups) - 1 and (f["comparisons"] == len(f)).all()
+            expected = multipletests(f["p_value"], method=sm)[1]
+            assert f["p_adjusted"].to_numpy() == pytest.approx(expected, rel=1e-12)
+    none = eh.measures(counts, pop, reference="white", bases=("population",), policy=None, adjust="none")
+    assert none["p_adjusted"].equals(none["p_value"])
