@@ -112,7 +112,7 @@ def survival_release(data, *, scheme: str, windows: Sequence, places: Sequence[s
     cells, stats = [], []
     multi = [w for w in windows if not w.single]
     for place in places:
-        full = survival.entry_cohort(data, jurisdiction=place, scheme=scheme)
+        full = survival.entry_cohort(data, jurisdiction=place, scheme=scheme, once=False)
         full = full.sort_values("entry_date", kind="stable")
         for w in multi:
             c = full[full["period"].between(w.first, w.last)]
@@ -156,14 +156,15 @@ def survival_release(data, *, scheme: str, windows: Sequence, places: Sequence[s
 
 
 def federal_years(data, windows: Sequence) -> list[int]:
-    """For each multi-year window, the last fiscal year in it with 12 months of follow-up after it."""
+    """For each multi-year window, the last fiscal year in it with 24 months of follow-up after it
+    (every federal-style measure complete: P4 follows entrants 12 months home and 12 more)."""
     end = pd.Timestamp(data.data_end) + pd.Timedelta(days=1)
     years = set()
     for w in windows:
         if w.single:
             continue
         for y in range(w.last, w.first - 1, -1):
-            if pd.Timestamp(period_bounds(y, calendar=data.calendar)[1]) + pd.DateOffset(years=1) <= end:
+            if pd.Timestamp(period_bounds(y, calendar=data.calendar)[1]) + pd.DateOffset(years=2) <= end:
                 years.add(y)
                 break
     return sorted(years)

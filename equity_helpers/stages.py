@@ -10,7 +10,7 @@ Counting rules (DESIGN.md section 3, METHODS.md section 0):
 * ``entered_care``: children with an episode starting in the period. The child's **first entry**
   in the period defines ``first_placement_kin``, ``first_placement_congregate`` and the entry
   cohort stages ``permanency_12m`` (exit to reunification, relative, guardianship or adoption
-  within 365 days), ``reunified_12m`` and ``in_care_24m_plus`` (not exited within 730 days).
+  within 365 days and before the 18th birthday, CFSR Round 4), ``reunified_12m`` and ``in_care_24m_plus`` (not exited within 730 days).
 * ``exited``: children with an exit in the period; ``aged_out``: an exit by emancipation;
   ``exited_to_family``: an exit to reunification, relative or guardianship; ``reentry_12m``: the
   first such exit is followed by a new entry within 365 days.
@@ -94,9 +94,12 @@ def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: Vali
         parts.append(first.loc[first["first_placement"] == "congregate", cols]
                      .assign(stage="first_placement_congregate"))
         stay = (first["exit_date"] - first["entry_date"]).dt.days
-        perm = first["exit_reason"].isin(list(PERMANENT_EXITS)) & (stay < 365)
+        # CFSR Round 4: a discharge at 18 or older is not permanency
+        eighteen = first["child_id"].map(data.children.set_index("child_id")["birth_date"]) + pd.DateOffset(years=18)
+        minor = first["exit_date"] < eighteen
+        perm = first["exit_reason"].isin(list(PERMANENT_EXITS)) & (stay < 365) & minor
         parts.append(first.loc[perm, cols].assign(stage="permanency_12m"))
-        reun = (first["exit_reason"] == "reunification") & (stay < 365)
+        reun = (first["exit_reason"] == "reunification") & (stay < 365) & minor
         parts.append(first.loc[reun, cols].assign(stage="reunified_12m"))
         long_ = first["exit_date"].isna() | (stay >= 730)
         parts.append(first.loc[long_, cols].assign(stage="in_care_24m_plus"))

@@ -72,8 +72,13 @@ def _first_entries(epi: pd.DataFrame, data: ValidatedData, jurisdiction: str) ->
 
 
 def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str = "hispanic_first",
-                 min_stay_days: int = 8, max_entry_age: int = 18) -> pd.DataFrame:
-    """Children entering care, one row per child, period (first entry in the period) and group.
+                 min_stay_days: int = 8, max_entry_age: int = 18, once: bool = True) -> pd.DataFrame:
+    """Children entering care: each child once, at their first entry in the analysis years.
+
+    A curve pooled over several entry years follows each child from their *first* entry in those
+    years; a later re-entry is not a second child (counted in ``attrs["excluded"]`` as "later entries
+    of children already in the cohort"). ``once=False`` keeps the first entry of every period
+    instead (one row per child and period: single-year cohorts, as CFSR P1 uses).
 
     Parameters
     ----------
@@ -82,6 +87,7 @@ def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str 
     scheme : race/ethnicity scheme; an overlapping scheme gives a child one row per group.
     min_stay_days : exclude stays shorter than this (CFSR/CCWIP: 8 days).
     max_entry_age : exclude children entering at this age or older (18).
+    once : one row per child (first entry in the years), or per child and period (``False``).
 
     Returns
     -------
@@ -93,6 +99,11 @@ def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str 
     if data.episodes is None or data.children is None:
         raise ParameterError("Time in care needs the episodes and children tables.")
     first = _first_entries(data.episodes, data, jurisdiction)
+    later = 0
+    if once:
+        n = len(first)
+        first = first.drop_duplicates("child_id")  # sorted by entry date: the first entry in the years
+        later = n - len(first)
     kids = data.children.set_index("child_id")
     birth = first["child_id"].map(kids["birth_date"])
     age = (first["entry_date"] - birth).dt.days / 365.25
@@ -102,6 +113,8 @@ def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str 
     old = age >= max_entry_age
     excluded = {f"stays under {min_stay_days} days": int((short & ~old).sum()),
                 f"entered at age {max_entry_age} or older": int(old.sum())}
+    if once:
+        excluded["later entries of children already in the cohort"] = later
     keep = ~(short | old)
     out = pd.DataFrame({
         "child_id": first["child_id"], "jurisdiction": first["jurisdiction"], "period": first["period"],
@@ -267,7 +280,7 @@ def permanency_in_12_months(frame: pd.DataFrame, *, period_start, period_end, th
 
     Denominator: entries in the period (first entry), less stays under 8 days and entries at 18
     or older. Numerator: exits to reunification, relative, guardianship or adoption before the
-    first anniversary of entry. Trial home visit adjustment (P1 only, ``thv_adjustment``): for a
+    first anniversary of entry and before the 18th birthday (CFSR Round 4). Trial home visit adjustment (P1 only, ``thv_adjustment``): for a
     reunification whose last placement was a trial home visit (``thv_start``) that began within
     11 months of removal, THV days beyond 30 are subtracted from the stay.
 
@@ -295,8 +308,17 @@ def permanency_in_12_months(frame: pd.DataFrame, *, period_start, period_end, th
     anniversary = f["entry"] + pd.DateOffset(years=1)
     f["in_denominator"] = f["excluded"] == ""
     f["in_numerator"] = (f["in_denominator"] & f["exit_reason"].isin(list(PERMANENT_EXITS))
-                         & (adjusted_exit < anniversary))
+                         & (adjusted_exit < anniversary) & _before_18(f))
     return f
+
+
+def _before_18(f: pd.DataFrame) -> pd.Series:
+    """True where the exit came before the child's 18th birthday (CFSR Round 4: a discharge at 18 or
+    older is not permanency, and not a discharge home for re-entry). Without ``birth_date``, the age
+    at entry plus the stay stands in for it."""
+    if "birth_date" in f and f["birth_date"].notna().any():
+        return f["exit"] < f["birth_date"] + pd.DateOffset(years=18)
+    return (f["age_at_entry"] + (f["exit"] - f["entry"]).dt.days / 365.25) < 18
 
 
 def reentry_in_12_months(frame: pd.DataFrame, *, period_start, period_end, min_stay_days: int = 8,
@@ -304,13 +326,17 @@ def reentry_in_12_months(frame: pd.DataFrame, *, period_start, period_end, min_s
     """CFSR P4: entrants who went home within 12 months and re-entered within 12 months of leaving.
 
     Denominator: entries in the period (exclusions as P1) discharged within 12 months of entry to
-    reunification, living with relative or guardianship (not adoption); no THV adjustment.
-    Numerator: a re-entry (``reentry_date``) within 12 months of that discharge. Lower is better.
+    reunification, living with relative or guardianship (not adoption) before their 18th birthday
+    (CFSR Round 4: exits at 18 or older are left out); no THV adjustment. Numerator: a re-entry
+    (``reentry_date``) within 12 months of that discharge. Lower is better. The cohort needs 24
+    months after the period's end (12 to go home, 12 more to watch for a re-entry) before it is
+    complete; :func:`federal_measures` waits for them.
     """
     f = _prep(frame)
     f = _entries_in(f, period_start, period_end).copy()
     f["excluded"] = _exclusions(f, min_stay_days, max_entry_age)
-    home = f["exit_reason"].isin(list(FAMILY_EXITS)) & (f["exit"] < f["entry"] + pd.DateOffset(years=1))
+    home = (f["exit_reason"].isin(list(FAMILY_EXITS)) & (f["exit"] < f["entry"] + pd.DateOffset(years=1))
+            & _before_18(f))
     f["in_denominator"] = (f["excluded"] == "") & home
     re = f["reentry_date"] if "reentry_date" in f else pd.Series(pd.NaT, index=f.index)
     f["in_numerator"] = (f["in_denominator"] & re.notna() & (re > f["exit"])
@@ -421,7 +447,11 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     Rows come from :func:`equity_helpers.measures.measures`: P1, P2, P3, P4 and first placement
     with kin are decision-based (per 100 children in the denominator; P4 lower is better); P5 is
     a person-time rate (moves per 1,000 days in care, Poisson intervals and rate ratio). Periods
-    without the follow-up a measure needs (12 months after the period for P1 and P4) are omitted.
+    without the follow-up a measure needs (12 months after the period for P1, 24 for P4) are
+    omitted. Definitions follow the CFSR Round 4 statewide data indicators (first entry in the
+    period; stays under 8 days and entries at 18 or older left out; permanency before the 18th
+    birthday; re-entry after exits home before 18). These are *observed* rates: the Children's
+    Bureau's risk-standardised performance (adjusted mainly for age at entry) is not computed.
 
     Returns
     -------
@@ -436,7 +466,9 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     firsts = f[f["_p"] == period].drop_duplicates("child_id")
     groups = assign_groups(data.children, scheme=get_scheme(scheme))
     rows = []
-    complete_12m = end + pd.DateOffset(years=1) <= data.data_end + pd.Timedelta(days=1)
+    observed = data.data_end + pd.Timedelta(days=1)
+    complete_12m = end + pd.DateOffset(years=1) <= observed  # P1: every entrant followed 12 months
+    complete_24m = end + pd.DateOffset(years=2) <= observed  # P4: 12 months to go home, 12 to return
 
     every_group = list(get_scheme(scheme).groups)
 
@@ -450,6 +482,7 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     if complete_12m:
         add("P1_permanency_12m_entries", "P1_entries",
             permanency_in_12_months(firsts, period_start=start, period_end=end))
+    if complete_24m:
         add("P4_reentry_12m", "P4_exits_home_12m", reentry_in_12_months(firsts, period_start=start, period_end=end))
     # at most one episode of a child spans the period's first day, so no de-duplication is needed
     p2 = permanency_for_children_in_care(f, period_start=start, period_end=end, min_months=12, max_months=23)

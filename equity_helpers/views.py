@@ -253,6 +253,13 @@ TIC_HIDDEN = ("Too few children entered care in {place} in {window} to show how 
               "the whole state.")
 
 
+FEDERAL_NOTE = ("The federal-style measures follow the CFSR Round 4 statewide data indicators for children who "
+                "entered care in FY{year}, the last year whose entrants have been followed for 24 months (12 to go "
+                "home and 12 more to see whether they came back). They are observed rates: the Children's Bureau "
+                "also publishes risk-standardised performance, adjusted mainly for age at entry, which is not "
+                "computed here.")
+
+
 def window_phrase(first_year: int, last_year: int) -> str:
     """How a window is named on a page: "FY2025", or "FY2020-FY2025 (pooled: child-years)"."""
     if first_year == last_year:
@@ -485,6 +492,7 @@ def time_in_care_view(wb: Workbook, *, filters: Filters) -> TimeInCareView:
         federal = _federal_measures(rel, fed[fed["first_year"] == year], reference=filters.reference,
                                     policy=wb.policy)
         text = _sentences(federal[federal["stage"].isin(["P1_permanency_12m_entries", "P4_reentry_12m"])])
+        text.append(FEDERAL_NOTE.format(year=year))
     ref = stays[stays["race_ethnicity"] == filters.reference]
     for _, r in stays.iterrows():
         if r["race_ethnicity"] in (filters.reference, "unknown") or ref.empty:
