@@ -19,8 +19,11 @@ Counting rules (DESIGN.md section 3, METHODS.md section 0):
 * Ages are taken at the event (the report, the entry or the exit); events at age 18 or over are
   outside the child population and are left out, and counted in ``attrs["excluded"]``.
 * Decision-based bases are same-period counts (OJJDP matrix convention); an entry in a period
-  need not come from a substantiation in the same period. Cohort-linked analysis of entries is in
-  :mod:`equity_helpers.survival`.
+  need not come from a substantiation in the same period (on the sample state about one entrant in
+  ten had none). ``entered_after_substantiation`` is the cohort-linked rate beside it: children
+  whose first substantiated report in the period was followed, in the same place, by an entry to
+  care on that day or within :data:`LINK_DAYS` (90) days; its base is the period's substantiated
+  children, so it is a true conditional rate.
 
 Extra dimensions (``by``) are any of ``age_group``, ``sex`` and the optional equity flags of the
 children table (``disability``, ``lgbtq``, ``immigrant_family``, ``tribal_affiliation``).
@@ -47,7 +50,7 @@ from .schema import (
 )
 from .validate import ValidatedData
 
-__all__ = ["STATE", "ALL", "stage_counts", "population_table", "supported_stages", "EXTRA_DIMS"]
+__all__ = ["STATE", "ALL", "stage_counts", "population_table", "supported_stages", "EXTRA_DIMS", "LINK_DAYS"]
 
 STATE = "Statewide"
 ALL = "all"
@@ -74,6 +77,19 @@ def _first(df: pd.DataFrame, date_col: str) -> pd.DataFrame:
     return df.sort_values(date_col, kind="stable").drop_duplicates(["child_id", "jurisdiction", "period"])
 
 
+LINK_DAYS = 90
+"""Days after a child's first substantiated report in a period within which an entry to care (in the
+same place) counts for the cohort-linked rate ``entered_after_substantiation``."""
+
+
+def _entered_after(first_sb: pd.DataFrame, epi: pd.DataFrame) -> pd.DataFrame:
+    """Children of ``first_sb`` (first substantiation per child, place and period) who entered care in
+    the same place on the report date or within :data:`LINK_DAYS` days after it."""
+    m = first_sb.merge(epi[["child_id", "jurisdiction", "entry_date"]], on=["child_id", "jurisdiction"])
+    gap = (m["entry_date"] - m["date"]).dt.days
+    return m[(gap >= 0) & (gap <= LINK_DAYS)].drop_duplicates(["child_id", "jurisdiction", "period"])
+
+
 def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: ValidatedData) -> pd.DataFrame:
     """Events (child_id, jurisdiction, period, stage, date) for one geographic level."""
     parts = []
@@ -84,7 +100,10 @@ def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: Vali
         si = r[r["screened_in"] == 1]
         parts.append(_first(si, "date")[cols].assign(stage="screened_in"))
         sb = si[si["disposition"].isin(list(SUBSTANTIATED_DISPOSITIONS))]
-        parts.append(_first(sb, "date")[cols].assign(stage="substantiated"))
+        first_sb = _first(sb, "date")
+        parts.append(first_sb[cols].assign(stage="substantiated"))
+        if epi is not None:
+            parts.append(_entered_after(first_sb[cols], epi)[cols].assign(stage="entered_after_substantiation"))
     if epi is not None:
         e = epi.assign(period=fiscal_year(epi["entry_date"], calendar=data.calendar))
         e = e[e["period"].between(data.first_year, data.last_year)]

@@ -253,6 +253,14 @@ TIC_HIDDEN = ("Too few children entered care in {place} in {window} to show how 
               "the whole state.")
 
 
+DECISION_BASE_NOTE = ("Which rate is which: \"children entering foster care per 100 substantiated\" divides the "
+                      "year's entries by the same year's substantiated children, but a child can enter care "
+                      "without a substantiation that year, so it is not the chance that a substantiated child "
+                      "enters care. \"Substantiated children entering care within 90 days\" follows the children "
+                      "substantiated in these years and counts those who entered care in the same place within 90 "
+                      "days: that is the chance.")
+
+
 FEDERAL_NOTE = ("The federal-style measures follow the CFSR Round 4 statewide data indicators for children who "
                 "entered care in FY{year}, the last year whose entrants have been followed for 24 months (12 to go "
                 "home and 12 more to see whether they came back). They are observed rates: the Children's Bureau "
@@ -296,6 +304,8 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
     counties = win[(win["race_ethnicity"] == focus) & (win["stage"] == stages[0])] if focus else win.iloc[0:0]
     text = sentences(current, year_label=window_phrase(filters.first_year, filters.last_year),
                      adjusted=filters.multiple_comparisons != "none")
+    if filters.basis == "decision" and "entered_care" in stages and len(current):
+        text.append(DECISION_BASE_NOTE)
     return DecisionPointView(filters=filters, stages=stages, current=current.reset_index(drop=True),
                              trend=trend.reset_index(drop=True), counties=counties.reset_index(drop=True),
                              focus_group=focus, sentences=text, trend_unit=unit)

@@ -90,3 +90,27 @@ def test_stage_permanency_before_18(tiny):
     south = c[(c["jurisdiction"] == "South") & (c["period"] == 2023) & (c["race_ethnicity"] == "all")]
     south = south.set_index("stage")["count"]
     assert south["entered_care"] == 2 and south["permanency_12m"] == 0
+
+
+def test_cohort_linked_entry_after_substantiation(tiny):
+    # A: substantiated 2022-11-01, entered 2022-12-01 (North); D: 2023-05-01 -> 2023-06-01 (South);
+    # F: 2023-04-01 -> 2023-04-10 (North) and 2023-06-01 -> 2023-07-01 (South); E: FY2024, North
+    data = eh.validate(tiny, extract_date="2025-12-31")
+    c = eh.stage_counts(data)
+    got = c[(c["race_ethnicity"] == "all") & (c["stage"] == "entered_after_substantiation")]
+    got = got.set_index(["jurisdiction", "period"])["count"].to_dict()
+    assert got == {("North", 2023): 2, ("South", 2023): 2, ("Statewide", 2023): 3, ("North", 2024): 1,
+                   ("South", 2024): 0, ("Statewide", 2024): 1}
+    assert eh.STAGES["entered_after_substantiation"].decision_base == "substantiated"
+    # an entry 91 days after the substantiation is not linked to it
+    tiny["episodes"].loc[4, "entry_date"] = "2024-03-01"  # E: 91 days after 2023-12-01
+    c = eh.stage_counts(eh.validate(tiny, extract_date="2025-12-31"))
+    e = c[(c["jurisdiction"] == "North") & (c["period"] == 2024) & (c["race_ethnicity"] == "all")]
+    assert e.set_index("stage").loc["entered_after_substantiation", "count"] == 0
+
+
+def test_titles_keep_proper_name_capitals():
+    from equity_helpers.schema import group_children, sentence_start
+
+    assert sentence_start(group_children("aian")) == "American Indian/Alaska Native children"
+    assert sentence_start(group_children("multiracial")) == "Children of two or more races"

@@ -136,3 +136,17 @@ def test_holm_and_bh_match_statsmodels_within_each_decision_point():
             assert f["p_adjusted"].to_numpy() == pytest.approx(expected, rel=1e-12)
     none = eh.measures(counts, pop, reference="white", bases=("population",), policy=None, adjust="none")
     assert none["p_adjusted"].equals(none["p_value"])
+
+
+def test_sentences_follow_the_adjusted_result_when_chosen():
+    from equity_helpers.narrative import TEMPLATES, sentence
+
+    row = {"race_ethnicity": "black", "reference": "white", "stage": "reported", "period": 2024, "count": 40,
+           "base_count": 1000, "base": "child population", "per": 1000, "rate": 40.0, "ref_rate": 30.0,
+           "rri": 1.33, "rri_low": 1.01, "rri_high": 1.76, "excess": 10.0, "suppressed": False,
+           "unstable": False, "p_value": 0.04, "p_adjusted": 0.16, "comparisons": 4}
+    plain = sentence(row)
+    adjusted = sentence(row, adjusted=True)
+    assert "Holm" not in plain and "could be due to chance" not in plain
+    assert adjusted.endswith(TEMPLATES["chance_adjusted"].format(m=4))
+    assert sentence({**row, "p_adjusted": 0.03}, adjusted=True) == plain
