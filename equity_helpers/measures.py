@@ -614,7 +614,9 @@ def measures(counts: pd.DataFrame, population: pd.DataFrame | None = None, *, re
     m.loc[total_rows, ["rri", "rri_low", "rri_high", "se_log_rri", "p_value", "excess", "excess_low",
                        "excess_high"]] = np.nan
     m.loc[total_rows, ["ci_method", "test"]] = ""
-    m["suppressed"] = (ratio_supp | di_supp) & ~total_rows | derived_supp
+    # "suppressed": the row's count, base or ratio is hidden (a DI hidden only because a total is, such as
+    # a hidden unknown-race count, leaves the ratio against a named group standing: the DI is simply missing)
+    m["suppressed"] = ratio_supp & ~total_rows | derived_supp
     if policy is not None:
         # flags and method names next to a hidden count would bound it: none are published, and a
         # ratio that is not shown names no method (the choice of method depends on the counts)

@@ -375,7 +375,7 @@ class Release:
     def has(self, jurisdiction: str, first_year: int, last_year: int) -> bool:
         """Whether the release publishes this place over these years (single years: the state only)."""
         label = Window(first_year, last_year).label
-        c = self.cells
+        c = self.cells[self.cells["family"] == "stages"]  # federal cells of one year are not a published year
         return bool(((c["jurisdiction"] == jurisdiction) & (c["period"] == label)).any())
 
     def counts(self, *, subgroup: str = SUBGROUP_ALL, periods: Sequence[str] | None = None,
