@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, render_report
+from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, public_parameters, render_report
 from .safety import (BatchInterrupted, child_pids, ignore_interrupts, output_lock, private_cache, stop_on_signals,
                      stop_processes, sweep_leftover_caches, write_private)
 from .stages import STATE
@@ -48,6 +48,7 @@ class Task:
     jurisdiction: str
     out_dir: str
     parameters: dict
+    assets: str | None = None  # the shared assets folder, relative to the report (None: inline everything)
 
     @property
     def key(self) -> str:
@@ -63,30 +64,79 @@ def notebook_names() -> list[str]:
     return sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
 
 
-def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameters: dict) -> list[Task]:
-    """The runs of a batch: every notebook for every jurisdiction (Statewide first)."""
+ASSETS = "assets"
+"""Folder of the reports folder holding the shared Vega runtime."""
+
+
+def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameters: dict,
+         shared_assets: bool = True) -> list[Task]:
+    """The runs of a batch: every notebook for every jurisdiction (Statewide first).
+
+    ``shared_assets``: reports load the Vega runtime and the page style from :data:`ASSETS` by
+    relative path; False inlines them in every report (self-contained files)."""
     tasks = []
+    src = f"../{ASSETS}" if shared_assets else None
     for j in jurisdictions:
         for nb in notebooks:
             params = {**parameters, "jurisdiction": j, "mode": "batch"}
             tasks.append(Task(notebook=str(NOTEBOOK_DIR / nb), jurisdiction=j, out_dir=str(out / _slug(j)),
-                              parameters=params))
+                              parameters=params, assets=src))
     return tasks
 
 
+KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
+"""Kernel log lines that say nothing about a run (ipykernel's notice on its loopback sockets)."""
+
+
 def run_task(task: Task) -> dict[str, Any]:
-    """Execute one task and export its report; never raises (errors go into the entry)."""
+    """Execute one task and export its report; never raises (errors go into the entry).
+
+    What the kernels write to stderr is kept out of the batch's progress display: it goes to a
+    temporary file, and anything besides :data:`KERNEL_NOISE` lands in the entry's ``kernel_messages``.
+    """
+    import tempfile
+
+    from .charts import VEGA_SRC_ENV, vega_asset_name
+
+    if task.assets:  # the kernel inherits it: reports load the shared runtime
+        os.environ[VEGA_SRC_ENV] = f"{task.assets}/{vega_asset_name()}"
+    else:
+        os.environ.pop(VEGA_SRC_ENV, None)
+    with tempfile.TemporaryFile(mode="w+b") as log:
+        saved = os.dup(2)
+        sys.stderr.flush()
+        os.dup2(log.fileno(), 2)  # kernels started from here inherit it
+        try:
+            entry = _run_task(task)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        log.seek(0)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    keep = [ln.strip() for ln in lines if ln.strip() and not any(n in ln for n in KERNEL_NOISE)]
+    entry["kernel_messages"] = list(dict.fromkeys(keep))[:20]
+    return entry
+
+
+def _run_task(task: Task) -> dict[str, Any]:
     started = time.perf_counter()
     entry = _entry(task)
     try:
-        info = render_report(task.notebook, task.out_dir, parameters=task.parameters)
-        entry.update(status="ok", html=info["html"], executed=info["executed"], error="")
+        info = render_report(task.notebook, task.out_dir, parameters=task.parameters, assets=task.assets)
+        entry.update(status="ok", html=_relative(info["html"], task), executed=_relative(info["executed"], task),
+                     error="")
     except Exception as exc:  # one failing run must not stop the batch
         failed = Path(task.out_dir) / f"{Path(task.notebook).stem}.failed.ipynb"
-        entry.update(status="failed", html="", executed=str(failed) if failed.exists() else "",
+        entry.update(status="failed", html="", executed=_relative(failed, task) if failed.exists() else "",
                      error=_message_in(failed) or _short_error(exc))
     entry["seconds"] = round(time.perf_counter() - started, 2)
     return entry
+
+
+def _relative(path: str | Path, task: Task) -> str:
+    """A report's path relative to the reports folder (the manifest and index name no machine paths)."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(task.out_dir).resolve().parent)).as_posix()
 
 
 def _message_in(failed: Path) -> str:
@@ -130,8 +180,12 @@ def _load_manifest(out: Path) -> dict:
 def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions: str | list[str] = "all",
               notebooks: str | list[str] = "all", years: tuple[int, int] | None = None, out: str | Path,
               workers: int = 2, scheduler: str | None = None, force: bool = False,
-              suppression_threshold: int = 10, progress: bool = True) -> dict[str, Any]:
+              suppression_threshold: int = 10, progress: bool = True, self_contained: bool = False
+              ) -> dict[str, Any]:
     """Run a batch and write ``index.html`` and ``manifest.json`` into ``out``.
+
+    The Vega runtime is written once into ``out/assets`` and every report loads it by relative path
+    (offline, from disk); ``self_contained`` inlines it in every report instead (one file to email).
 
     Returns the manifest (``runs`` holds one entry per task with ``status`` "ok", "failed" or
     "skipped", ``seconds`` and ``error``).
@@ -151,11 +205,13 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
     with output_lock(out), stop_on_signals():
         return _run_batch(data_dir=data_dir, mapping=mapping, jurisdictions=jurisdictions, notebooks=notebooks,
                           years=years, out=out, workers=workers, scheduler=scheduler, force=force,
-                          suppression_threshold=suppression_threshold, progress=progress)
+                          suppression_threshold=suppression_threshold, progress=progress,
+                          self_contained=self_contained)
 
 
 def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path, workers: int, scheduler,
-               force: bool, suppression_threshold: int, progress: bool) -> dict[str, Any]:
+               force: bool, suppression_threshold: int, progress: bool, self_contained: bool = False
+               ) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from .views import Workbook
@@ -195,15 +251,23 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
                   "mapping": str(Path(mapping).resolve()) if mapping else None,
                   "first_year": int(first), "last_year": int(last), "suppression_threshold": suppression_threshold,
                   "cache": str(cache)}
-        tasks = plan(jurisdictions=places, notebooks=chosen, out=out, parameters=params)
+        if not self_contained:
+            from .charts import write_vega_asset
+            from .report import write_css_asset
+
+            write_vega_asset(out / ASSETS)
+            write_css_asset(out / ASSETS)
+        tasks = plan(jurisdictions=places, notebooks=chosen, out=out, parameters=params,
+                     shared_assets=not self_contained)
         previous = {r["key"]: r for r in _load_manifest(out).get("runs", [])}
         todo, results = [], []
         for t in tasks:
             prev = previous.get(t.key)
             same = (prev and prev.get("status") == "ok" and prev.get("data_hash") == data_hash
                     and prev.get("package_version") == __version__
-                    and prev.get("parameters") == {k: v for k, v in t.parameters.items() if k != "cache"}
-                    and prev.get("html") and Path(prev["html"]).exists())
+                    and prev.get("parameters") == public_parameters(t.parameters)
+                    and prev.get("html") and (out / prev["html"]).exists()
+                    and prev.get("self_contained", False) == self_contained)
             if same and not force:
                 results.append({**prev, "status_now": "skipped"})
             else:
@@ -214,7 +278,7 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
         try:
             with stop_on_signals():
                 for entry in runs:
-                    entry.update(data_hash=data_hash, package_version=__version__)
+                    entry.update(data_hash=data_hash, package_version=__version__, self_contained=self_contained)
                     results.append(entry)
                     bar.update(1)
                     bar.set_postfix_str(f"{entry['key']}: {entry['status']}")
@@ -272,7 +336,7 @@ def _unfinished(task: Task) -> dict[str, Any]:
 def _entry(task: Task, **fields: Any) -> dict[str, Any]:
     """A run's manifest entry: its key, place, notebook and parameters (never the private cache), and ``fields``."""
     return {"key": task.key, "jurisdiction": task.jurisdiction, "notebook": Path(task.notebook).name,
-            "parameters": {k: v for k, v in task.parameters.items() if k != "cache"}, **fields}
+            "parameters": public_parameters(task.parameters), **fields}
 
 
 def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
@@ -342,7 +406,7 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Pat
             if r is None:
                 cells.append("<td></td>")
             elif r["status"] == "ok":
-                rel = os.path.relpath(r["html"], out)
+                rel = r["html"]  # relative to the reports folder
                 cells.append(f"<td><a href='{html.escape(rel)}'>report</a></td>")
             else:
                 cells.append(f"<td class='failed' title='{html.escape(r['error'])}'>failed: "

@@ -33,16 +33,43 @@ def vega_bundle() -> str:
     return js
 
 
-def offline_loader_html() -> str:
+VEGA_SRC_ENV = "EQUITY_WORKBOOK_VEGA_SRC"
+"""Environment variable a batch sets to the relative path of the shared Vega asset (see
+:func:`offline_loader_html`); unset, the bundle is inlined."""
+
+
+def vega_asset_name() -> str:
+    """File name of the shared Vega runtime for this Altair / Vega-Lite version."""
+    return f"vega-{alt.VEGA_VERSION}-vl{alt.VEGALITE_VERSION}-embed{alt.VEGAEMBED_VERSION}.js"
+
+
+def write_vega_asset(folder) -> "os.PathLike":
+    """Write the Vega runtime once into ``folder`` (atomically; kept if already there); returns its path."""
+    from pathlib import Path
+
+    from .report import atomic_write_text
+
+    path = Path(folder) / vega_asset_name()
+    if not path.exists():
+        atomic_write_text(path, vega_bundle())
+    return path
+
+
+def offline_loader_html(src: str | None = None) -> str:
     """One ``<script>`` block that makes every Altair chart after it render with no network.
 
     Altair's HTML output loads Vega from a CDN unless ``VEGA_DEBUG`` says the versions it needs
-    are already there; this block inlines the bundle once and says so (DESIGN.md section 9).
+    are already there; this block provides the runtime and says so (DESIGN.md section 9). With
+    ``src`` (or the :data:`VEGA_SRC_ENV` variable a batch sets), the runtime is loaded from that
+    relative path, a file written once per reports folder (:func:`write_vega_asset`), so each report
+    stays small and still opens from disk with no network; otherwise it is inlined (a single file).
     """
+    src = src if src is not None else os.environ.get(VEGA_SRC_ENV) or None
     versions = (f"{{vega_version: {alt.VEGA_VERSION!r}, vegalite_version: {alt.VEGALITE_VERSION!r}, "
                 f"vegaembed_version: {alt.VEGAEMBED_VERSION!r}}}")
-    return (f"<script type=\"text/javascript\">{vega_bundle()}</script>"
-            f"<script type=\"text/javascript\">var VEGA_DEBUG = {versions};</script>")
+    runtime = (f"<script type=\"text/javascript\" src=\"{src}\"></script>" if src
+               else f"<script type=\"text/javascript\">{vega_bundle()}</script>")
+    return runtime + f"<script type=\"text/javascript\">var VEGA_DEBUG = {versions};</script>"
 
 
 # Okabe-Ito colour-blind safe palette

@@ -94,7 +94,7 @@ def _batch(args: argparse.Namespace) -> int:
     manifest = run_batch(data_dir=args.data, mapping=args.mapping, jurisdictions=split(args.jurisdictions),
                          notebooks=split(args.notebooks), years=years, out=args.out, workers=args.workers,
                          scheduler=args.scheduler, force=args.force,
-                         suppression_threshold=args.suppression_threshold)
+                         suppression_threshold=args.suppression_threshold, self_contained=args.self_contained)
     runs = manifest["runs"]
     print(f"{len(runs)} runs ({manifest['skipped']} skipped as already complete), {manifest['failed']} failed, "
           f"{manifest['seconds']} s. Index: {Path(args.out) / 'index.html'}")
@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     b.add_argument("--force", action="store_true", help="run again even if a report is complete")
     b.add_argument("--suppression-threshold", type=int, default=10)
+    b.add_argument("--self-contained", action="store_true",
+                   help="inline the chart runtime in every report (single files to email; larger)")
     b.set_defaults(func=_batch)
     return p
 

@@ -23,7 +23,7 @@ from typing import Any
 from .suppression import SuppressionPolicy
 
 __all__ = ["run_notebook", "export_html", "data_fingerprint", "provenance_html", "atomic_write_text",
-           "NOTEBOOK_DIR", "render_report"]
+           "NOTEBOOK_DIR", "render_report", "public_parameters", "path_labels", "scrub_paths"]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -63,9 +63,72 @@ def data_fingerprint(data_dir: str | Path | None, mapping: str | Path | None = N
     return h.hexdigest()[:16]
 
 
+def public_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """A run's parameters as a reader may see them: the data folder and mapping by name, no private cache."""
+    out = {}
+    for k, v in parameters.items():
+        if k == "cache":
+            continue
+        if k in ("data_dir", "mapping") and v:
+            v = Path(str(v)).name
+        out[k] = v
+    return out
+
+
+def path_labels(parameters: dict[str, Any], *, out_dir: str | Path | None = None) -> dict[str, str]:
+    """Machine paths a run's outputs could carry, each with the label that replaces it (longest first).
+
+    The data folder and mapping become their names, the private cache "private cache (deleted after
+    the run)", the reports folder ".", the notebooks folder "notebooks", the Python installation
+    "python" and the home folder "~".
+    """
+    import sys
+
+    labels: dict[str, str] = {}
+    if parameters.get("cache"):
+        labels[str(Path(str(parameters["cache"])).parent)] = "private cache (deleted after the run)"
+    for k in ("data_dir", "mapping"):
+        if parameters.get(k):
+            labels[str(Path(str(parameters[k])).resolve())] = Path(str(parameters[k])).name
+            labels[str(parameters[k])] = Path(str(parameters[k])).name
+    if out_dir is not None:
+        labels[str(Path(out_dir).resolve())] = "."
+    labels[str(NOTEBOOK_DIR)] = "notebooks"
+    labels[str(NOTEBOOK_DIR.parent)] = "workbook"
+    labels[sys.prefix] = "python"
+    labels[sys.base_prefix] = "python"
+    labels[str(Path.home())] = "~"
+    keep = {k: v for k, v in labels.items() if len(k) > 1 and Path(k).is_absolute()}
+    return dict(sorted(keep.items(), key=lambda kv: -len(kv[0])))
+
+
+def scrub_paths(path: str | Path, labels: dict[str, str]) -> None:
+    """Replace every machine path of ``labels`` in the file at ``path`` (an executed notebook), in
+    place and atomically; the notebook's papermill input and output paths become file names."""
+    import json
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        nb = json.loads(text)
+        pm_meta = nb.get("metadata", {}).get("papermill", {})
+        for key in ("input_path", "output_path"):
+            if pm_meta.get(key):
+                pm_meta[key] = Path(pm_meta[key]).name
+        text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    except json.JSONDecodeError:
+        pass
+    for raw, label in labels.items():
+        for form in (raw, json.dumps(raw)[1:-1]):
+            text = text.replace(form, label)
+    atomic_write_text(path, text)
+
+
 def run_notebook(notebook: str | Path, out: str | Path, *, parameters: dict[str, Any],
-                 cwd: str | Path | None = None, timeout: int = 600) -> Path:
-    """Execute ``notebook`` with papermill's Python API and write it (atomically) to ``out``."""
+                 cwd: str | Path | None = None, timeout: int = 600, labels: dict[str, str] | None = None) -> Path:
+    """Execute ``notebook`` with papermill's Python API and write it (atomically) to ``out``.
+
+    ``labels`` (see :func:`path_labels`) are scrubbed from the executed notebook, also from a
+    failed one kept beside the report."""
     import papermill as pm
 
     out = Path(out)
@@ -76,10 +139,14 @@ def run_notebook(notebook: str | Path, out: str | Path, *, parameters: dict[str,
         pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name="python3",
                             cwd=str(cwd or Path(notebook).parent), progress_bar=False,
                             execution_timeout=timeout)
+        if labels:
+            scrub_paths(tmp, labels)
         os.replace(tmp, out)
         failed.unlink(missing_ok=True)
     except Exception:
         if tmp.exists():  # keep the executed notebook with its error for the analyst, never as the report
+            if labels:
+                scrub_paths(tmp, labels)
             os.replace(tmp, failed)
         raise
     return out
@@ -93,8 +160,37 @@ def provenance_html(info: dict[str, Any]) -> str:
             f"<dl class='eh-provenance-list'>{items}</dl>")
 
 
-def export_html(executed: str | Path, out: str | Path, *, provenance: dict[str, Any] | None = None) -> Path:
-    """Export an executed notebook to a self-contained HTML report with no code shown."""
+def css_asset_name() -> str:
+    """File name of the shared page style (JupyterLab's light theme as nbconvert ships it)."""
+    import nbconvert
+
+    return f"jupyterlab-light-nbconvert{nbconvert.__version__}.css"
+
+
+def write_css_asset(folder: str | Path) -> Path:
+    """Write the page style once into ``folder`` (the CSS the ``lab`` template would inline)."""
+    from nbconvert import HTMLExporter
+
+    path = Path(folder) / css_asset_name()
+    if path.exists():
+        return path
+    static = None
+    for d in HTMLExporter(template_name="lab").template_paths:
+        if (Path(d) / "static" / "index.css").exists():
+            static = Path(d) / "static"
+            break
+    if static is None:  # pragma: no cover - nbconvert always ships it
+        raise FileNotFoundError("nbconvert's lab template styles were not found.")
+    css = "\n".join((static / f).read_text(encoding="utf-8") for f in ("index.css", "theme-light.css"))
+    return atomic_write_text(path, css)
+
+
+def export_html(executed: str | Path, out: str | Path, *, provenance: dict[str, Any] | None = None,
+                assets: str | None = None) -> Path:
+    """Export an executed notebook to an HTML report with no code shown.
+
+    ``assets``: the relative folder holding the shared page style (:func:`write_css_asset`); the
+    report links it instead of inlining 250 KB of CSS. None inlines it (a self-contained file)."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -104,30 +200,36 @@ def export_html(executed: str | Path, out: str | Path, *, provenance: dict[str, 
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     resources = {"provenance_html": provenance_html(provenance or {})}
+    if assets:
+        resources["shared_css"] = f"{assets}/{css_asset_name()}"
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return atomic_write_text(out, body)
 
 
 def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict[str, Any],
-                  name: str | None = None) -> dict[str, Any]:
-    """Run one notebook and export its report; returns a manifest entry (status, paths, timing)."""
+                  name: str | None = None, assets: str | None = None) -> dict[str, Any]:
+    """Run one notebook and export its report; returns a manifest entry (status, paths, timing).
+
+    ``assets``: relative folder of the shared Vega runtime and page style (see :func:`export_html`);
+    the notebook's kernel is told through :data:`equity_helpers.charts.VEGA_SRC_ENV` by the caller."""
     from . import __version__
 
     notebook = Path(notebook)
     out_dir = Path(out_dir)
     stem = name or notebook.stem
     started = time.perf_counter()
-    executed = run_notebook(notebook, out_dir / f"{stem}.ipynb", parameters=parameters)
+    labels = path_labels(parameters, out_dir=out_dir.parent)
+    executed = run_notebook(notebook, out_dir / f"{stem}.ipynb", parameters=parameters, labels=labels)
     info = {
         "notebook": notebook.name,
-        "parameters": ", ".join(f"{k}={v}" for k, v in parameters.items()),
+        "parameters": ", ".join(f"{k}={v}" for k, v in public_parameters(parameters).items()),
         "data hash": data_fingerprint(parameters.get("data_dir"), parameters.get("mapping")),
         "package version": __version__,
         "race scheme": parameters.get("race_scheme", "hispanic_first"),
         "run at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     info["small numbers"] = SuppressionPolicy(max_count=int(parameters.get("suppression_threshold", 10))).describe()
-    html_path = export_html(executed, out_dir / f"{stem}.html", provenance=info)
+    html_path = export_html(executed, out_dir / f"{stem}.html", provenance=info, assets=assets)
     return {"notebook": notebook.name, "html": str(html_path), "executed": str(executed), "status": "ok",
             "seconds": round(time.perf_counter() - started, 2), **{k: v for k, v in info.items()
                                                                    if k in ("data hash", "package version")}}

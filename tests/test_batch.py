@@ -54,10 +54,7 @@ def test_rerun_skips_completed_runs_unless_forced(batch, tmp_path):
     out, _ = batch
     copy = tmp_path / "again"
     shutil.copytree(out, copy)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    for r in manifest["runs"]:  # the copy's reports live in the copy
-        r["html"] = r["html"].replace(str(out), str(copy))
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    # the manifest's paths are relative to the reports folder: a copied folder works as it is
     again = run_batch(data_dir=str(SAMPLE), out=copy, jurisdictions=["Granite"], notebooks=["00_start_here"],
                       progress=False)
     assert again["skipped"] == 2  # Statewide and Granite
@@ -113,3 +110,42 @@ def test_reports_render_offline_in_headless_chromium(batch):
             assert "import equity_helpers" not in page.content()
         browser.close()
     assert blocked == []  # nothing even tried to reach the network
+
+
+def test_no_output_names_a_machine_path(batch):
+    import sys
+    import tempfile
+
+    from equity_helpers.report import NOTEBOOK_DIR
+    from equity_helpers.safety import CACHE_PREFIX
+
+    out, _ = batch
+    forbidden = {str(SAMPLE.resolve()), str(NOTEBOOK_DIR.parent), sys.prefix, str(out.resolve()),
+                 str(Path(tempfile.gettempdir()) / CACHE_PREFIX), str(Path.home())}
+    files = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".ipynb", ".json", ".csv")]
+    assert any(p.suffix == ".ipynb" for p in files) and any(p.name == "manifest.json" for p in files)
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        found = [f for f in forbidden if f in text]
+        assert not found, f"{p.relative_to(out)} names {found}"
+    manifest = json.loads((out / "manifest.json").read_text())
+    ok = [r for r in manifest["runs"] if r["status"] == "ok"]
+    assert all((out / r["html"]).exists() and not Path(r["html"]).is_absolute() for r in ok)
+    assert all(r["parameters"]["data_dir"] == SAMPLE.name and "cache" not in r["parameters"] for r in ok)
+    # the kernels' notices stay out of the progress display and out of the manifest
+    assert all(not any("without encryption" in m for m in r.get("kernel_messages", [])) for r in manifest["runs"])
+
+
+def test_reports_share_one_vega_runtime_and_stay_small(batch):
+    out, _ = batch
+    assets = list((out / "assets").glob("vega-*.js"))
+    assert len(list((out / "assets").glob("jupyterlab-light-*.css"))) == 1
+    assert len(assets) == 1 and "window.vegaEmbed" in assets[0].read_text()
+    reports = [p for p in out.rglob("*.html") if p.name != "index.html"]
+    for p in reports:
+        text = p.read_text()
+        assert f'src="../assets/{assets[0].name}"' in text and "window.vegaEmbed=" not in text, p
+        assert 'href="../assets/jupyterlab-light' in text and "Copyright (c) Jupyter" not in text
+        assert p.stat().st_size < 200_000, (p, p.stat().st_size)
+        executed = p.with_suffix(".ipynb").read_text()
+        assert "window.vegaEmbed=" not in executed and p.with_suffix(".ipynb").stat().st_size < 200_000

@@ -110,7 +110,7 @@ def test_a_signal_stops_the_batch_cleanly_and_a_rerun_resumes(tmp_path, how):
     assert len(status) == 8, "every run is accounted for"
     for r in manifest["runs"]:
         if r["status"] == "ok":
-            assert Path(r["html"]).exists()
+            assert (out / r["html"]).exists()
     if how == "SIGTERM":
         return
     # a re-run resumes: completed reports are skipped, the rest run
