@@ -180,12 +180,15 @@ def _load_manifest(out: Path) -> dict:
 def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions: str | list[str] = "all",
               notebooks: str | list[str] = "all", years: tuple[int, int] | None = None, out: str | Path,
               workers: int = 2, scheduler: str | None = None, force: bool = False,
-              suppression_threshold: int = 10, progress: bool = True, self_contained: bool = False
-              ) -> dict[str, Any]:
+              suppression_threshold: int = 10, progress: bool = True, self_contained: bool = False,
+              map_group: str | None = None, map_stage: str = "entered_care") -> dict[str, Any]:
     """Run a batch and write ``index.html`` and ``manifest.json`` into ``out``.
 
     The Vega runtime is written once into ``out/assets`` and every report loads it by relative path
     (offline, from disk); ``self_contained`` inlines it in every report instead (one file to email).
+    With a boundary file (:func:`equity_helpers.maps.find_boundaries`) the index shows a county map
+    of ``map_group`` (default: the group with the most children behind a gap statewide) at
+    ``map_stage``.
 
     Returns the manifest (``runs`` holds one entry per task with ``status`` "ok", "failed" or
     "skipped", ``seconds`` and ``error``).
@@ -206,12 +209,12 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
         return _run_batch(data_dir=data_dir, mapping=mapping, jurisdictions=jurisdictions, notebooks=notebooks,
                           years=years, out=out, workers=workers, scheduler=scheduler, force=force,
                           suppression_threshold=suppression_threshold, progress=progress,
-                          self_contained=self_contained)
+                          self_contained=self_contained, map_group=map_group, map_stage=map_stage)
 
 
 def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path, workers: int, scheduler,
-               force: bool, suppression_threshold: int, progress: bool, self_contained: bool = False
-               ) -> dict[str, Any]:
+               force: bool, suppression_threshold: int, progress: bool, self_contained: bool = False,
+               map_group: str | None = None, map_stage: str = "entered_care") -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from .views import Workbook
@@ -312,7 +315,8 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
     if interrupted is not None:
         manifest["interrupted"] = {"signal": interrupted.signal_name, **{
             s: sum(1 for r in results if r["status"] == s) for s in ("interrupted", "not started")}}
-    write_index(out, manifest=manifest, wb=wb, years=(int(first), int(last)))
+    write_index(out, manifest=manifest, wb=wb, years=(int(first), int(last)), data_dir=data_dir, mapping=mapping,
+                map_group=map_group, map_stage=map_stage)
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
     if interrupted is not None:
         interrupted.manifest = manifest
@@ -382,7 +386,8 @@ th{background:#f3f3f3;text-align:left}td.num{text-align:right}.failed{color:#a00
 """
 
 
-def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Path:
+def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int], data_dir=None, mapping=None,
+                map_group: str | None = None, map_stage: str = "entered_care") -> Path:
     """``index.html``: links to every report with its status, and a comparison of jurisdictions.
 
     The comparison shows the population-based relative rate index of every group at every
@@ -450,6 +455,8 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Pat
                       f"<table><thead><tr><th>jurisdiction</th>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
                       "</table>")
     grid = _grid_svg(m, places, stages, year)
+    county_map = _county_map(wb, data_dir=data_dir, mapping=mapping, period=period, year=year, group=map_group,
+                             stage=map_stage, grid_rows=m)
     failed = manifest["failed"]
     status = (f"<p class='failed'>{failed} run(s) failed; see the table below.</p>" if failed
               else "<p>All runs succeeded.</p>")
@@ -464,6 +471,7 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int]) -> Pat
 children (1 = the same rate). <em>*</em> the 95% interval excludes 1; <em>S</em> suppressed to protect
 privacy (not zero); <em>-</em> too few children for a ratio.</p>
 {grid}
+{county_map}
 {''.join(blocks)}
 <footer><h2>About these reports</h2><dl>
 <dt>data hash</dt><dd>{manifest['data_hash']}</dd><dt>package version</dt><dd>{manifest['package_version']}</dd>
@@ -475,6 +483,38 @@ protected on all its margins at once and audited by linear programming.</dd></dl
 <p>Groups: {html.escape(', '.join(group_label(g) for g in dict.fromkeys(m['race_ethnicity'])))}.</p></footer>
 </body></html>"""
     return atomic_write_text(out / "index.html", page)
+
+
+def _county_map(wb, *, data_dir, mapping, period: str, year: str, group: str | None, stage: str, grid_rows) -> str:
+    """The index page's county map (a static SVG) with its heading and notes; "" without boundaries."""
+    from .maps import check_boundaries, county_map_svg, find_boundaries, load_boundaries
+    from .schema import STAGES, group_children, sentence_start
+
+    found = find_boundaries(data_dir, mapping)
+    if found is None:
+        return ""
+    boundaries = load_boundaries(found[0], name_field=found[1])
+    m = wb.measures_for()
+    m = m[(m["period"] == period) & (m["basis"] == "population") & (m["jurisdiction"] != STATE)]
+    if group is None:
+        state = grid_rows[(grid_rows["jurisdiction"] == STATE) & grid_rows["excess"].notna()]
+        if state.empty:
+            return ""
+        group = str(state.loc[state["excess"].abs().idxmax(), "race_ethnicity"])
+    rows = m[(m["race_ethnicity"] == group) & (m["stage"] == stage)]
+    if rows.empty:
+        return ""
+    label = STAGES[stage].label if stage in STAGES else stage
+    title = f"{sentence_start(group_children(group))} compared with White children: {label}, {year}"
+    notes = check_boundaries(boundaries, sorted(set(m["jurisdiction"])))
+    svg = county_map_svg(rows, boundaries, title=title)
+    alt_text = (f"Map of the counties. Each county shows the rate of {group_children(group)} ({label}) as a "
+                "multiple of the rate of White children there (1 = the same rate); S marks a county whose numbers "
+                "are suppressed to protect privacy, - one with too few children for a ratio.")
+    return (f"<h2>Map: {html.escape(title)}</h2><figure role='img' aria-label='{html.escape(alt_text)}'>{svg}"
+            f"<figcaption>{html.escape(alt_text)} Orange: higher than White children; blue: lower; * the 95% "
+            "interval excludes 1.</figcaption></figure>"
+            + "".join(f"<p class='s'>{html.escape(n)}</p>" for n in notes))
 
 
 def _grid_svg(m, places: list[str], stages: list[str], year: str) -> str:

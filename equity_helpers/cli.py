@@ -94,7 +94,8 @@ def _batch(args: argparse.Namespace) -> int:
     manifest = run_batch(data_dir=args.data, mapping=args.mapping, jurisdictions=split(args.jurisdictions),
                          notebooks=split(args.notebooks), years=years, out=args.out, workers=args.workers,
                          scheduler=args.scheduler, force=args.force,
-                         suppression_threshold=args.suppression_threshold, self_contained=args.self_contained)
+                         suppression_threshold=args.suppression_threshold, self_contained=args.self_contained,
+                         map_group=args.map_group, map_stage=args.map_stage)
     runs = manifest["runs"]
     print(f"{len(runs)} runs ({manifest['skipped']} skipped as already complete), {manifest['failed']} failed, "
           f"{manifest['seconds']} s. Index: {Path(args.out) / 'index.html'}")
@@ -142,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--suppression-threshold", type=int, default=10)
     b.add_argument("--self-contained", action="store_true",
                    help="inline the chart runtime in every report (single files to email; larger)")
+    b.add_argument("--map-group", default=None, help="group on the index page's county map (default: the group "
+                   "with the most children behind a gap statewide)")
+    b.add_argument("--map-stage", default="entered_care", help="decision point on the county map")
     b.set_defaults(func=_batch)
     return p
 

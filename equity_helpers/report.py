@@ -54,7 +54,8 @@ def data_fingerprint(data_dir: str | Path | None, mapping: str | Path | None = N
     if data_dir:
         d = Path(data_dir)
         paths += sorted(p for p in d.iterdir() if p.is_file() and p.suffix in (".csv", ".gz", ".parquet", ".xlsx",
-                                                                             ".yml", ".yaml"))
+                                                                             ".yml", ".yaml", ".geojson",
+                                                                             ".topojson"))
     for p in paths:
         h.update(p.name.encode())
         with open(p, "rb") as fh:

@@ -399,7 +399,8 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
                  fmt: str = "csv") -> dict[str, Path]:
     """Generate a state and write its tables to ``out`` (``fmt`` "csv" or "parquet").
 
-    Also writes ``truth_table.csv`` and ``generator.json`` (seed, scale, planted effects).
+    Also writes ``truth_table.csv``, ``generator.json`` (seed, scale, planted effects) and
+    ``counties.geojson`` (synthetic rectangular county shapes for the index page's map).
     Returns the paths written.
     """
     out = Path(out)
@@ -414,6 +415,11 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
             df.to_csv(p, index=False)
         paths[name] = p
     truth_table().to_csv(out / "truth_table.csv", index=False)
+    from .maps import synthetic_counties
+
+    shapes = synthetic_counties([c.name for c in COUNTIES], columns=4)
+    (out / "counties.geojson").write_text(json.dumps(shapes) + "\n")
+    paths["counties"] = out / "counties.geojson"
     (out / "generator.json").write_text(json.dumps(
         {"seed": seed, "scale": scale, "first_year": FIRST_YEAR, "last_year": LAST_YEAR,
          "data_end": str(DATA_END.date()), "planted": PLANTED,
