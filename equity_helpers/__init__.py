@@ -14,6 +14,15 @@ The pipeline (DESIGN.md section 1)::
 Every number a notebook, report or dashboard shows is read from the release table: disclosure is
 decided on all of it at once and audited by linear programming (:mod:`equity_helpers.release`).
 """
+import sys as _sys
+
+if "jsonschema" not in _sys.modules:
+    # Altair imports jsonschema, whose optional "iri" format checker (rfc3987_syntax) compiles a grammar
+    # at import: about 1 s of every kernel start, half of a batch run's import time (measured with
+    # python -X importtime). The workbook never validates IRIs; without the module, jsonschema skips
+    # that one format check, exactly as when the package is not installed.
+    _sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
 from .errors import DataQualityWarning, DataValidationError, ParameterError
 from .measures import (
     change_over_time,

@@ -1,7 +1,8 @@
 """Batch runs: every chosen notebook for every jurisdiction, an index page and a manifest.
 
-:func:`run_batch` validates the data once, saves the validated workbook to a private cache (a
-temporary folder outside the output, since it holds child-level records, deleted at the end),
+:func:`run_batch` validates the data once, builds the protected release table once, and saves it
+with a description of the data (places, years, row accounting; no child-level rows,
+:meth:`equity_helpers.views.Workbook.for_runs`) to a private cache (deleted at the end),
 then executes each notebook with papermill's Python API in worker processes (or on a Dask
 cluster), exports each offline HTML report, and writes ``index.html`` and ``manifest.json``.
 
@@ -249,7 +250,8 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
         release = wb.release()
         release.write(out)
         wb.measures_for()  # the default view, computed once for every run
-        write_private(cache, pickle.dumps(wb, protocol=pickle.HIGHEST_PROTOCOL))
+        # the runs get the protected release tables and the data's description, never child-level rows
+        write_private(cache, pickle.dumps(wb.for_runs(), protocol=pickle.HIGHEST_PROTOCOL))
         params = {"data_dir": str(Path(data_dir).resolve()) if data_dir else None,
                   "mapping": str(Path(mapping).resolve()) if mapping else None,
                   "first_year": int(first), "last_year": int(last), "suppression_threshold": suppression_threshold,

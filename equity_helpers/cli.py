@@ -28,8 +28,9 @@ def _sample(args: argparse.Namespace) -> int:
 
     scale = args.scale
     if args.children:
-        scale = sample.scale_for_children(args.children)
-    paths = sample.write_sample(args.out, seed=args.seed, scale=scale, fmt=args.format)
+        chosen = sample.COUNTIES if args.counties is None else sample.counties_for(args.counties)
+        scale = sample.scale_for_children(args.children, chosen)
+    paths = sample.write_sample(args.out, seed=args.seed, scale=scale, fmt=args.format, counties=args.counties)
     for name, p in paths.items():
         print(f"{name}: {p}")
     return 0
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0, help="population scale (ignored with --children)")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.add_argument("--counties", type=int, default=None,
+                   help="number of counties (default 12, the sample's; e.g. 87 for a large state)")
     s.set_defaults(func=_sample)
 
     v = sub.add_parser("validate", help="validate a data folder or mapping.yml")

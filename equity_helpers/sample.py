@@ -38,6 +38,7 @@ from .schema import AGE_GROUPS, RACE_FLAGS, period_bounds
 __all__ = [
     "County",
     "COUNTIES",
+    "counties_for",
     "FIRST_YEAR",
     "LAST_YEAR",
     "DATA_END",
@@ -91,6 +92,31 @@ COUNTIES: tuple[County, ...] = (
     County("Elk Hollow", 1_800, _RURAL, 0.042, "small rural county, cells under 10"),
     County("Prairie", 1_200, _RURAL, 0.038, "smallest rural county, cells under 10"),
 )
+
+_PREFIXES = ("Oak", "Maple", "Ash", "Birch", "Aspen", "Hickory", "Juniper", "Laurel", "Sumac", "Alder",
+             "Copper", "Iron", "Silver", "Flint", "Shale", "Clay", "Sandy", "Red", "Blue", "Green", "Fox", "Hawk",
+             "Bear", "Wolf", "Otter", "Heron", "Crane", "Bison")
+_SUFFIXES = ("Ridge", "Valley", "Falls", "Springs", "Plains", "Hills", "Forks", "Bend", "Bluffs", "Meadows")
+
+
+def counties_for(n: int, *, seed: int = 20251) -> tuple[County, ...]:
+    """``n`` counties: the 12 sample counties, then generated rural and small-city counties with
+    invented names, log-normal child populations (median about 5,000) and the rural group mix
+    (for batch benchmarks at the size of a large state: 87 counties is Minnesota's count)."""
+    if n <= len(COUNTIES):
+        return COUNTIES[:n]
+    rng = np.random.default_rng(seed)
+    names = [f"{p} {s}" for p in _PREFIXES for s in _SUFFIXES]
+    taken = {c.name for c in COUNTIES}
+    names = [x for x in rng.permutation(names) if x not in taken][: n - len(COUNTIES)]
+    extra = []
+    for name in names:
+        children = int(np.clip(rng.lognormal(np.log(5_000), 0.9), 800, 60_000))
+        kind = "small city" if children > 15_000 else "rural county"
+        shares = _RURAL if kind == "rural county" else COUNTIES[4].shares
+        extra.append(County(str(name), children, shares, float(np.round(rng.uniform(0.026, 0.042), 3)), kind))
+    return COUNTIES + tuple(extra)
+
 
 PLANTED: dict = {
     "report_multiplier": dict(white=1.0, black=2.0, hispanic=0.85, aian=2.4, asian=0.35, nhpi=1.3,
@@ -396,8 +422,11 @@ def _p_reunified_12m(g: str) -> float:
 
 
 def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.0,
-                 fmt: str = "csv") -> dict[str, Path]:
+                 fmt: str = "csv", counties: int | None = None) -> dict[str, Path]:
     """Generate a state and write its tables to ``out`` (``fmt`` "csv" or "parquet").
+
+    ``counties``: how many counties (default: the 12 of the sample; more adds generated ones, see
+    :func:`counties_for`).
 
     Also writes ``truth_table.csv``, ``generator.json`` (seed, scale, planted effects) and
     ``counties.geojson`` (synthetic rectangular county shapes for the index page's map).
@@ -405,7 +434,8 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    state = generate(seed=seed, scale=scale)
+    chosen = COUNTIES if counties is None else counties_for(counties)
+    state = generate(seed=seed, scale=scale, counties=chosen)
     paths: dict[str, Path] = {}
     for name, df in state.tables().items():
         p = out / f"{name}.{fmt}"
@@ -417,21 +447,21 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
     truth_table().to_csv(out / "truth_table.csv", index=False)
     from .maps import synthetic_counties
 
-    shapes = synthetic_counties([c.name for c in COUNTIES], columns=4)
+    shapes = synthetic_counties([c.name for c in chosen], columns=4 if chosen is COUNTIES else None)
     (out / "counties.geojson").write_text(json.dumps(shapes) + "\n")
     paths["counties"] = out / "counties.geojson"
     (out / "generator.json").write_text(json.dumps(
         {"seed": seed, "scale": scale, "first_year": FIRST_YEAR, "last_year": LAST_YEAR,
          "data_end": str(DATA_END.date()), "planted": PLANTED,
-         "counties": [c.__dict__ for c in COUNTIES]}, indent=1, default=str))
+         "counties": [c.__dict__ for c in chosen]}, indent=1, default=str))
     return paths
 
 
-def scale_for_children(n_children: int) -> float:
+def scale_for_children(n_children: int, counties: tuple[County, ...] = COUNTIES) -> float:
     """Population scale that makes the generated state hold about ``n_children`` reported children."""
-    pop = _population(COUNTIES, 1.0)
+    pop = _population(counties, 1.0)
     base = pop[pop["race_ethnicity"].isin(GROUPS)]
-    rate = base["jurisdiction"].map({c.name: c.report_rate for c in COUNTIES})
+    rate = base["jurisdiction"].map({c.name: c.report_rate for c in counties})
     rm = base["race_ethnicity"].map(PLANTED["report_multiplier"])
     af = base["age_group"].map(PLANTED["age_factor"])
     expected = float((base["population"] * rate * rm * af).sum())

@@ -29,7 +29,7 @@ from .schema import (
     fiscal_year,
 )
 
-__all__ = ["ValidatedData", "validate", "MESSAGES", "load"]
+__all__ = ["ValidatedData", "DataSummary", "validate", "MESSAGES", "load"]
 
 MESSAGES: dict[str, str] = {
     "missing_column": "The {table} table has no '{column}' column, which the workbook needs. "
@@ -123,16 +123,53 @@ class ValidatedData:
     def child_level(self) -> bool:
         return self.children is not None
 
+    def summary(self) -> "DataSummary":
+        """What the notebooks need besides the release table, without a single child-level row."""
+        return DataSummary(jurisdictions=self.jurisdictions, first_year=self.first_year, last_year=self.last_year,
+                           calendar=self.calendar, data_end=self.data_end, problems=list(self.problems),
+                           accounting=self.accounting.copy())
+
     def accounting_summary(self) -> pd.DataFrame:
         """One row per table: rows read, used, excluded."""
-        a = self.accounting
-        if a.empty:
-            return pd.DataFrame(columns=["table", "read", "used", "excluded"])
-        wide = a.pivot_table(index="table", columns="outcome", values="rows", aggfunc="sum", fill_value=0)
-        for c in ("read", "used", "excluded"):
-            if c not in wide:
-                wide[c] = 0
-        return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
+        return _accounting_summary(self.accounting)
+
+
+@dataclass
+class DataSummary:
+    """A validated extract's description without its records: places, years, extract date, data-quality
+    findings and row accounting. A batch hands this (with the protected release tables) to its
+    notebook runs instead of child-level data (:meth:`ValidatedData.summary`)."""
+
+    jurisdictions: list[str]
+    first_year: int
+    last_year: int
+    calendar: bool
+    data_end: pd.Timestamp
+    problems: list[Problem] = field(default_factory=list)
+    accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    child_level: bool = False
+
+    @property
+    def quality(self) -> pd.DataFrame:
+        return problems_frame(self.problems)
+
+    @property
+    def periods(self) -> list[int]:
+        return list(range(self.first_year, self.last_year + 1))
+
+    def accounting_summary(self) -> pd.DataFrame:
+        return _accounting_summary(self.accounting)
+
+
+def _accounting_summary(a: pd.DataFrame) -> pd.DataFrame:
+    """One row per table: rows read, used, excluded."""
+    if a.empty:
+        return pd.DataFrame(columns=["table", "read", "used", "excluded"])
+    wide = a.pivot_table(index="table", columns="outcome", values="rows", aggfunc="sum", fill_value=0)
+    for c in ("read", "used", "excluded"):
+        if c not in wide:
+            wide[c] = 0
+    return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
 
 
 class _Checker:

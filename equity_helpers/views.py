@@ -107,18 +107,33 @@ class Workbook:
         return (self.first_year, self.last_year)
 
     @property
+    def has_records(self) -> bool:
+        """Whether the workbook holds validated records (and can build a release for any scheme)."""
+        from .validate import ValidatedData
+
+        return isinstance(self.data, ValidatedData)
+
+    @property
     def schemes(self) -> list[str]:
         """Race schemes this workbook can show (a published release holds one)."""
         from .schema import SCHEMES
 
-        return list(SCHEMES) if self.data is not None else list(self._releases)
+        return list(SCHEMES) if self.has_records else list(self._releases)
+
+    def for_runs(self) -> "Workbook":
+        """This workbook with its built releases but no child-level rows: what a batch hands each notebook
+        run (the data become a :class:`~equity_helpers.validate.DataSummary`)."""
+        from dataclasses import replace
+
+        summary = self.data.summary() if self.has_records else self.data
+        return replace(self, data=summary, _releases=dict(self._releases))
 
     def release(self, scheme: str = "hispanic_first"):
         """The protected release table for a scheme (built once, then cached)."""
         if scheme not in self._releases:
-            if self.data is None:
-                raise ParameterError(f"This workbook was opened from a published release for "
-                                     f"{', '.join(self._releases)}; race scheme {scheme!r} is not in it.")
+            if not self.has_records:
+                raise ParameterError(f"This workbook holds the published release for "
+                                     f"{', '.join(self._releases)} only; race scheme {scheme!r} is not in it.")
             from .disclosure import Protection
             from .release import build_release
 

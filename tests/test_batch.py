@@ -152,3 +152,26 @@ def test_reports_share_one_vega_runtime_and_stay_small(batch):
         assert p.stat().st_size < 200_000, (p, p.stat().st_size)
         executed = p.with_suffix(".ipynb").read_text()
         assert "window.vegaEmbed=" not in executed and p.with_suffix(".ipynb").stat().st_size < 200_000
+
+
+def test_runs_get_the_release_and_no_child_level_rows(tmp_path):
+    import pickle
+
+    import equity_helpers as eh
+    from equity_helpers.views import Workbook
+
+    wb = Workbook.load(SAMPLE)
+    wb.release()
+    runs = wb.for_runs()
+    blob = pickle.dumps(runs)
+    child = str(wb.data.children["child_id"].iloc[0])
+    assert child.encode() not in blob and not runs.has_records
+    assert runs.jurisdictions == wb.jurisdictions and runs.schemes == ["hispanic_first"]
+    cache = tmp_path / "wb.pkl"
+    cache.write_bytes(blob)
+    got, params, filters = eh.start(data_dir=None, jurisdiction="Bluff", first_year=2023, last_year=2025,
+                                    cache=str(cache), mode="batch")
+    assert got.data.accounting_summary().equals(wb.data.accounting_summary())
+    assert eh.views.decision_point_view(got, stages=["reported"], filters=filters).sentences
+    with pytest.raises(eh.ParameterError, match="holds the published release for hispanic_first only"):
+        got.release("alone_or_in_combination")
