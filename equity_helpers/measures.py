@@ -19,8 +19,8 @@ Formulas and sources are in METHODS.md; the ones used here:
 * relative rate index ``RRI = (a/n1) / (c/n2)`` against a reference group. Katz log interval
   ``exp(ln RR +/- z sqrt(1/a - 1/n1 + 1/c - 1/n2))`` for stage bases and the Poisson log
   interval ``sqrt(1/a + 1/c)`` for population bases; when the smaller of ``a`` and ``c`` is
-  under 10 (zero cells included), Koopman's score interval (stage bases, :func:`koopman_score_ci`) or the exact conditional
-  binomial interval (population bases). Tests against 1: two-proportion z-test (pooled) or
+  under 10 (zero cells included), Koopman's score interval (stage bases, :func:`koopman_score_ci`)
+  or the exact conditional binomial interval (population bases). Tests against 1: two-proportion z-test (pooled) or
   Fisher's exact test for stage bases; z-test on ln RR or the exact conditional binomial test for
   population bases. The method and test used are named in every row.
 * excess children ``a - n x r_ref`` ("at the reference group's rate, N fewer children ...");
@@ -30,7 +30,6 @@ Every function is keyword-only above the count layer and names its reference exp
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np

@@ -10,7 +10,8 @@ Counting rules (DESIGN.md section 3, METHODS.md section 0):
 * ``entered_care``: children with an episode starting in the period. The child's **first entry**
   in the period defines ``first_placement_kin``, ``first_placement_congregate`` and the entry
   cohort stages ``permanency_12m`` (exit to reunification, relative, guardianship or adoption
-  within 365 days and before the 18th birthday, CFSR Round 4), ``reunified_12m`` and ``in_care_24m_plus`` (not exited within 730 days).
+  within 365 days and before the 18th birthday, CFSR Round 4), ``reunified_12m`` and
+  ``in_care_24m_plus`` (not exited within 730 days).
 * ``exited``: children with an exit in the period; ``aged_out``: an exit by emancipation;
   ``exited_to_family``: an exit to reunification, relative or guardianship; ``reentry_12m``: the
   first such exit is followed by a new entry within 365 days.

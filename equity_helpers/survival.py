@@ -280,8 +280,8 @@ def permanency_in_12_months(frame: pd.DataFrame, *, period_start, period_end, th
 
     Denominator: entries in the period (first entry), less stays under 8 days and entries at 18
     or older. Numerator: exits to reunification, relative, guardianship or adoption before the
-    first anniversary of entry and before the 18th birthday (CFSR Round 4). Trial home visit adjustment (P1 only, ``thv_adjustment``): for a
-    reunification whose last placement was a trial home visit (``thv_start``) that began within
+    first anniversary of entry and before the 18th birthday (CFSR Round 4). Trial home visit
+    adjustment (P1 only, ``thv_adjustment``): for a reunification whose last placement was a trial home visit (``thv_start``) that began within
     11 months of removal, THV days beyond 30 are subtracted from the stay.
 
     Parameters
