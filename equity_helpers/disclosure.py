@@ -50,9 +50,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components
+# SciPy is imported where it is used: a notebook kernel reads a protected release (and unpickles its
+# Protection) without solving anything, and should not pay for scipy.optimize at startup.
 
 __all__ = ["Protection", "Relations", "additive", "ordered", "protect", "audit", "components", "DisclosureError",
            "AUDIT_FAILED", "EXACT_MAX"]
@@ -182,6 +181,8 @@ class _System:
 
     def __init__(self, cells: pd.DataFrame, relations: Relations, value: str):
         self.ids = cells["cell"].to_numpy()
+        from scipy.sparse import csr_matrix
+
         self.pos = pd.Series(np.arange(len(cells)), index=self.ids)
         self.values = cells[value].to_numpy(dtype=float)
         t = relations.terms
@@ -208,6 +209,8 @@ def components(cells: pd.DataFrame, relations: Relations, *, hidden: pd.Series |
 
 
 def _components(sys: _System, hid: np.ndarray) -> np.ndarray:
+    from scipy.sparse.csgraph import connected_components
+
     n = len(hid)
     H = sys.A[:, hid]
     Hb = H.copy()
@@ -242,6 +245,8 @@ class _Block:
 
     def solve(self, c: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray | None:
         """A vertex minimising ``c @ x`` (``fixed``: members held at their true values)."""
+        from scipy.optimize import linprog
+
         bounds = np.column_stack([np.full(len(c), self.lb), np.full(len(c), self.ub)])
         if fixed is not None:
             bounds[fixed, 0] = self.truth[fixed]
@@ -262,7 +267,9 @@ class _Block:
         hi = self.solve(-c, fixed)
         return (self.lb if lo is None else float(lo[i]), np.inf if hi is None else float(hi[i]))
 
-    def neighbours(self) -> csr_matrix:
+    def neighbours(self) -> "csr_matrix":  # noqa: F821 - scipy.sparse, imported where used
+        from scipy.sparse import csr_matrix
+
         if self.graph is None:
             M = (self.A_eq if self.A_eq.shape[0] else csr_matrix((0, len(self.members))))
             M = M if not self.A_ub.shape[0] else (self.A_ub if not M.shape[0] else
