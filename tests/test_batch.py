@@ -69,7 +69,7 @@ def test_rerun_skips_completed_runs_unless_forced(batch, tmp_path):
 def test_dask_scheduler_runs_the_same_tasks(tmp_path):
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         m = run_batch(data_dir=str(SAMPLE), out=tmp_path, jurisdictions=["Bluff"], notebooks=["00_start_here"],
                       scheduler=cluster.scheduler_address, progress=False)
     assert [r["status"] for r in m["runs"]] == ["ok", "ok"]
