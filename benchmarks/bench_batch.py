@@ -68,17 +68,16 @@ def main() -> None:
         floor_s = time.perf_counter() - t
         assert all(r["status"] == "ok" for r in results), results
         floor_run = statistics.mean(r["seconds"] for r in results)
-    places = len({r["jurisdiction"] for r in m["runs"]})
-    print(f"batch: {len(m['runs'])} notebook runs for {places} places ({m['failed']} failed) in {batch_s:.1f} s")
-    print(f"  one run inside a worker: {run_s:.2f} s (mean); wall per run with {args.workers} workers: "
-          f"{batch_s / len(m['runs']):.2f} s including the one-off work")
-    print(f"papermill floor: {len(tasks)} empty-notebook runs in {floor_s:.1f} s; one run inside a worker: "
-          f"{floor_run:.2f} s")
-    print(f"ratio per run (batch / floor, inside a worker): {run_s / floor_run:.2f}x")
-    print(f"output: {total / 1e6:.1f} MB in {len(files)} files; report HTML mean {_size(reports) / len(reports) / 1e3:.0f} KB "
-          f"(max {max(p.stat().st_size for p in reports) / 1e3:.0f} KB); executed notebook mean "
-          f"{_size(executed) / len(executed) / 1e3:.0f} KB; shared assets {_size(assets) / 1e6:.2f} MB")
-
+        places = len({r["jurisdiction"] for r in m["runs"]})
+        print(f"batch: {len(m['runs'])} notebook runs for {places} places ({m['failed']} failed) in {batch_s:.1f} s")
+        print(f"  one run inside a worker: {run_s:.2f} s (mean); wall per run with {args.workers} workers: "
+              f"{batch_s / len(m['runs']):.2f} s including the one-off work")
+        print(f"papermill floor: {len(tasks)} empty-notebook runs in {floor_s:.1f} s; one run inside a worker: "
+              f"{floor_run:.2f} s")
+        print(f"ratio per run (batch / floor, inside a worker): {run_s / floor_run:.2f}x")
+        print(f"output: {total / 1e6:.1f} MB in {len(files)} files; report HTML mean {_size(reports) / len(reports) / 1e3:.0f} KB "
+              f"(max {max(p.stat().st_size for p in reports) / 1e3:.0f} KB); executed notebook mean "
+              f"{_size(executed) / len(executed) / 1e3:.0f} KB; shared assets {_size(assets) / 1e6:.2f} MB")
 
 if __name__ == "__main__":
     main()
