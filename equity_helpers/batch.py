@@ -94,15 +94,30 @@ def run_task(task: Task) -> dict[str, Any]:
 
     What the kernels write to stderr is kept out of the batch's progress display: it goes to a
     temporary file, and anything besides :data:`KERNEL_NOISE` lands in the entry's ``kernel_messages``.
+    The kernel learns where the shared Vega runtime is from :data:`~equity_helpers.charts.VEGA_SRC_ENV`.
     """
-    import tempfile
-
     from .charts import VEGA_SRC_ENV, vega_asset_name
 
+    before = os.environ.get(VEGA_SRC_ENV)
     if task.assets:  # the kernel inherits it: reports load the shared runtime
         os.environ[VEGA_SRC_ENV] = f"{task.assets}/{vega_asset_name()}"
     else:
         os.environ.pop(VEGA_SRC_ENV, None)
+    try:
+        entry = _run_task_quietly(task)
+    finally:  # a batch run in this process leaves the environment as it found it
+        if before is None:
+            os.environ.pop(VEGA_SRC_ENV, None)
+        else:
+            os.environ[VEGA_SRC_ENV] = before
+    return entry
+
+
+def _run_task_quietly(task: Task) -> dict[str, Any]:
+    """:func:`_run_task` with the kernels' stderr in a temporary file; returns the entry with its
+    ``kernel_messages``."""
+    import tempfile
+
     with tempfile.TemporaryFile(mode="w+b") as log:
         saved = os.dup(2)
         sys.stderr.flush()
