@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, public_parameters, render_report
+from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, path_labels, public_parameters, render_report
 from .safety import (BatchInterrupted, child_pids, ignore_interrupts, output_lock, private_cache, stop_on_signals,
                      stop_processes, sweep_leftover_caches, write_private)
 from .stages import STATE
@@ -131,6 +131,9 @@ def _run_task_quietly(task: Task) -> dict[str, Any]:
         log.seek(0)
         lines = log.read().decode("utf-8", "replace").splitlines()
     keep = [ln.strip() for ln in lines if ln.strip() and not any(n in ln for n in KERNEL_NOISE)]
+    labels = path_labels(task.parameters, out_dir=Path(task.out_dir).parent)
+    for raw, label in labels.items():  # a warning's file path is a machine path too
+        keep = [ln.replace(raw, label) for ln in keep]
     entry["kernel_messages"] = list(dict.fromkeys(keep))[:20]
     return entry
 
