@@ -531,7 +531,7 @@ def _county_map(wb, *, data_dir, mapping, period: str, year: str, group: str | N
     alt_text = (f"Map of the counties. Each county shows the rate of {group_children(group)} ({label}) as a "
                 "multiple of the rate of White children there (1 = the same rate); S marks a county whose numbers "
                 "are suppressed to protect privacy, - one with too few children for a ratio.")
-    return (f"<h2>Map: {html.escape(title)}</h2><figure role='img' aria-label='{html.escape(alt_text)}'>{svg}"
+    return (f"<h2>County map</h2><figure role='img' aria-label='{html.escape(alt_text)}'>{svg}"
             f"<figcaption>{html.escape(alt_text)} Orange: higher than White children; blue: lower; * the 95% "
             "interval excludes 1.</figcaption></figure>"
             + "".join(f"<p class='s'>{html.escape(n)}</p>" for n in notes))

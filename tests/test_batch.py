@@ -47,7 +47,7 @@ def test_index_links_every_report_and_names_failures(batch):
     assert reports and links == reports
     assert "failed: ParameterError: Unknown jurisdiction" in index
     # the county map (static SVG from the sample's synthetic shapes): every county named, hidden ones marked
-    assert "<h2>Map: " in index and "as a multiple of the rate of White children" in index
+    assert "<h2>County map</h2>" in index and "as a multiple of the rate of White children" in index
     assert all(f">{c}<" in index for c in ("Riverbend", "Prairie", "Elk Hollow"))
     assert "Comparing jurisdictions" in index and "<svg" in index
     assert not re.search(r"<script", index)
