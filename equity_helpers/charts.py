@@ -149,7 +149,13 @@ def _prepare(m: pd.DataFrame) -> pd.DataFrame:
     df.loc[df["suppressed"], "status"] = "suppressed"
     if "no_base" in df:
         df.loc[df["no_base"] & ~df["suppressed"], "status"] = "no children in the base"
-    return df[[c for c in CHART_FIELDS if c in df.columns]].copy()
+    out = df[[c for c in CHART_FIELDS if c in df.columns]].copy()
+    # four decimals are finer than any chart draws or any tooltip shows (rates to 1, ratios to 2), and
+    # keep each embedded dataset small (a whole-chain page holds a dozen)
+    for c in ("rate", "rate_low", "rate_high", "rri", "rri_low", "rri_high"):
+        if c in out:
+            out[c] = out[c].astype(float).round(4)
+    return out
 
 
 _TOOLTIP = [alt.Tooltip("group:N"), alt.Tooltip("decision point:N"), alt.Tooltip("count:Q", title="children", format=","),
