@@ -70,7 +70,8 @@ BREAKDOWNS = ("age_group", "sex")
 CHAIN_ORDER: tuple[tuple[tuple[str, ...], str], ...] = (
     (("screened_in",), "reported"),
     (("substantiated",), "screened_in"),
-    (("entered_after_substantiation",), "substantiated"),
+    (("substantiated_followed",), "substantiated"),
+    (("entered_after_substantiation",), "substantiated_followed"),
     (("first_placement_kin", "first_placement_congregate"), "entered_care"),
     (("permanency_12m", "in_care_24m_plus"), "entered_care"),
     (("reunified_12m",), "permanency_12m"),

@@ -23,8 +23,10 @@ Counting rules (DESIGN.md section 3, METHODS.md section 0):
   need not come from a substantiation in the same period (on the sample state about one entrant in
   ten had none). ``entered_after_substantiation`` is the cohort-linked rate beside it: children
   whose first substantiated report in the period was followed, in the same place, by an entry to
-  care on that day or within :data:`LINK_DAYS` (90) days; its base is the period's substantiated
-  children, so it is a true conditional rate.
+  care on that day or within :data:`LINK_DAYS` (90) days. Its base, ``substantiated_followed``, is
+  the period's substantiated children whose first finding came at least 90 days before the extract
+  date (all of them, except in the last months of the data), so it is a true conditional rate and
+  the latest year is not understated.
 
 Extra dimensions (``by``) are any of ``age_group``, ``sex`` and the optional equity flags of the
 children table (``disability``, ``lgbtq``, ``immigrant_family``, ``tribal_affiliation``).
@@ -104,7 +106,10 @@ def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: Vali
         first_sb = _first(sb, "date")
         parts.append(first_sb[cols].assign(stage="substantiated"))
         if epi is not None:
-            parts.append(_entered_after(first_sb[cols], epi)[cols].assign(stage="entered_after_substantiation"))
+            # the cohort-linked rate follows children whose first finding leaves LINK_DAYS before the extract date
+            followed = first_sb[first_sb["date"] <= data.data_end - pd.Timedelta(days=LINK_DAYS)]
+            parts.append(followed[cols].assign(stage="substantiated_followed"))
+            parts.append(_entered_after(followed[cols], epi)[cols].assign(stage="entered_after_substantiation"))
     if epi is not None:
         e = epi.assign(period=fiscal_year(epi["entry_date"], calendar=data.calendar))
         e = e[e["period"].between(data.first_year, data.last_year)]

@@ -272,8 +272,9 @@ DECISION_BASE_NOTE = ("Which rate is which: \"children entering foster care per 
                       "year's entries by the same year's substantiated children, but a child can enter care "
                       "without a substantiation that year, so it is not the chance that a substantiated child "
                       "enters care. \"Substantiated children entering care within 90 days\" follows the children "
-                      "substantiated in these years and counts those who entered care in the same place within 90 "
-                      "days: that is the chance.")
+                      "substantiated in these years (whose finding came at least 90 days before the data were "
+                      "pulled) and counts those who entered care in the same place within 90 days: that is the "
+                      "chance.")
 
 
 FEDERAL_NOTE = ("The federal-style measures follow the CFSR Round 4 statewide data indicators for children who "

@@ -101,7 +101,16 @@ def test_cohort_linked_entry_after_substantiation(tiny):
     got = got.set_index(["jurisdiction", "period"])["count"].to_dict()
     assert got == {("North", 2023): 2, ("South", 2023): 2, ("Statewide", 2023): 3, ("North", 2024): 1,
                    ("South", 2024): 0, ("Statewide", 2024): 1}
-    assert eh.STAGES["entered_after_substantiation"].decision_base == "substantiated"
+    assert eh.STAGES["entered_after_substantiation"].decision_base == "substantiated_followed"
+    both = c[c["stage"].isin(["substantiated", "substantiated_followed"]) & (c["race_ethnicity"] == "all")]
+    wide = both.pivot_table(index=["jurisdiction", "period"], columns="stage", values="count")
+    assert (wide["substantiated"] == wide["substantiated_followed"]).all()  # every finding followed 90 days
+    # a finding less than 90 days before the extract date leaves the child out of the followed cohort
+    late = eh.stage_counts(eh.validate(tiny, extract_date="2024-01-15"))
+    north = late[(late["jurisdiction"] == "North") & (late["period"] == 2024) & (late["race_ethnicity"] == "all")]
+    north = north.set_index("stage")["count"]
+    assert north["substantiated"] == 1 and north["substantiated_followed"] == 0
+    assert north["entered_after_substantiation"] == 0
     # an entry 91 days after the substantiation is not linked to it
     tiny["episodes"].loc[4, "entry_date"] = "2024-03-01"  # E: 91 days after 2023-12-01
     c = eh.stage_counts(eh.validate(tiny, extract_date="2025-12-31"))
