@@ -71,7 +71,8 @@ def main() -> None:
         places = len({r["jurisdiction"] for r in m["runs"]})
         print(f"batch: {len(m['runs'])} notebook runs for {places} places ({m['failed']} failed) in {batch_s:.1f} s")
         print(f"  one run inside a worker: {run_s:.2f} s (mean); wall per run with {args.workers} workers: "
-              f"{batch_s / len(m['runs']):.2f} s including the one-off work")
+              f"{batch_s / len(m['runs']):.2f} s including the one-off work (loading, validation, the protected "
+              f"release, the index: about {batch_s - sum(r['seconds'] for r in runs) / args.workers:.0f} s)")
         print(f"papermill floor: {len(tasks)} empty-notebook runs in {floor_s:.1f} s; one run inside a worker: "
               f"{floor_run:.2f} s")
         print(f"ratio per run (batch / floor, inside a worker): {run_s / floor_run:.2f}x")
