@@ -158,6 +158,13 @@ def _prepare(m: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _slim(df: pd.DataFrame, keep: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The chart's data without the code columns it does not draw (group and decision-point labels are
+    drawn instead): a whole-chain page embeds a dozen datasets, and each byte is in every report."""
+    return df.drop(columns=[c for c in ("jurisdiction", "period", "race_ethnicity", "stage") if c not in keep],
+                   errors="ignore")
+
+
 _TOOLTIP = [alt.Tooltip("group:N"), alt.Tooltip("decision point:N"), alt.Tooltip("count:Q", title="children", format=","),
             alt.Tooltip("base_count:Q", title="base", format=","), alt.Tooltip("rate:Q", format=".1f"),
             alt.Tooltip("rri:Q", title="relative rate", format=".2f"), alt.Tooltip("rri_low:Q", format=".2f"),
@@ -178,8 +185,9 @@ def rri_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart
     df["one"] = 1.0
     order = [group_label(g) for g in dict.fromkeys(df["race_ethnicity"])]
     y = alt.Y("group:N", sort=order, title=None)
-    base = alt.Chart(df).encode(y=y, tooltip=_TOOLTIP)
-    rule = alt.Chart(df).mark_rule(color="#333", strokeDash=[4, 3]).encode(x=alt.X("one:Q"))
+    data = _slim(df)  # one object for every layer: a faceted chart needs its data at the top
+    base = alt.Chart(data).encode(y=y, tooltip=_TOOLTIP)
+    rule = alt.Chart(data).mark_rule(color="#333", strokeDash=[4, 3]).encode(x=alt.X("one:Q"))
     bars = base.transform_filter("isValid(datum.rri_low)").mark_rule(strokeWidth=2).encode(
         x=alt.X("rri_low:Q", scale=alt.Scale(type="log"), title=f"relative rate index (1 = same rate as "
                                                                  f"{reference_label} children)"),
@@ -208,8 +216,8 @@ def rate_chart(m: pd.DataFrame, *, title: str) -> alt.Chart:
     groups = list(dict.fromkeys(df["race_ethnicity"]))
     df["note"] = df["status"].where(df["rate"].isna() & (df["status"] == "suppressed"), "")
     unit = "per 1,000 children" if (df["per"] == 1000).all() else "per 100 at the previous decision"
-    base = alt.Chart(df).encode(y=alt.Y("group:N", sort=[group_label(g) for g in groups], title=None),
-                                tooltip=_TOOLTIP)
+    base = alt.Chart(_slim(df)).encode(y=alt.Y("group:N", sort=[group_label(g) for g in groups], title=None),
+                                       tooltip=_TOOLTIP)
     err = base.mark_rule(strokeWidth=2).encode(x=alt.X("rate_low:Q", title=f"rate {unit}"), x2="rate_high:Q",
                                                color=alt.Color("group:N", scale=group_scale(groups), legend=None))
     pts = base.mark_point(size=80, filled=True).encode(x="rate:Q", color=alt.Color("group:N", legend=None),
@@ -229,7 +237,7 @@ def trend_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Cha
     df = _prepare(m[~m["race_ethnicity"].isin(["all", "unknown"])])
     groups = list(dict.fromkeys(df["race_ethnicity"]))
     df["year"] = df["period"].astype(str).str.replace("(pooled: each child counted once per year)", "", regex=False)
-    base = alt.Chart(df).encode(x=alt.X("year:O", title="fiscal years", sort=list(dict.fromkeys(df["year"]))),
+    base = alt.Chart(_slim(df)).encode(x=alt.X("year:O", title="fiscal years", sort=list(dict.fromkeys(df["year"]))),
                                 tooltip=_TOOLTIP + [alt.Tooltip("year:O")])
     scale = group_scale(groups)
     line = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_line(point=True).encode(
@@ -247,9 +255,10 @@ def county_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Ch
     df["note"] = df["status"].where(df["rri"].isna(), "")
     df["one"] = 1.0
     order = df.sort_values("rri", ascending=False)["jurisdiction"].tolist()
-    base = alt.Chart(df).encode(y=alt.Y("jurisdiction:N", sort=order, title=None),
-                                tooltip=[alt.Tooltip("jurisdiction:N")] + _TOOLTIP)
-    rule = alt.Chart(df).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="one:Q")
+    data = _slim(df, keep=("jurisdiction",))
+    base = alt.Chart(data).encode(y=alt.Y("jurisdiction:N", sort=order, title=None),
+                                  tooltip=[alt.Tooltip("jurisdiction:N")] + _TOOLTIP)
+    rule = alt.Chart(data).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="one:Q")
     err = base.transform_filter("isValid(datum.rri_low) && datum.rri_low > 0").mark_rule(
         strokeWidth=2, color=PALETTE[0]).encode(
         x=alt.X("rri_low:Q", scale=alt.Scale(type="log"), title=f"relative rate vs {reference_label} children"),
