@@ -150,3 +150,13 @@ def test_sentences_follow_the_adjusted_result_when_chosen():
     assert "Holm" not in plain and "could be due to chance" not in plain
     assert adjusted.endswith(TEMPLATES["chance_adjusted"].format(m=4))
     assert sentence({**row, "p_adjusted": 0.03}, adjusted=True) == plain
+
+
+def test_holm_hand_case():
+    # p = 0.01, 0.04, 0.03 -> sorted 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> running max 0.06
+    t = pd.DataFrame({"stage": "reported", "p_value": [0.01, 0.04, 0.03, np.nan]})
+    from equity_helpers.measures import adjust_p_values
+
+    adj, m = adjust_p_values(t, method="holm", family=["stage"])
+    assert adj.iloc[:3].tolist() == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(adj.iloc[3])
+    assert m.tolist() == [3, 3, 3, 0]
