@@ -72,8 +72,38 @@ _TRUE = {"1", "y", "yes", "true", "t"}
 _FALSE = {"0", "n", "no", "false", "f"}
 
 
+class _Described:
+    """What a validated extract and its record-free summary both answer from ``first_year``,
+    ``last_year``, ``problems`` and ``accounting``."""
+
+    first_year: int
+    last_year: int
+    problems: list[Problem]
+    accounting: pd.DataFrame
+
+    @property
+    def quality(self) -> pd.DataFrame:
+        """The data-quality table (one row per finding)."""
+        return problems_frame(self.problems)
+
+    @property
+    def periods(self) -> list[int]:
+        return list(range(self.first_year, self.last_year + 1))
+
+    def accounting_summary(self) -> pd.DataFrame:
+        """One row per table: rows read, used, excluded."""
+        a = self.accounting
+        if a.empty:
+            return pd.DataFrame(columns=["table", "read", "used", "excluded"])
+        wide = a.pivot_table(index="table", columns="outcome", values="rows", aggfunc="sum", fill_value=0)
+        for c in ("read", "used", "excluded"):
+            if c not in wide:
+                wide[c] = 0
+        return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
+
+
 @dataclass
-class ValidatedData:
+class ValidatedData(_Described):
     """Clean, typed canonical tables plus everything validation found.
 
     Attributes
@@ -100,15 +130,6 @@ class ValidatedData:
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
-    def quality(self) -> pd.DataFrame:
-        """The data-quality table (one row per finding)."""
-        return problems_frame(self.problems)
-
-    @property
-    def periods(self) -> list[int]:
-        return list(range(self.first_year, self.last_year + 1))
-
-    @property
     def jurisdictions(self) -> list[str]:
         """Jurisdictions found in the records (or the counts table), sorted."""
         found: set[str] = set()
@@ -129,13 +150,9 @@ class ValidatedData:
                            calendar=self.calendar, data_end=self.data_end, problems=list(self.problems),
                            accounting=self.accounting.copy())
 
-    def accounting_summary(self) -> pd.DataFrame:
-        """One row per table: rows read, used, excluded."""
-        return _accounting_summary(self.accounting)
-
 
 @dataclass
-class DataSummary:
+class DataSummary(_Described):
     """A validated extract's description without its records: places, years, extract date, data-quality
     findings and row accounting. A batch hands this (with the protected release tables) to its
     notebook runs instead of child-level data (:meth:`ValidatedData.summary`)."""
@@ -148,28 +165,6 @@ class DataSummary:
     problems: list[Problem] = field(default_factory=list)
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
     child_level: bool = False
-
-    @property
-    def quality(self) -> pd.DataFrame:
-        return problems_frame(self.problems)
-
-    @property
-    def periods(self) -> list[int]:
-        return list(range(self.first_year, self.last_year + 1))
-
-    def accounting_summary(self) -> pd.DataFrame:
-        return _accounting_summary(self.accounting)
-
-
-def _accounting_summary(a: pd.DataFrame) -> pd.DataFrame:
-    """One row per table: rows read, used, excluded."""
-    if a.empty:
-        return pd.DataFrame(columns=["table", "read", "used", "excluded"])
-    wide = a.pivot_table(index="table", columns="outcome", values="rows", aggfunc="sum", fill_value=0)
-    for c in ("read", "used", "excluded"):
-        if c not in wide:
-            wide[c] = 0
-    return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
 
 
 class _Checker:
