@@ -474,9 +474,12 @@ def write_index(out: Path, *, manifest: dict, wb, years: tuple[int, int], data_d
         blocks.append(f"<h3>{html.escape(sentence_start(group_children(g)))} compared with White children</h3>"
                       f"<table><thead><tr><th>jurisdiction</th>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
                       "</table>")
-    grid = _grid_svg(m, places, stages, year)
-    county_map = _county_map(wb, data_dir=data_dir, mapping=mapping, period=period, year=year, group=map_group,
-                             stage=map_stage, grid_rows=m)
+    from .views import focus_group
+
+    focus = focus_group(m[m["jurisdiction"] == STATE])  # the group with the most children behind a gap
+    grid = _grid_svg(m, places, stages, year, focus)
+    county_map = _county_map(wb, data_dir=data_dir, mapping=mapping, period=period, year=year,
+                             group=map_group or focus, stage=map_stage)
     failed = manifest["failed"]
     status = (f"<p class='failed'>{failed} run(s) failed; see the table below.</p>" if failed
               else "<p>All runs succeeded.</p>")
@@ -505,7 +508,7 @@ protected on all its margins at once and audited by linear programming.</dd></dl
     return atomic_write_text(out / "index.html", page)
 
 
-def _county_map(wb, *, data_dir, mapping, period: str, year: str, group: str | None, stage: str, grid_rows) -> str:
+def _county_map(wb, *, data_dir, mapping, period: str, year: str, group: str | None, stage: str) -> str:
     """The index page's county map (a static SVG) with its heading and notes; "" without boundaries."""
     from .maps import check_boundaries, county_map_svg, find_boundaries, load_boundaries
     from .schema import STAGES, group_children, sentence_start
@@ -517,10 +520,7 @@ def _county_map(wb, *, data_dir, mapping, period: str, year: str, group: str | N
     m = wb.measures_for()
     m = m[(m["period"] == period) & (m["basis"] == "population") & (m["jurisdiction"] != STATE)]
     if group is None:
-        state = grid_rows[(grid_rows["jurisdiction"] == STATE) & grid_rows["excess"].notna()]
-        if state.empty:
-            return ""
-        group = str(state.loc[state["excess"].abs().idxmax(), "race_ethnicity"])
+        return ""
     rows = m[(m["race_ethnicity"] == group) & (m["stage"] == stage)]
     if rows.empty:
         return ""
@@ -537,17 +537,15 @@ def _county_map(wb, *, data_dir, mapping, period: str, year: str, group: str | N
             + "".join(f"<p class='s'>{html.escape(n)}</p>" for n in notes))
 
 
-def _grid_svg(m, places: list[str], stages: list[str], year: str) -> str:
+def _grid_svg(m, places: list[str], stages: list[str], year: str, focus: str | None) -> str:
     """A jurisdictions x decision points grid of the relative rate index for the focus group, as SVG."""
     import altair as alt
     import vl_convert as vlc
 
     from .schema import STAGES, group_children, sentence_start
 
-    state = m[(m["jurisdiction"] == STATE) & m["excess"].notna()]
-    if state.empty:
+    if focus is None:
         return ""
-    focus = state.loc[state["excess"].abs().idxmax(), "race_ethnicity"]
     d = m[m["race_ethnicity"] == focus].copy()
     d["decision point"] = d["stage"].map(lambda s: STAGES[s].label)
     d["label"] = [("S" if s else "-" if v != v else f"{v:.1f}") for s, v in zip(d["suppressed"], d["rri"])]

@@ -316,7 +316,7 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
     current = place[place["period"] == period].sort_values("stage", key=lambda s: s.map(order), kind="stable")
     trend, unit = _trend(inside, groups_shown=~current["race_ethnicity"].isin(["all"]))
     win = sel[(sel["period"] == period) & (sel["jurisdiction"] != STATE)]
-    focus = _focus_group(sel[(sel["jurisdiction"] == STATE) & (sel["period"] == period)], filters)
+    focus = focus_group(sel[(sel["jurisdiction"] == STATE) & (sel["period"] == period)], filters.reference)
     counties = win[(win["race_ethnicity"] == focus) & (win["stage"] == stages[0])] if focus else win.iloc[0:0]
     text = sentences(current, year_label=window_phrase(filters.first_year, filters.last_year),
                      adjusted=filters.multiple_comparisons != "none")
@@ -337,8 +337,10 @@ def _trend(rows: pd.DataFrame, groups_shown=None) -> tuple[pd.DataFrame, str]:
     return rolling, "window"
 
 
-def _focus_group(state_rows: pd.DataFrame, filters: Filters) -> str | None:
-    rows = state_rows[~state_rows["race_ethnicity"].isin(["all", "unknown", filters.reference])]
+def focus_group(state_rows: pd.DataFrame, reference: str = "white") -> str | None:
+    """The group with the most children behind a gap (largest absolute excess) among measures rows of
+    one place, window and basis; None when no excess is published."""
+    rows = state_rows[~state_rows["race_ethnicity"].isin(["all", "unknown", reference])]
     rows = rows.dropna(subset=["excess"])
     if rows.empty:
         return None
