@@ -93,7 +93,8 @@ def _entered_after(first_sb: pd.DataFrame, epi: pd.DataFrame) -> pd.DataFrame:
     return m[(gap >= 0) & (gap <= LINK_DAYS)].drop_duplicates(["child_id", "jurisdiction", "period"])
 
 
-def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: ValidatedData) -> pd.DataFrame:
+def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: ValidatedData,
+                  births: pd.Series) -> pd.DataFrame:
     """Events (child_id, jurisdiction, period, stage, date) for one geographic level."""
     parts = []
     cols = ["child_id", "jurisdiction", "period", "date"]
@@ -120,7 +121,7 @@ def _level_events(rep: pd.DataFrame | None, epi: pd.DataFrame | None, data: Vali
                      .assign(stage="first_placement_congregate"))
         stay = (first["exit_date"] - first["entry_date"]).dt.days
         # CFSR Round 4: a discharge at 18 or older is not permanency
-        eighteen = first["child_id"].map(data.children.set_index("child_id")["birth_date"]) + pd.DateOffset(years=18)
+        eighteen = first["child_id"].map(births) + pd.DateOffset(years=18)
         minor = first["exit_date"] < eighteen
         perm = first["exit_reason"].isin(list(PERMANENT_EXITS)) & (stay < 365) & minor
         parts.append(first.loc[perm, cols].assign(stage="permanency_12m"))
@@ -181,11 +182,12 @@ def stage_counts(data: ValidatedData, *, scheme: str = "hispanic_first", by: Seq
     rep = data.reports
     epi = data.episodes
     levels = []
+    births = data.children.set_index("child_id")["birth_date"]  # one lookup for both levels
     if include_counties:
-        levels.append(_level_events(rep, epi, data))
+        levels.append(_level_events(rep, epi, data, births))
     if include_state:
         levels.append(_level_events(None if rep is None else rep.assign(jurisdiction=STATE),
-                                    None if epi is None else epi.assign(jurisdiction=STATE), data))
+                                    None if epi is None else epi.assign(jurisdiction=STATE), data, births))
     ev = pd.concat(levels, ignore_index=True)
 
     kids = data.children
