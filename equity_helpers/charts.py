@@ -13,7 +13,8 @@ import pandas as pd
 from .schema import STAGES, group_label
 
 __all__ = ["PALETTE", "group_scale", "offline_loader_html", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "CHART_FIELDS", "trend_chart", "county_chart",
-           "survival_chart", "exits_chart"]
+           "survival_chart", "exits_chart", "survey_waves_chart", "survey_sectors_chart", "survey_items_chart",
+           "SURVEY_AGREEMENT"]
 
 def vega_bundle() -> str:
     """The Vega, Vega-Lite and Vega-Embed JavaScript (from vl-convert, no network), setting
@@ -316,3 +317,104 @@ def exits_chart(exits: pd.DataFrame, *, title: str) -> alt.Chart:
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("by:N"), alt.Tooltip("exit_type:N"),
                  alt.Tooltip("share:Q", format=".0%")],
     ).properties(width=320, height=alt.Step(18)).facet(column=alt.Column("by:N", title=None)).properties(title=title)
+
+
+# --------------------------------------------------------------------------- the collaboration survey
+def _scale_axis(low: int, high: int) -> alt.Scale:
+    return alt.Scale(domain=[low, high], nice=False)
+
+
+def survey_waves_chart(d: pd.DataFrame, *, title: str, low: int, high: int) -> alt.Chart:
+    """Mean score of every domain for one group, one point per wave with its 95% interval.
+
+    ``d``: ``domain label``, ``wave``, ``mean``, ``ci_low``, ``ci_high``, ``respondents`` (published
+    rows only). Waves are told apart by colour and shape.
+    """
+    df = d[["domain label", "wave", "mean", "ci_low", "ci_high", "respondents"]].copy()
+    for c in ("mean", "ci_low", "ci_high"):
+        df[c] = df[c].astype(float).round(3)
+    waves = list(dict.fromkeys(df["wave"]))
+    order = list(dict.fromkeys(df["domain label"]))
+    colour = alt.Color("wave:N", scale=alt.Scale(domain=waves, range=PALETTE[: len(waves)]), title="wave")
+    base = alt.Chart(df).encode(
+        y=alt.Y("domain label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+        yOffset=alt.YOffset("wave:N", sort=waves),
+        tooltip=[alt.Tooltip("domain label:N", title="domain"), alt.Tooltip("wave:N"),
+                 alt.Tooltip("mean:Q", format=".2f", title="mean score"),
+                 alt.Tooltip("ci_low:Q", format=".2f", title="95% CI from"),
+                 alt.Tooltip("ci_high:Q", format=".2f", title="95% CI to"),
+                 alt.Tooltip("respondents:Q", title="respondents")])
+    err = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", scale=_scale_axis(low, high), title=f"mean score ({low} = strongly disagree, "
+                                                                 f"{high} = strongly agree)"),
+        x2="ci_high:Q", color=colour)
+    pts = base.mark_point(filled=True, size=70).encode(
+        x="mean:Q", color=colour, shape=alt.Shape("wave:N", scale=alt.Scale(domain=waves), title="wave"))
+    return alt.layer(err, pts).properties(width=420, height=alt.Step(14), title=title)
+
+
+def survey_sectors_chart(d: pd.DataFrame, *, title: str, low: int, high: int) -> alt.Chart:
+    """Mean score by wave for all partners and each sector, with 95% intervals, one panel per domain;
+    a sector hidden in a wave is written as "hidden" (never drawn as a value).
+
+    ``d``: ``domain label``, ``group``, ``wave``, ``mean``, ``ci_low``, ``ci_high`` (NaN where hidden), ``note``.
+    """
+    df = d[["domain label", "group", "wave", "mean", "ci_low", "ci_high", "note"]].copy()
+    for c in ("mean", "ci_low", "ci_high"):
+        df[c] = df[c].astype(float).round(3)
+    groups = list(dict.fromkeys(df["group"]))
+    waves = list(dict.fromkeys(df["wave"]))
+    domains = list(dict.fromkeys(df["domain label"]))
+    colour = alt.Color("group:N", scale=alt.Scale(domain=groups, range=PALETTE[: len(groups)]), title=None,
+                       legend=alt.Legend(orient="bottom", columns=3, labelLimit=260))
+    base = alt.Chart().encode(x=alt.X("wave:O", sort=waves, title="wave", axis=alt.Axis(labelAngle=0)),
+                              xOffset=alt.XOffset("group:N", sort=groups))
+    shown = base.transform_filter("isValid(datum.mean)")
+    err = shown.mark_rule(strokeWidth=2).encode(
+        y=alt.Y("ci_low:Q", scale=_scale_axis(low, high), title="mean score"), y2="ci_high:Q", color=colour)
+    pts = shown.mark_point(filled=True, size=50).encode(
+        y="mean:Q", color=colour, shape=alt.Shape("group:N", sort=groups, legend=None),
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("wave:N"), alt.Tooltip("mean:Q", format=".2f", title="mean score"),
+                 alt.Tooltip("ci_low:Q", format=".2f", title="95% CI from"),
+                 alt.Tooltip("ci_high:Q", format=".2f", title="95% CI to")])
+    hidden = base.transform_filter("datum.note != ''").mark_text(
+        angle=270, fontStyle="italic", color="#444", align="right", fontSize=9).encode(
+        y=alt.value(4), text="note:N", tooltip=[alt.Tooltip("group:N"), alt.Tooltip("wave:N"), alt.Tooltip("note:N")])
+    width = 420 if len(domains) == 1 else 220
+    return (alt.layer(err, pts, hidden, data=df).properties(width=width, height=200)
+            .facet(facet=alt.Facet("domain label:N", sort=domains, title=None,
+                                   header=alt.Header(labelFontSize=11, labelLimit=330)), columns=1 if len(domains) == 1 else 3)
+            .properties(title=alt.TitleParams(title, anchor="start")))
+
+
+SURVEY_AGREEMENT = {"disagree": "#A6611A", "neutral": "#BDBDBD", "agree": "#018571"}
+"""Diverging colours for disagreement and agreement (colour-blind safe brown / teal, grey between)."""
+
+
+def survey_items_chart(items: pd.DataFrame, *, title: str) -> alt.Chart:
+    """Diverging bars of item agreement: disagreeing to the left of 0, agreeing to the right, neutral
+    split across 0; each bar is labelled with the share agreeing (so colour is not the only cue).
+
+    ``items``: ``statement``, ``share_disagree``, ``share_neutral``, ``share_agree`` (published rows).
+    """
+    rows = []
+    for _, r in items.iterrows():
+        d, n, a = float(r["share_disagree"]), float(r["share_neutral"]), float(r["share_agree"])
+        rows += [(r["statement"], "disagree", -d - n / 2, -n / 2, d),
+                 (r["statement"], "neutral", -n / 2, n / 2, n),
+                 (r["statement"], "agree", n / 2, n / 2 + a, a)]
+    df = pd.DataFrame(rows, columns=["statement", "answer", "start", "end", "share"]).round(4)
+    order = list(dict.fromkeys(items["statement"]))
+    kinds = list(SURVEY_AGREEMENT)
+    y = alt.Y("statement:N", sort=order, title=None, axis=alt.Axis(labelLimit=420))
+    bars = alt.Chart(df).mark_bar().encode(
+        y=y, x=alt.X("start:Q", title="share of those who answered (disagree left, agree right)",
+                     axis=alt.Axis(format="%", labelExpr="format(abs(datum.value), '.0%')"),
+                     scale=alt.Scale(domain=[-1, 1])), x2="end:Q",
+        color=alt.Color("answer:N", sort=kinds, title=None,
+                        scale=alt.Scale(domain=kinds, range=[SURVEY_AGREEMENT[k] for k in kinds])),
+        tooltip=[alt.Tooltip("statement:N"), alt.Tooltip("answer:N"), alt.Tooltip("share:Q", format=".0%")])
+    labels = alt.Chart(df).transform_filter(alt.datum.answer == "agree").mark_text(
+        align="left", dx=3, fontSize=11).encode(y=y, x="end:Q", text=alt.Text("share:Q", format=".0%"))
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#333").encode(x="x:Q")
+    return alt.layer(bars, labels, zero).properties(width=360, height=alt.Step(22), title=title)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .schema import group_children, stage_info
 
-__all__ = ["sentence", "sentences", "unknown_sentence", "TEMPLATES"]
+__all__ = ["sentence", "sentences", "unknown_sentence", "TEMPLATES", "survey_sentences", "SURVEY_TEMPLATES", "ALPHA_CUT"]
 
 TEMPLATES: dict[str, str] = {
     "suppressed": "In {year}, the number of {groups} who {verb} is too small to report, to protect "
@@ -248,3 +248,104 @@ def sentences(table: pd.DataFrame, *, year_label: str | None = None, adjusted: b
         else:
             result.append(item)
     return result
+
+
+# --------------------------------------------------------------------------- the collaboration survey
+SURVEY_TEMPLATES: dict[str, str] = {
+    "respondents": "In {wave}, {n} people answered the survey for {group}{sectors}.",
+    "group_hidden": "In {wave}, {group} had too few respondents to show (or showing them would reveal a group "
+                    "that small), to protect the privacy of the people who answered.",
+    "range": "In {wave}, {group} rated {high} highest ({high_score} on the {scale} scale) and {low} lowest "
+             "({low_score}).",
+    "change": "{domain} {verb} from {before} in {w0} to {after} in {w1} (change {change}, 95% CI {lo} to {hi}).",
+    "no_change": "The other domains changed between {w0} and {w1} by amounts that chance alone could explain.",
+    "no_change_all": "Between {w0} and {w1}, no domain changed by more than chance alone could explain.",
+    "sector_gap": "Sectors saw {domain} most differently in {wave}: {high} {high_score} and {low} {low_score}.",
+    "alpha_low": "Read {domains} with care: {its} items hold together less well than the others' in {wave} "
+                 "(Cronbach's alpha below {cut} across all partners), so {they} may measure more than one thing.",
+    "hidden_groups": "{n} of the {total} groups (sectors and organisations) in {wave} are not shown: groups with "
+                     "fewer than {min} respondents, and others hidden so that those cannot be worked out.",
+}
+"""Sentences about the collaboration survey (neutral: what changed and how certain, never a verdict)."""
+ALPHA_CUT = 0.7
+"""Cronbach's alpha below this is called "holding together less well" (Nunnally's conventional 0.70)."""
+
+
+def _score(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.2f}".replace("-", "\u2212")
+
+
+def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None) -> list[str]:
+    """Plain-language sentences for one wave and group of a :class:`~equity_helpers.survey.SurveyRelease`.
+
+    Says how many answered (or that the group is hidden), the highest and lowest rated domains, the
+    domains whose change since ``baseline`` (default: the first wave) is larger than chance (95%
+    interval excluding 0) and that the others' is not, the domain on which sectors differ most (for
+    all partners), domains whose items do not hold together (alpha below :data:`ALPHA_CUT`), and how
+    many groups are hidden.
+    """
+    from .survey import ALL_PARTNERS, MIN_RESPONDENTS
+
+    inst = rel.instrument
+    label = {d.id: d.label for d in inst.domains}
+    scale = f"{inst.low}-{inst.high}"
+    out = []
+    g = rel.groups[(rel.groups["wave"] == wave) & (rel.groups["group"] == group)]
+    name = "all partners together" if group == ALL_PARTNERS else group
+    if g.empty or g["hidden"].iloc[0]:
+        return [SURVEY_TEMPLATES["group_hidden"].format(wave=wave, group=name)]
+    sectors = ""
+    if group == ALL_PARTNERS:
+        k = int(((rel.groups["wave"] == wave) & (rel.groups["level"] == "sector")).sum())
+        sectors = f", from {k} sectors"
+    out.append(SURVEY_TEMPLATES["respondents"].format(wave=wave, n=f"{int(g['respondents'].iloc[0]):,}", group=name,
+                                                      sectors=sectors))
+    d = rel.domains[(rel.domains["wave"] == wave) & (rel.domains["group"] == group) & ~rel.domains["hidden"]]
+    if len(d) >= 2:
+        hi, lo = d.loc[d["mean"].idxmax()], d.loc[d["mean"].idxmin()]
+        out.append(SURVEY_TEMPLATES["range"].format(wave=wave, group=name, high=label[hi["domain"]].lower(), scale=scale,
+                                                    high_score=_score(hi["mean"]), low=label[lo["domain"]].lower(),
+                                                    low_score=_score(lo["mean"])))
+    w0 = baseline or rel.waves[0]
+    if w0 != wave:
+        c = rel.changes[(rel.changes["from_wave"] == w0) & (rel.changes["to_wave"] == wave)
+                        & (rel.changes["group"] == group) & ~rel.changes["hidden"]]
+        clear = c[(c["ci_low"] > 0) | (c["ci_high"] < 0)].sort_values("change", key=abs, ascending=False)
+        for _, r in clear.iterrows():
+            out.append(SURVEY_TEMPLATES["change"].format(
+                domain=label[r["domain"]], verb="rose" if r["change"] > 0 else "fell", before=_score(r["mean_from"]),
+                after=_score(r["mean_to"]), w0=w0, w1=wave, change=_signed(r["change"]), lo=_signed(r["ci_low"]),
+                hi=_signed(r["ci_high"])))
+        if len(c) > len(clear):
+            out.append(SURVEY_TEMPLATES["no_change" if len(clear) else "no_change_all"].format(w0=w0, w1=wave))
+    if group == ALL_PARTNERS:
+        s = rel.domains[(rel.domains["wave"] == wave) & (rel.domains["level"] == "sector") & ~rel.domains["hidden"]]
+        if s["group"].nunique() >= 2:
+            spread = s.groupby("domain")["mean"].agg(lambda x: x.max() - x.min())
+            dom = spread.idxmax()
+            sd = s[s["domain"] == dom]
+            hi, lo = sd.loc[sd["mean"].idxmax()], sd.loc[sd["mean"].idxmin()]
+            out.append(SURVEY_TEMPLATES["sector_gap"].format(domain=label[dom].lower(), wave=wave, high=hi["group"],
+                                                             high_score=_score(hi["mean"]), low=lo["group"],
+                                                             low_score=_score(lo["mean"])))
+    # whether a domain's items hold together is a property of the instrument: judged on all partners
+    a = rel.alpha[(rel.alpha["wave"] == wave) & (rel.alpha["level"] == "all") & ~rel.alpha["hidden"]]
+    weak = [label[x].lower() for x in a.loc[a["alpha"] < ALPHA_CUT, "domain"]]
+    if weak:
+        names = ", ".join(weak[:-1]) + (" and " if len(weak) > 1 else "") + weak[-1]
+        out.append(SURVEY_TEMPLATES["alpha_low"].format(domains=names, wave=wave, cut=f"{ALPHA_CUT:.2f}",
+                                                        its="its" if len(weak) == 1 else "their",
+                                                        they="it" if len(weak) == 1 else "they"))
+    gw = rel.groups[(rel.groups["wave"] == wave) & (rel.groups["level"] != "all")]
+    if gw["hidden"].any():
+        out.append(SURVEY_TEMPLATES["hidden_groups"].format(n=int(gw["hidden"].sum()), total=len(gw), wave=wave,
+                                                            min=MIN_RESPONDENTS))
+    return [_capital(s) for s in out]
+
+
+def _capital(s: str) -> str:
+    return s[:1].upper() + s[1:]

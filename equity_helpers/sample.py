@@ -48,6 +48,10 @@ __all__ = [
     "truth_table",
     "write_sample",
     "DEFAULT_SEED",
+    "survey_responses",
+    "survey_truth",
+    "write_survey_sample",
+    "SURVEY_PLANTED",
 ]
 
 DEFAULT_SEED = 20261123
@@ -428,8 +432,9 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
     ``counties``: how many counties (default: the 12 of the sample; more adds generated ones, see
     :func:`counties_for`).
 
-    Also writes ``truth_table.csv``, ``generator.json`` (seed, scale, planted effects) and
-    ``counties.geojson`` (synthetic rectangular county shapes for the index page's map).
+    Also writes ``truth_table.csv``, ``generator.json`` (seed, scale, planted effects),
+    ``counties.geojson`` (synthetic rectangular county shapes for the index page's map) and the
+    collaboration survey (:func:`write_survey_sample`).
     Returns the paths written.
     """
     out = Path(out)
@@ -453,7 +458,9 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
     (out / "generator.json").write_text(json.dumps(
         {"seed": seed, "scale": scale, "first_year": FIRST_YEAR, "last_year": LAST_YEAR,
          "data_end": str(DATA_END.date()), "planted": PLANTED,
-         "counties": [c.__dict__ for c in chosen]}, indent=1, default=str))
+         "counties": [c.__dict__ for c in chosen],
+         "survey": {"planted": SURVEY_PLANTED, "base": SURVEY_BASE, "noise": SURVEY_NOISE}}, indent=1, default=str))
+    paths.update(write_survey_sample(out, seed=seed))
     return paths
 
 
@@ -466,3 +473,126 @@ def scale_for_children(n_children: int, counties: tuple[County, ...] = COUNTIES)
     af = base["age_group"].map(PLANTED["age_factor"])
     expected = float((base["population"] * rate * rm * af).sum())
     return n_children / expected
+
+
+# --------------------------------------------------------------------------- the collaboration survey
+SURVEY_INSTRUMENT = Path(__file__).with_name("survey_instrument.yml")
+"""The illustrative instrument the sample's responses answer (copied into the sample folder)."""
+SURVEY_WAVES = ("2024", "2025", "2026")
+SURVEY_ORGANISATIONS: dict[str, dict[str, int]] = {
+    "child_welfare": {"State Department of Children and Families": 30, "Riverbend County Children's Services": 10,
+                      "Pine Ridge County Children's Services": 6},
+    "domestic_violence": {"Safe Harbor Domestic Violence Coalition": 12, "Lakeshore Women's Shelter": 7,
+                          "Cedar Valley Family Justice Center": 4},
+    "community": {"Riverbend Community Action": 8, "Parent Partners Network": 9, "Latino Family Alliance": 6,
+                  "Youth Voice Council": 3},
+    "tribal": {"Pine Ridge Tribal ICWA Program": 4, "Tribal Family Services": 3},
+    "courts_legal": {"Family Court Improvement Program": 5, "Parents' Legal Defense": 3},
+}
+"""Respondents per organisation and wave (small ones on purpose: their groups must be hidden)."""
+SURVEY_BASE = {"shared_vision": 3.3, "shared_power": 2.5, "transparency": 3.2, "resources": 2.9,
+               "accountability": 2.8, "lived_experience": 2.9, "data": 2.5, "leadership": 3.4}
+"""Mean domain score (latent, 1-5 scale) in the first wave, before the planted effects below."""
+SURVEY_PLANTED: list[dict] = [
+    {"domain": "data", "sector": "all", "per_wave": 0.4,
+     "what": "sharing data and making meaning together improves by 0.4 a wave in every sector (+0.8 by 2026)"},
+    {"domain": "shared_power", "sector": "child_welfare", "offset": 1.0,
+     "what": "the child welfare agency rates shared power 1.0 higher than its partners in 2024 and stays there"},
+    {"domain": "shared_power", "sector": "partners", "per_wave": 0.3,
+     "what": "every other sector's shared-power score rises 0.3 a wave, so the gap narrows from 1.0 to 0.4"},
+    {"domain": "transparency", "sector": "all", "last_wave": -0.5,
+     "what": "transparency and truth-telling drops by 0.5 in 2026 in every sector (2024 and 2025 equal)"},
+    {"domain": "lived_experience", "sector": "domestic_violence", "offset": 0.6,
+     "what": "domestic violence programs rate centering survivors 0.6 higher than other sectors"},
+    {"domain": "lived_experience", "sector": "child_welfare", "per_wave": 0.25,
+     "what": "the child welfare agency's score for centering survivors rises 0.25 a wave"},
+    {"domain": "resources", "sector": "community", "offset": -0.5,
+     "what": "community organisations rate the sharing of resources 0.5 lower than other sectors"},
+]
+"""The planted effects on domain means (every other domain and sector stays at its base)."""
+SURVEY_NOISE = {"person": 0.45, "person_domain": 0.4, "item": 0.45, "blank": 0.04, "dont_know": 0.01,
+                "returning": 0.7, "loose_item": "ac3", "loose_item_sd": 1.2}
+"""Standard deviations of the respondent, respondent-by-domain and item terms; shares of blank and
+"don't know" answers and of respondents who answer again the next wave. One item (``loose_item``,
+"We rarely hear from the families our decisions affect.") is answered with much more noise
+(``loose_item_sd``): its domain, accountability, holds together less well (a lower Cronbach's alpha),
+as a real instrument's weak item would."""
+
+
+def survey_truth() -> pd.DataFrame:
+    """Planted mean (latent) domain score per wave, sector and domain: ``wave``, ``sector``, ``domain``, ``mean``."""
+    rows = []
+    for w_i, wave in enumerate(SURVEY_WAVES):
+        for sector in SURVEY_ORGANISATIONS:
+            for domain, base in SURVEY_BASE.items():
+                mu = base
+                for e in SURVEY_PLANTED:
+                    applies = (e["domain"] == domain and (e["sector"] in ("all", sector) or
+                                                          (e["sector"] == "partners" and sector != "child_welfare")))
+                    if not applies:
+                        continue
+                    mu += e.get("offset", 0.0) + e.get("per_wave", 0.0) * w_i
+                    mu += e.get("last_wave", 0.0) * (w_i == len(SURVEY_WAVES) - 1)
+                rows.append((wave, sector, domain, round(mu, 4)))
+    return pd.DataFrame(rows, columns=["wave", "sector", "domain", "mean"])
+
+
+def survey_responses(*, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Three waves of sample collaboration-survey answers with the planted effects of :data:`SURVEY_PLANTED`.
+
+    Each respondent's answer to an item is ``round(mean + person + person x domain + item noise)`` clipped
+    to 1-5 (the statement's wording turned around for reverse-scored items); 70% of a wave's respondents
+    answer again the next wave (same id), the others are new. Columns: ``wave``, ``respondent_id``,
+    ``organisation``, ``sector``, ``role``, ``race_ethnicity`` (optional demographics, never published),
+    ``item``, ``response`` (a number, or blank / "Don't know").
+    """
+    import yaml
+
+    rng = np.random.default_rng(seed + 15)
+    spec = yaml.safe_load(SURVEY_INSTRUMENT.read_text(encoding="utf-8"))
+    items = [(d["id"], i["id"], bool(i.get("reverse", False))) for d in spec["domains"] for i in d["items"]]
+    truth = survey_truth().set_index(["wave", "sector", "domain"])["mean"]
+    people: dict[str, list[dict]] = {}
+    next_id = 1
+    rows = []
+    for wave in SURVEY_WAVES:
+        for sector, orgs in SURVEY_ORGANISATIONS.items():
+            for org, size in orgs.items():
+                before = people.get(org, [])
+                keep = [p for p in before if rng.random() < SURVEY_NOISE["returning"]][:size]
+                while len(keep) < size:
+                    role = rng.choice(["leadership", "staff", "lived_experience"],
+                                      p=[0.2, 0.55, 0.25] if sector == "community" else [0.25, 0.65, 0.10])
+                    race = rng.choice(["Black", "Hispanic or Latino", "White", "American Indian or Alaska Native",
+                                       "Asian", "Two or more", ""], p=[.2, .15, .4, .08, .05, .07, .05])
+                    keep.append({"id": f"R{next_id:04d}", "role": str(role), "race": str(race),
+                                 "person": rng.normal(0, SURVEY_NOISE["person"])})
+                    next_id += 1
+                people[org] = keep
+                for p in keep:
+                    pd_terms = {d: rng.normal(0, SURVEY_NOISE["person_domain"]) for d in SURVEY_BASE}
+                    for domain, item, reverse in items:
+                        sd = SURVEY_NOISE["loose_item_sd" if item == SURVEY_NOISE["loose_item"] else "item"]
+                        latent = truth[(wave, sector, domain)] + p["person"] + pd_terms[domain] + rng.normal(0, sd)
+                        value = int(np.clip(np.rint(latent), 1, 5))
+                        if reverse:
+                            value = 6 - value
+                        u = rng.random()
+                        answer = "" if u < SURVEY_NOISE["blank"] else (
+                            "Don't know" if u < SURVEY_NOISE["blank"] + SURVEY_NOISE["dont_know"] else str(value))
+                        rows.append((wave, p["id"], org, sector, p["role"], p["race"], item, answer))
+    return pd.DataFrame(rows, columns=["wave", "respondent_id", "organisation", "sector", "role", "race_ethnicity",
+                                       "item", "response"])
+
+
+def write_survey_sample(out: str | Path, *, seed: int = DEFAULT_SEED) -> dict[str, Path]:
+    """Write ``survey_responses.csv``, ``survey_instrument.yml`` and ``survey_truth.csv`` to ``out``."""
+    import shutil
+
+    out = Path(out)
+    paths = {"survey_responses": out / "survey_responses.csv", "survey_instrument": out / "survey_instrument.yml",
+             "survey_truth": out / "survey_truth.csv"}
+    survey_responses(seed=seed).to_csv(paths["survey_responses"], index=False)
+    shutil.copyfile(SURVEY_INSTRUMENT, paths["survey_instrument"])
+    survey_truth().to_csv(paths["survey_truth"], index=False)
+    return paths

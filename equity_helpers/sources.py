@@ -21,6 +21,9 @@ An agency describes its data once in a ``mapping.yml`` (see ``docs/mapping.md`` 
         path: afcars_episodes.csv
       population:
         path: census_children.csv
+    survey:                           # optional: the collaboration survey (equity_helpers.survey)
+      responses: survey_responses.csv # tidy answers: wave, respondent_id, organisation, sector, role, item, response
+      instrument: survey_instrument.yml
 
 Without a mapping, :func:`read_sources` looks in the folder for ``children``, ``reports``,
 ``episodes``, ``population`` and ``counts`` files already in canonical form.
@@ -40,7 +43,7 @@ import yaml
 
 from .errors import DataValidationError, Problem
 
-__all__ = ["Mapping", "load_mapping", "read_table", "read_sources", "SUFFIXES", "TABLE_NAMES"]
+__all__ = ["Mapping", "load_mapping", "read_file", "read_table", "read_sources", "SUFFIXES", "TABLE_NAMES"]
 
 TABLE_NAMES = ("children", "reports", "episodes", "population", "counts")
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx", ".xls")
@@ -54,6 +57,8 @@ class Mapping:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     database: str | None = None
     extract_date: str | None = None
+    survey: dict[str, Any] = field(default_factory=dict)
+    """The collaboration survey's files (``responses``, ``instrument``), relative to the mapping."""
 
     @classmethod
     def default(cls, data_dir: str | Path) -> "Mapping":
@@ -83,7 +88,8 @@ def load_mapping(path: str | Path) -> Mapping:
             f"The mapping file names table(s) {sorted(unknown)} that the workbook does not know; "
             f"known tables are {', '.join(TABLE_NAMES)}.")])
     return Mapping(base_dir=p.parent, tables=spec.get("tables", {}), database=spec.get("database"),
-                   extract_date=str(spec["extract_date"]) if spec.get("extract_date") else None)
+                   extract_date=str(spec["extract_date"]) if spec.get("extract_date") else None,
+                   survey=spec.get("survey") or {})
 
 
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
@@ -101,7 +107,8 @@ def _sniff_separator(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_file(path: Path, spec: dict[str, Any]) -> pd.DataFrame:
+def read_file(path: Path, spec: dict[str, Any]) -> pd.DataFrame:
+    """One file (CSV with any common separator, Parquet or Excel) as text columns, as read for every table."""
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz", ".txt")):
         # utf-8-sig reads plain UTF-8 and drops a byte-order mark (Excel writes one)
@@ -139,7 +146,7 @@ def read_table(name: str, mapping: Mapping) -> pd.DataFrame:
         df = df.map(lambda v: None if v is None else str(v))
     else:
         path = mapping.base_dir / spec["path"]
-        df = _read_file(path, spec)
+        df = read_file(path, spec)
     rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
     df = df.rename(columns=rename)
     for col, codes in (spec.get("codes") or {}).items():

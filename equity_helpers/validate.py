@@ -170,10 +170,12 @@ class DataSummary(_Described):
 class _Checker:
     """Collects problems and per-row exclusions for one table."""
 
-    def __init__(self, table: str, df: pd.DataFrame, problems: list[Problem]):
+    def __init__(self, table: str, df: pd.DataFrame, problems: list[Problem],
+                 messages: dict[str, str] | None = None):
         self.table = table
         self.df = df
         self.problems = problems
+        self.messages = MESSAGES if messages is None else messages
         self.excluded = pd.Series("", index=df.index, dtype=object)
 
     def examples(self, mask: pd.Series | np.ndarray) -> str:
@@ -184,7 +186,7 @@ class _Checker:
         n = int(np.asarray(mask).sum())
         if n:
             self.problems.append(Problem("error", self.table, check, n, self.examples(mask),
-                                         MESSAGES[check].format(n=n, table=self.table, **kw)))
+                                         self.messages[check].format(n=n, table=self.table, **kw)))
 
     def exclude(self, check: str, mask, **kw) -> None:
         mask = pd.Series(np.asarray(mask), index=self.df.index) & (self.excluded == "")
@@ -192,7 +194,7 @@ class _Checker:
         if n:
             self.excluded[mask] = check
             self.problems.append(Problem("warning", self.table, check, n, self.examples(mask),
-                                         MESSAGES[check].format(n=n, table=self.table, **kw)))
+                                         self.messages[check].format(n=n, table=self.table, **kw)))
 
     def kept(self) -> pd.DataFrame:
         return self.df[self.excluded == ""].copy()

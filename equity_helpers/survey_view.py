@@ -1,0 +1,175 @@
+"""The *Collaboration over time* page: what one wave, group and domain of the survey show.
+
+Everything is read from a protected :class:`~equity_helpers.survey.SurveyRelease` (a hidden group
+is never drawn, counted or described), so the notebook, its widget panel and the batch report show
+the same sentences, charts and table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ParameterError
+from .survey import ALL_PARTNERS, SurveyRelease
+
+__all__ = ["SurveyView", "survey_view", "survey_table", "open_survey", "HIDDEN_NOTE", "SURVEY_PROMPTS"]
+
+HIDDEN_NOTE = "hidden"
+"""How a hidden group is written in charts and tables (never as a number)."""
+
+SURVEY_PROMPTS = [
+    "Which of these results match how the collaboration has felt to you, and which surprise you?",
+    "Where do sectors see the collaboration differently, and what might each sector know that the others do not?",
+    "What changed in the collaboration between the waves that could explain the changes we see?",
+    "Who is not in these results (partners, families, survivors, youth), and how could we hear from them?",
+    "What data do we share with each other, who makes meaning of it, and how do families and survivors take part?",
+    "What is one thing we will do together before the next wave?",
+]
+"""Questions for discussion on the survey page."""
+
+
+def open_survey(data_dir: str | Path | None = None, *, mapping: str | Path | None = None,
+                responses: str | Path | None = None, instrument: str | Path | None = None) -> SurveyRelease | None:
+    """Find, validate, score and protect the survey of a data folder or mapping (None when there is none).
+
+    ``responses`` and ``instrument`` name the files directly; otherwise :func:`~equity_helpers.survey.find_survey`
+    looks for them.
+    """
+    from .survey import build_survey_release, find_survey, load_responses
+
+    if responses is None or instrument is None:
+        found = find_survey(data_dir, mapping=mapping)
+        if found is None:
+            return None
+        responses, instrument = responses or found[0], instrument or found[1]
+    return build_survey_release(load_responses(responses, instrument))
+
+
+@dataclass
+class SurveyView:
+    """One wave, group and domain (None: every domain) of the survey, with a baseline wave for change."""
+
+    release: SurveyRelease
+    wave: str
+    group: str
+    domain: str | None
+    baseline: str
+    sentences: list[str]
+
+    def _label(self, domain_id: str) -> str:
+        return self.release.instrument.domain_label(domain_id)
+
+    def table(self) -> pd.DataFrame:
+        return survey_table(self.release, wave=self.wave, group=self.group, baseline=self.baseline)
+
+    def charts(self) -> list:
+        from . import charts
+
+        rel, inst = self.release, self.release.instrument
+        out = []
+        d = rel.domains[(rel.domains["group"] == self.group) & ~rel.domains["hidden"]].copy()
+        if not d.empty:
+            d["domain label"] = d["domain"].map(self._label)
+            d["respondents"] = d["n"]
+            d["wave"] = pd.Categorical(d["wave"], rel.waves, ordered=True)
+            d = d.sort_values(["wave"]).astype({"wave": str})
+            order = {x.id: i for i, x in enumerate(inst.domains)}
+            d = d.sort_values(["domain", "wave"], key=lambda s: s.map(order) if s.name == "domain" else s)
+            out.append(charts.survey_waves_chart(d, low=inst.low, high=inst.high,
+                                                 title=f"Domain scores by wave, {self._who()}"))
+        doms = [self.domain] if self.domain else [x.id for x in inst.domains]
+        s = rel.domains[rel.domains["level"].isin(["all", "sector"]) & rel.domains["domain"].isin(doms)].copy()
+        if not s.empty:
+            s["domain label"] = s["domain"].map(self._label)
+            s["note"] = s["hidden"].map({True: HIDDEN_NOTE, False: ""})
+            s["dorder"] = s["domain"].map({x: i for i, x in enumerate(doms)})
+            s = s.sort_values(["dorder", "level"], key=lambda c: c if c.name == "dorder" else c.map({"all": 0, "sector": 1}))
+            what = self._label(self.domain) if self.domain else "every domain"
+            out.append(charts.survey_sectors_chart(s, low=inst.low, high=inst.high,
+                                                   title=f"By sector and wave: {what}"))
+        it = rel.items[(rel.items["wave"] == self.wave) & (rel.items["group"] == self.group) & ~rel.items["hidden"]
+                       & (rel.items["domain"].isin(doms))].copy()
+        if not it.empty:
+            text = inst.items.set_index("item")
+            it["statement"] = it["item"].map(text["text"])
+            it = it.assign(order=it["item"].map(text["order"])).sort_values("order")
+            what = self._label(self.domain) if self.domain else "every statement"
+            out.append(charts.survey_items_chart(it, title=f"Agreement with each statement, {self._who()}, "
+                                                           f"{self.wave}: {what}"))
+        return out
+
+    def _who(self) -> str:
+        return "all partners" if self.group == ALL_PARTNERS else self.group
+
+    def show(self) -> None:
+        """Display the sentences, charts and table (batch mode, and inside the widget panel)."""
+        from IPython.display import Markdown, display
+
+        display(Markdown("\n".join(f"- {s}" for s in self.sentences)))
+        for ch in self.charts():
+            display(ch)
+        display(self.table())
+        display(Markdown(self.release.describe_protection()))
+
+
+def survey_view(release: SurveyRelease, *, wave: str | None = None, group: str = ALL_PARTNERS,
+                domain: str | None = None, baseline: str | None = None) -> SurveyView:
+    """The page for one wave (default: the latest), group, domain (None: all) and baseline (default: the first wave).
+
+    Raises
+    ------
+    ParameterError
+        For a wave, group or domain the survey does not have (the message lists the valid ones).
+    """
+    from .narrative import survey_sentences
+
+    waves = release.waves
+    wave = wave or waves[-1]
+    baseline = baseline or waves[0]
+    for name, value in (("wave", wave), ("baseline wave", baseline)):
+        if value not in waves:
+            raise ParameterError(f"The survey has no {name} {value!r}; its waves are {', '.join(waves)}.")
+    options = release.group_options()
+    if group not in set(release.groups["group"]):
+        raise ParameterError(f"No respondents belong to {group!r}; choose one of: {', '.join(options)}.")
+    if domain is not None:
+        release.instrument.domain(domain)  # raises ParameterError for an unknown domain
+    return SurveyView(release=release, wave=wave, group=group, domain=domain, baseline=baseline,
+                      sentences=survey_sentences(release, wave=wave, group=group, baseline=baseline))
+
+
+def _interval(v, lo, hi, fmt: str) -> str:
+    if pd.isna(v):
+        return HIDDEN_NOTE
+    if pd.isna(lo):
+        return format(v, fmt)
+    return f"{format(v, fmt)} ({format(lo, fmt)} to {format(hi, fmt)})"
+
+
+def survey_table(release: SurveyRelease, *, wave: str, group: str, baseline: str) -> pd.DataFrame:
+    """One row per domain for a wave and group: score with its interval, respondents, change since the
+    baseline wave with its interval, and Cronbach's alpha; "hidden" where the number is protected."""
+    inst = release.instrument
+    key = ["domain"]
+    d = release.domains[(release.domains["wave"] == wave) & (release.domains["group"] == group)].set_index(key)
+    c = release.changes[(release.changes["from_wave"] == baseline) & (release.changes["to_wave"] == wave)
+                        & (release.changes["group"] == group)].set_index(key)
+    a = release.alpha[(release.alpha["wave"] == wave) & (release.alpha["group"] == group)].set_index(key)
+    rows = []
+    for dom in inst.domains:
+        r = d.loc[dom.id] if dom.id in d.index else None
+        row = {"domain": dom.label,
+               f"mean score ({inst.low}-{inst.high}, 95% CI)":
+                   HIDDEN_NOTE if r is None else _interval(r["mean"], r["ci_low"], r["ci_high"], ".2f"),
+               "respondents": HIDDEN_NOTE if r is None or pd.isna(r["n"]) else f"{int(r['n']):,}"}
+        if baseline != wave:
+            ch = c.loc[dom.id] if dom.id in c.index else None
+            row[f"change since {baseline} (95% CI)"] = (
+                HIDDEN_NOTE if ch is None else _interval(ch["change"], ch["ci_low"], ch["ci_high"], "+.2f"))
+        if dom.id in a.index:
+            al = a.loc[dom.id]
+            row["Cronbach's alpha (95% CI)"] = _interval(al["alpha"], al["alpha_low"], al["alpha_high"], ".2f")
+        rows.append(row)
+    return pd.DataFrame(rows)
