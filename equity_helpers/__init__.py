@@ -44,6 +44,7 @@ from .suppression import DEFAULT_POLICY, SuppressionPolicy, shareable_counts, su
 from .validate import ValidatedData, load, validate
 from .workbook import check_parameters, describe_parameters, setup_notebook, show_view, start
 from . import charts, narrative, survival, views  # noqa: E402  (after the names they use)
+from .survey_view import describe_survey, show_survey, start_survey  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,7 @@ _counts = ["stage_counts", "population_table"]
 _measures = ["measures", "change_over_time", "rate_ratio", "katz_log_ci", "poisson_exact_ci", "wilson_ci",
              "two_proportion_z_test", "disproportionality_index", "di_band", "excess_children"]
 _privacy = ["SuppressionPolicy", "DEFAULT_POLICY", "suppress_counts", "shareable_counts", "Release", "build_release"]
-_notebook = ["setup_notebook", "check_parameters", "describe_parameters", "start", "show_view"]
+_notebook = ["setup_notebook", "check_parameters", "describe_parameters", "start", "show_view",
+             "start_survey", "describe_survey", "show_survey"]
 _errors = ["DataValidationError", "ParameterError", "DataQualityWarning"]
 __all__ = _data + _model + _counts + _measures + _privacy + _notebook + _errors + ["__version__"]

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import DataValidationError
 from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, path_labels, public_parameters, render_report
 from .safety import (BatchInterrupted, child_pids, ignore_interrupts, output_lock, private_cache, stop_on_signals,
                      stop_processes, sweep_leftover_caches, write_private)
@@ -65,25 +66,40 @@ def notebook_names() -> list[str]:
     return sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
 
 
+def notebook_scope(name: str) -> str:
+    """"place" (run for every jurisdiction) or "collaboration" (one page for the whole collaboration, run
+    once, with the state: the survey page), from the notebook's ``equity_workbook.scope`` metadata."""
+    meta = json.loads((NOTEBOOK_DIR / name).read_text(encoding="utf-8")).get("metadata", {})
+    return meta.get("equity_workbook", {}).get("scope", "place")
+
+
 ASSETS = "assets"
 """Folder of the reports folder holding the shared Vega runtime."""
 
 
 def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameters: dict,
-         shared_assets: bool = True) -> list[Task]:
-    """The runs of a batch: every notebook for every jurisdiction (Statewide first).
+         shared_assets: bool = True, survey: bool = True) -> list[Task]:
+    """The runs of a batch: every notebook for every jurisdiction (Statewide first); a
+    collaboration-wide notebook (:func:`notebook_scope`) once, with the state, and only when the data
+    have a collaboration survey (``survey``).
 
     ``shared_assets``: reports load the Vega runtime and the page style from :data:`ASSETS` by
     relative path; False inlines them in every report (self-contained files)."""
     tasks = []
     src = f"../{ASSETS}" if shared_assets else None
+    scopes = {nb: notebook_scope(nb) for nb in notebooks}
     for j in jurisdictions:
         for nb in notebooks:
+            if scopes[nb] == "collaboration" and (j != STATE or not survey):
+                continue
             params = {**parameters, "jurisdiction": j, "mode": "batch"}
             tasks.append(Task(notebook=str(NOTEBOOK_DIR / nb), jurisdiction=j, out_dir=str(out / _slug(j)),
                               parameters=params, assets=src))
     return tasks
 
+
+SURVEY_RELEASE = "survey_release.csv"
+"""The collaboration survey's published numbers in the reports folder (when the data have a survey)."""
 
 KERNEL_NOISE = ("Kernel is running over TCP without encryption",)
 """Kernel log lines that say nothing about a run (ipykernel's notice on its loopback sockets)."""
@@ -280,8 +296,19 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
 
             write_vega_asset(out / ASSETS)
             write_css_asset(out / ASSETS)
+        from .survey_view import open_survey
+
+        # the collaboration survey's published numbers, protected like the release (its page reads the same)
+        try:
+            survey = open_survey(data_dir, mapping=mapping)
+        except DataValidationError as exc:  # the survey page fails with these problems; the rest goes on
+            print(f"The collaboration survey cannot be used: {exc}", file=sys.stderr)
+            survey = exc
+        else:
+            if survey is not None:
+                survey.write(out / SURVEY_RELEASE)
         tasks = plan(jurisdictions=places, notebooks=chosen, out=out, parameters=params,
-                     shared_assets=not self_contained)
+                     shared_assets=not self_contained, survey=survey is not None)
         previous = {r["key"]: r for r in _load_manifest(out).get("runs", [])}
         todo, results = [], []
         for t in tasks:

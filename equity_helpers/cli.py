@@ -106,6 +106,23 @@ def _batch(args: argparse.Namespace) -> int:
     return 1 if manifest["failed"] else 0
 
 
+def _survey(args: argparse.Namespace) -> int:
+    from .survey import build_survey_release, load_responses
+
+    data = load_responses(args.responses, args.instrument)
+    rel = build_survey_release(data)
+    path = rel.write(args.out)
+    acc = data.accounting.set_index("status")["rows"].groupby(level=0).sum()
+    hidden = rel.groups[rel.groups["level"] != "all"]
+    print(f"{int(acc.get('read', 0)):,} answers read, {int(acc.get('used', 0)):,} used, "
+          f"{int(acc.get('excluded', 0)):,} left out; waves {', '.join(rel.waves)}.")
+    for _, p in data.quality.iterrows():
+        print(f"  {p['severity']}: {p['message']}")
+    print(f"{int(hidden['hidden'].sum())} of {len(hidden)} sector and organisation groups (over all waves) are "
+          f"hidden to protect respondents. Wrote {path}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="equity-workbook", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -132,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True)
     m.add_argument("--no-suppression", action="store_true", help="internal analysis only: show small cells")
     m.set_defaults(func=_measures)
+
+    sv = sub.add_parser("survey", help="score a collaboration survey: domain scores, change, agreement, alpha")
+    sv.add_argument("--responses", required=True, help="tidy answers (CSV, Parquet or Excel)")
+    sv.add_argument("--instrument", required=True, help="the instrument YAML (domains, items, scale, sectors)")
+    sv.add_argument("--out", required=True, help="CSV (or .parquet) of every published survey number")
+    sv.set_defaults(func=_survey)
 
     b = sub.add_parser("batch", help="every notebook for every jurisdiction, index and manifest")
     b.add_argument("--data", required=True)

@@ -283,11 +283,14 @@ class SurveyData:
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def accounting_summary(self) -> pd.DataFrame:
-        """Rows read, excluded by reason and used, as a table an analyst reads."""
-        a = self.accounting.copy()
-        a["what"] = np.where(a["status"] == "excluded", "excluded: " + a["reason"].str.replace("_", " "),
-                             a["status"])
-        return a[["table", "what", "rows"]].rename(columns={"rows": "rows"})
+        return _accounting_summary(self.accounting)
+
+
+def _accounting_summary(accounting: pd.DataFrame) -> pd.DataFrame:
+    """Rows read, excluded by reason and used, as a table an analyst reads: ``table``, ``what``, ``rows``."""
+    a = accounting.copy()
+    a["what"] = np.where(a["status"] == "excluded", "excluded: " + a["reason"].str.replace("_", " "), a["status"])
+    return a[["table", "what", "rows"]]
 
 
 def _wave_order(waves: pd.Series) -> list[str]:
@@ -623,6 +626,47 @@ class SurveyRelease:
         """All partners, then sectors, then organisations with at least one published number."""
         orgs = self.groups[(self.groups["level"] == "organisation") & ~self.groups["hidden"]]
         return [ALL_PARTNERS, *self.sectors, *sorted(orgs["group"].unique())]
+
+    def accounting_summary(self) -> pd.DataFrame:
+        """Answers read, excluded by reason and used (from the validated responses)."""
+        return _accounting_summary(self.accounting)
+
+    def published(self) -> pd.DataFrame:
+        """Every published survey number as one tidy table (what ``equity-workbook survey`` writes).
+
+        Columns: ``measure`` (respondents, domain_score, item_agreement, cronbach_alpha, change),
+        ``wave`` (for a change: the later wave), ``from_wave`` (changes only), ``level`` (all, sector,
+        organisation), ``group``, ``sector``, ``domain``, ``item``, ``n`` (respondents behind the number;
+        for a change, of the later wave), ``estimate`` (mean score, share agreeing, alpha or change),
+        ``ci_low``, ``ci_high`` (95%), ``p_value`` (changes), ``share_disagree``, ``share_neutral``
+        (items), ``hidden``. Hidden numbers are empty.
+        """
+        g, d, i, a, c = self.groups, self.domains, self.items, self.alpha, self.changes
+        parts = [
+            g.assign(measure="respondents", n=g["respondents"]),
+            d.assign(measure="domain_score", estimate=d["mean"]),
+            i.assign(measure="item_agreement", estimate=i["share_agree"], ci_low=i["agree_low"], ci_high=i["agree_high"]),
+            a.assign(measure="cronbach_alpha", estimate=a["alpha"], ci_low=a["alpha_low"], ci_high=a["alpha_high"]),
+            c.assign(measure="change", wave=c["to_wave"], n=c["n_to"], estimate=c["change"]),
+        ]
+        cols = ["measure", "wave", "from_wave", "level", "group", "sector", "domain", "item", "n", "estimate",
+                "ci_low", "ci_high", "p_value", "share_disagree", "share_neutral", "hidden"]
+        out = pd.concat([p.reindex(columns=cols) for p in parts], ignore_index=True)
+        for col in ("estimate", "ci_low", "ci_high", "p_value", "share_disagree", "share_neutral"):
+            out[col] = out[col].astype(float).round(4)
+        out["n"] = out["n"].astype("Int64")
+        return out
+
+    def write(self, path: str | Path) -> Path:
+        """Write :meth:`published` as CSV (or Parquet for a ``.parquet`` name); returns the path."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        table = self.published()
+        if p.suffix == ".parquet":
+            table.to_parquet(p, index=False)
+        else:
+            table.to_csv(p, index=False)
+        return p
 
     def describe_protection(self) -> str:
         p = self.protection

@@ -14,7 +14,8 @@ import pandas as pd
 from .errors import ParameterError
 from .survey import ALL_PARTNERS, SurveyRelease
 
-__all__ = ["SurveyView", "survey_view", "survey_table", "open_survey", "HIDDEN_NOTE", "SURVEY_PROMPTS"]
+__all__ = ["SurveyView", "survey_view", "survey_table", "open_survey", "start_survey", "show_survey", "describe_survey",
+           "HIDDEN_NOTE", "SURVEY_PROMPTS"]
 
 HIDDEN_NOTE = "hidden"
 """How a hidden group is written in charts and tables (never as a number)."""
@@ -173,3 +174,52 @@ def survey_table(release: SurveyRelease, *, wave: str, group: str, baseline: str
             row["Cronbach's alpha (95% CI)"] = _interval(al["alpha"], al["alpha_low"], al["alpha_high"], ".2f")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def start_survey(*, data_dir=None, mapping=None, responses=None, instrument=None, mode: str = "interactive"
+                 ) -> SurveyRelease:
+    """What the survey notebook does after its parameters cell: set up the notebook, then find,
+    validate, score and protect the survey.
+
+    Raises
+    ------
+    ParameterError
+        When no survey is found (the message says where the workbook looked and what to add).
+    """
+    from .workbook import setup_notebook
+
+    setup_notebook(mode)
+    rel = open_survey(data_dir, mapping=mapping, responses=responses, instrument=instrument)
+    if rel is None:
+        where = mapping if mapping is not None else data_dir
+        raise ParameterError(
+            f"No collaboration survey was found in {Path(str(where)).name or where}: add survey_responses.csv and "
+            f"survey_instrument.yml to the data folder, or name them in mapping.yml under survey: (responses:, "
+            f"instrument:).")
+    return rel
+
+
+def describe_survey(rel: SurveyRelease) -> str:
+    """The instrument, its waves and who answered, in two sentences (the page's opening)."""
+    inst = rel.instrument
+    g = rel.groups[rel.groups["level"] == "all"].set_index("wave")["respondents"]
+    per_wave = ", ".join(f"{w}: {int(g[w]):,}" for w in rel.waves if w in g.index and g[w] == g[w])
+    note = f" {inst.note}" if inst.note else ""
+    return (f"**{inst.name}**: {len(inst.domains)} domains, {len(inst.items)} statements answered on a scale from "
+            f"{inst.scale_text()}.{note}\n\nWaves and respondents: {per_wave}.")
+
+
+def show_survey(rel: SurveyRelease, *, mode: str, wave: str | None = None, group: str | None = None,
+                domain: str | None = None, baseline: str | None = None):
+    """The filter panel in interactive mode, the rendered view in batch mode (returns the panel or view)."""
+    from IPython.display import display
+
+    if mode == "interactive":
+        from .widgets import SurveyPanel
+
+        panel = SurveyPanel(rel, wave=wave, baseline=baseline, group=group, domain=domain)
+        display(panel.panel)
+        return panel
+    view = survey_view(rel, wave=wave, group=group or ALL_PARTNERS, domain=domain, baseline=baseline)
+    view.show()
+    return view

@@ -16,7 +16,7 @@ from .schema import AGE_GROUPS, SCHEMES, STAGES, group_label
 from .stages import STATE
 from .views import ALL_LEVELS, DecisionPointView, Filters, Workbook, decision_point_view
 
-__all__ = ["DecisionPointPanel", "SCHEME_LABELS"]
+__all__ = ["DecisionPointPanel", "SurveyPanel", "SCHEME_LABELS"]
 
 SCHEME_LABELS = {
     "hispanic_first": "Hispanic of any race, then race",
@@ -133,6 +133,52 @@ class DecisionPointPanel:
         self.output.clear_output(wait=True)
         with self.output:
             self.view = self._render(self.filters())
+
+    def _ipython_display_(self) -> None:
+        display(self.panel)
+
+
+class SurveyPanel:
+    """Filters of the *Collaboration over time* page (wave, compared with, group, domain) that redraw
+    :func:`~equity_helpers.survey_view.survey_view`.
+
+    Attributes
+    ----------
+    panel : the widget to display (filters above, output below).
+    view : the :class:`~equity_helpers.survey_view.SurveyView` drawn for the current filters.
+    """
+
+    def __init__(self, release, *, wave: str | None = None, baseline: str | None = None, group: str | None = None,
+                 domain: str | None = None):
+        from .survey import ALL_PARTNERS
+
+        self.release = release
+        waves = release.waves
+        style = {"description_width": "initial"}
+        layout = W.Layout(width="auto")
+        self.wave = W.Dropdown(options=waves, value=wave or waves[-1], description="Wave", style=style)
+        self.baseline = W.Dropdown(options=waves, value=baseline or waves[0], description="Change since",
+                                   style=style)
+        self.group = W.Dropdown(options=release.group_options(), value=group or ALL_PARTNERS, description="Who answered",
+                                style=style, layout=layout)
+        self.domain = W.Dropdown(options=[("every domain", None)] + [(d.label, d.id) for d in release.instrument.domains],
+                                 value=domain, description="Domain", style=style, layout=layout)
+        self.output = W.Output()
+        for w in (self.wave, self.baseline, self.group, self.domain):
+            w.observe(lambda _change: self.redraw(), names="value")
+        self.panel = W.VBox([W.HBox([self.wave, self.baseline]), W.HBox([self.group, self.domain]), self.output])
+        self.view: Any = None
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Recompute the view for the current filters and show it in the output area."""
+        from .survey_view import survey_view
+
+        self.output.clear_output(wait=True)
+        with self.output:
+            self.view = survey_view(self.release, wave=self.wave.value, group=self.group.value,
+                                    domain=self.domain.value, baseline=self.baseline.value)
+            self.view.show()
 
     def _ipython_display_(self) -> None:
         display(self.panel)

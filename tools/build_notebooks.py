@@ -6,15 +6,25 @@ import nbformat as nbf
 NB = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def notebook(cells):
+def notebook(cells, scope=None):
+    """``scope`` "collaboration": a page about the whole collaboration, run once per batch (not per place)."""
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if scope:
+        nb.metadata["equity_workbook"] = {"scope": scope}
     out = []
+    numbered = 0
     for kind, src, *tags in cells:
         c = nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src)
+        ids = [t[3:] for t in tags if t.startswith("id:")]  # a named cell keeps its id when cells move
+        tags = [t for t in tags if not t.startswith("id:")]
         if tags:
             c.metadata["tags"] = list(tags)
-        c.id = f"cell-{len(out):02d}"  # stable ids: rebuilding changes nothing unless the content does
+        if ids:
+            c.id = ids[0]
+        else:
+            c.id = f"cell-{numbered:02d}"  # stable ids: rebuilding changes nothing unless the content does
+            numbered += 1
         out.append(c)
     nb.cells = out
     return nb
@@ -99,13 +109,25 @@ def opening(intro_md, basis):
     return [("md", intro_md), ("md", HOW_TO_READ), ("code", PARAMS, "parameters"), ("code", START.format(basis=basis))]
 
 
-def decision_point(title, intro, stages, prompts, basis="population"):
+def decision_point(title, intro, stages, prompts, basis="population", extra=()):
     return [
         *opening(f"# {title}\n\n{intro}", basis),
         ("md", "## What the numbers show"),
         ("code", f"view = eh.show_view(wb, filters=filters, mode=mode, stages={stages!r})"),
+        *extra,
         ("md", "## Questions for discussion\n\n" + "\n".join(f"{i}. {q}" for i, q in enumerate(prompts, 1))),
     ]
+
+
+ENTRY_STAGES = ["entered_care", "entered_after_substantiation"]
+DECISION_BASE = [
+    ("md", "## Per 100 substantiated: the same year, and the children followed from their finding\n\n"
+           "The first rate divides the year's entries by the same year's substantiated children; the second follows "
+           "the substantiated children and counts those who entered care within 90 days.", "id:decision-base-heading"),
+    ("code", "decision = eh.views.Filters(**{**filters.__dict__, \"basis\": \"decision\"})\n"
+             f"eh.views.decision_point_view(wb, stages={ENTRY_STAGES!r}, filters=decision).show()",
+     "id:decision-base-view"),
+]
 
 
 NOTEBOOKS = {
@@ -139,10 +161,11 @@ NOTEBOOKS = {
         "Entry to foster care",
         "Some investigations lead to a child being removed from home and placed in foster care. This is one "
         "of the most consequential decisions the system makes.",
-        ["entered_care"],
+        ENTRY_STAGES,
         ["Where do the gaps grow the most along the chain: at the report, the finding, or the removal?",
          "Which alternatives to removal (safety plans, kin, in-home services) were available to each family?",
-         "What would it take to close the gap for the group with the most children behind it?"]),
+         "What would it take to close the gap for the group with the most children behind it?"],
+        extra=DECISION_BASE),
     "05_placement.ipynb": decision_point(
         "First placement: kin and congregate care",
         "When children enter care, living with relatives or close family friends (kin) keeps family ties; "
@@ -208,6 +231,60 @@ SUMMARY = [
 ]
 
 
+SURVEY_PARAMS = (PARAMS + "\n"
+                 "# The collaboration survey (files in data_dir, or named in mapping.yml under survey:)\n"
+                 "survey_responses = None\n"
+                 "survey_instrument = None\n"
+                 "wave = None  # None: the latest wave\n"
+                 "baseline_wave = None  # None: the first wave\n"
+                 "group = None  # None: all partners; or a sector or organisation\n"
+                 "domain = None  # None: every domain")
+
+SURVEY = [
+    ("md", "# Collaboration over time\n\n"
+           "The agency and its domestic violence, community and tribal partners answer a survey about their "
+           "collaboration once a wave. This page shows how each part of the collaboration is experienced, how that "
+           "differs between sectors, and whether it is changing, so that partners can make meaning of it together.\n\n"
+           "It is the other half of what partners review at a learning exchange: the children's outcomes on the other "
+           "pages, and the collaboration itself here."),
+    ("md", "### How to read this page\n\n"
+           "- **Domain score**: each respondent's average answer to the statements of a domain (statements worded "
+           "the other way round are turned around first), averaged over the people who answered. Higher means the "
+           "collaboration is experienced as doing better on it.\n"
+           "- **95% confidence interval (CI)**: the range the average could reasonably be in, given who happened to "
+           "answer. A change whose interval includes 0 could be due to chance.\n"
+           "- **Agreement**: the share of those who answered a statement who agreed or strongly agreed with it as "
+           "worded.\n"
+           "- **Cronbach's alpha**: whether a domain's statements hold together (answered alike). Below 0.70, the "
+           "statements may be measuring different things; read that domain's score with care.\n"
+           "- **Hidden** groups: no group of fewer than five respondents is shown, and other groups are hidden where "
+           "needed so that a small one cannot be worked out from the totals.\n\n"
+           "Scores describe how partners experience the collaboration; they do not say why. The people in the room "
+           "are needed for that."),
+    ("code", SURVEY_PARAMS, "parameters"),
+    ("code", "import equity_helpers as eh\n"
+             "from IPython.display import Markdown, display\n\n"
+             "survey = eh.start_survey(data_dir=data_dir, mapping=mapping, responses=survey_responses,\n"
+             "                         instrument=survey_instrument, mode=mode)\n"
+             "display(Markdown(eh.describe_survey(survey)))"),
+    ("md", "## The answers read\n\nEvery answer read is used or left out for a stated reason."),
+    ("code", "display(survey.accounting_summary())\n"
+             "display(Markdown(\"No problems were found in the answers.\") if survey.quality.empty else "
+             "survey.quality[[\"severity\", \"rows\", \"message\"]])"),
+    ("md", "## What the survey shows"),
+    ("code", "view = eh.show_survey(survey, mode=mode, wave=wave, group=group, domain=domain, baseline=baseline_wave)"),
+    ("md", "## Questions for discussion\n\n" + "\n".join(f"{i}. {q}" for i, q in enumerate([
+        "Which of these results match how the collaboration has felt to you, and which surprise you?",
+        "Where do sectors see the collaboration differently, and what might each sector know that the others "
+        "do not?",
+        "What changed in the collaboration between the waves that could explain the changes we see?",
+        "Who is not in these results (partners, families, survivors, youth), and how could we hear from them?",
+        "What data do we share with each other, who makes meaning of it, and how do families and survivors take "
+        "part?",
+        "What is one thing we will do together before the next wave?"], 1))),
+]
+
+
 def main() -> None:
     NB.mkdir(exist_ok=True)
     nbf.write(notebook(START_HERE), NB / "00_start_here.ipynb")
@@ -216,6 +293,7 @@ def main() -> None:
     nbf.write(notebook(WHOLE_CHAIN), NB / "06_whole_chain.ipynb")
     nbf.write(notebook(TIME_IN_CARE), NB / "07_time_in_care_and_exits.ipynb")
     nbf.write(notebook(SUMMARY), NB / "08_summary.ipynb")
+    nbf.write(notebook(SURVEY, scope="collaboration"), NB / "09_collaboration_over_time.ipynb")
 
 
 if __name__ == "__main__":
