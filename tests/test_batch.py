@@ -11,7 +11,7 @@ from equity_helpers.cli import main
 
 from .conftest import SAMPLE
 
-NOTEBOOKS = ["00_start_here", "04_entry_to_care"]
+NOTEBOOKS = ["00_start_here", "04_entry_to_care", "09_collaboration_over_time"]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,20 @@ def test_index_links_every_report_and_names_failures(batch):
     assert not re.search(r"<script", index)
 
 
+def test_the_survey_page_runs_once_and_its_numbers_are_published_protected(batch):
+    import json
+
+    import pandas as pd
+
+    out, _ = batch
+    runs = json.loads((out / "manifest.json").read_text())["runs"]
+    survey_runs = [r for r in runs if r["notebook"].startswith("09_")]
+    assert [(r["jurisdiction"], r["status"]) for r in survey_runs] == [("Statewide", "ok")]
+    table = pd.read_csv(out / "survey_release.csv")
+    shown = table[~table["hidden"]]
+    assert (shown["n"].dropna() >= 5).all() and table["hidden"].any()
+
+
 def test_rerun_skips_completed_runs_unless_forced(batch, tmp_path):
     out, _ = batch
     copy = tmp_path / "again"
@@ -80,7 +94,8 @@ def test_reports_render_offline_in_headless_chromium(batch):
     from playwright.sync_api import sync_playwright
 
     out, _ = batch
-    pages = [out / "index.html", out / "Granite" / "04_entry_to_care.html", out / "Statewide" / "00_start_here.html"]
+    pages = [out / "index.html", out / "Granite" / "04_entry_to_care.html", out / "Statewide" / "00_start_here.html",
+             out / "Statewide" / "09_collaboration_over_time.html"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -6,11 +6,14 @@ import sys
 import nbformat
 import pytest
 
+from equity_helpers.batch import notebook_scope
 from equity_helpers.report import NOTEBOOK_DIR, export_html, render_report, run_notebook
 
 from .conftest import SAMPLE
 
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+PLACE_NOTEBOOKS = [p.name for p in NOTEBOOKS if notebook_scope(p.name) == "place"]
+SURVEY_NOTEBOOK = "09_collaboration_over_time.ipynb"
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -23,9 +26,15 @@ def test_notebooks_are_committed_without_outputs():
         assert len(tagged) == 1, path.name
 
 
+def test_the_survey_page_is_about_the_whole_collaboration():
+    assert notebook_scope(SURVEY_NOTEBOOK) == "collaboration" and SURVEY_NOTEBOOK not in PLACE_NOTEBOOKS
+
+
 @pytest.mark.parametrize("jurisdiction", ["Statewide", "Granite"])
 @pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])
 def test_notebook_runs_in_batch_and_passes_nbval(tmp_path, notebook, jurisdiction):
+    if notebook not in PLACE_NOTEBOOKS and jurisdiction != "Statewide":
+        pytest.skip("a collaboration-wide page runs once, with the state")
     out = tmp_path / notebook
     run_notebook(NOTEBOOK_DIR / notebook, out,
                  parameters={"data_dir": str(SAMPLE), "jurisdiction": jurisdiction, "mode": "batch"})
@@ -39,6 +48,9 @@ def test_notebook_runs_in_batch_and_passes_nbval(tmp_path, notebook, jurisdictio
         jurisdiction != "Statewide" and "Too few children entered care in" in "".join(
             str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)), "charts are rendered"
     assert "application/vnd.jupyter.widget-view+json" not in kinds, "no widget left as the only output"
+    if notebook == SURVEY_NOTEBOOK:
+        text = "".join(str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert "people answered the survey for all partners together" in text and "hidden" in text
     if jurisdiction == "Granite":
         text = "".join(str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert "suppressed" in text or "too small to report" in text
@@ -53,6 +65,25 @@ def test_interactive_mode_shows_the_filter_panel(tmp_path):
     nb = nbformat.read(str(out), as_version=4)
     kinds = {k for c in nb.cells if c.cell_type == "code" for o in c.outputs for k in o.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in kinds
+
+
+def test_survey_page_shows_its_filter_panel_interactively(tmp_path):
+    out = tmp_path / "09.ipynb"
+    run_notebook(NOTEBOOK_DIR / SURVEY_NOTEBOOK, out, parameters={"data_dir": str(SAMPLE)})
+    nb = nbformat.read(str(out), as_version=4)
+    kinds = {k for c in nb.cells if c.cell_type == "code" for o in c.outputs for k in o.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" in kinds
+
+
+def test_survey_page_without_a_survey_says_what_to_add(tmp_path):
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError):
+        run_notebook(NOTEBOOK_DIR / SURVEY_NOTEBOOK, tmp_path / "none.ipynb",
+                     parameters={"data_dir": str(tmp_path), "mode": "batch"})
+    nb = nbformat.read(str(tmp_path / "none.failed.ipynb"), as_version=4)
+    shown = "".join(str(o) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "No collaboration survey was found" in shown and "Traceback (most recent call last)" not in shown
 
 
 def test_bad_parameter_fails_with_plain_message(tmp_path):
