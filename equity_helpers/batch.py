@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataValidationError
-from .report import NOTEBOOK_DIR, atomic_write_text, data_fingerprint, path_labels, public_parameters, render_report
+from .report import NOTEBOOK_DIR, atomic_write_text, notebook_scope, data_fingerprint, path_labels, public_parameters, render_report
 from .safety import (BatchInterrupted, child_pids, ignore_interrupts, output_lock, private_cache, stop_on_signals,
                      stop_processes, sweep_leftover_caches, write_private)
 from .stages import STATE
 from .suppression import SuppressionPolicy
 
-__all__ = ["Task", "plan", "run_batch", "run_task", "write_index", "notebook_names"]
+__all__ = ["Task", "plan", "run_batch", "run_task", "write_index", "notebook_names", "notebook_scope"]
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,6 @@ def notebook_names() -> list[str]:
     return sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
 
 
-def notebook_scope(name: str) -> str:
-    """"place" (run for every jurisdiction) or "collaboration" (one page for the whole collaboration, run
-    once, with the state: the survey page), from the notebook's ``equity_workbook.scope`` metadata."""
-    meta = json.loads((NOTEBOOK_DIR / name).read_text(encoding="utf-8")).get("metadata", {})
-    return meta.get("equity_workbook", {}).get("scope", "place")
-
-
 ASSETS = "assets"
 """Folder of the reports folder holding the shared Vega runtime."""
 
@@ -87,7 +80,7 @@ def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameter
     relative path; False inlines them in every report (self-contained files)."""
     tasks = []
     src = f"../{ASSETS}" if shared_assets else None
-    scopes = {nb: notebook_scope(nb) for nb in notebooks}
+    scopes = {nb: notebook_scope(NOTEBOOK_DIR / nb) for nb in notebooks}
     for j in jurisdictions:
         for nb in notebooks:
             if scopes[nb] == "collaboration" and (j != STATE or not survey):

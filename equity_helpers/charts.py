@@ -406,7 +406,7 @@ def survey_items_chart(items: pd.DataFrame, *, title: str) -> alt.Chart:
     df = pd.DataFrame(rows, columns=["statement", "answer", "start", "end", "share"]).round(4)
     order = list(dict.fromkeys(items["statement"]))
     kinds = list(SURVEY_AGREEMENT)
-    y = alt.Y("statement:N", sort=order, title=None, axis=alt.Axis(labelLimit=420))
+    y = alt.Y("statement:N", sort=order, title=None, axis=alt.Axis(labelLimit=600))
     bars = alt.Chart(df).mark_bar().encode(
         y=y, x=alt.X("start:Q", title="share of those who answered (disagree left, agree right)",
                      axis=alt.Axis(format="%", labelExpr="format(abs(datum.value), '.0%')"),

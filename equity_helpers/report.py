@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import tempfile
 import time
@@ -207,6 +208,13 @@ def export_html(executed: str | Path, out: str | Path, *, provenance: dict[str, 
     return atomic_write_text(out, body)
 
 
+def notebook_scope(notebook: str | Path) -> str:
+    """"place" (a page per jurisdiction) or "collaboration" (one page about the whole collaboration, run
+    once, with the state: the survey page), from the notebook's ``equity_workbook.scope`` metadata."""
+    meta = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata", {})
+    return meta.get("equity_workbook", {}).get("scope", "place")
+
+
 def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict[str, Any],
                   name: str | None = None, assets: str | None = None) -> dict[str, Any]:
     """Run one notebook and export its report; returns a manifest entry (status, paths, timing).
@@ -229,7 +237,13 @@ def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict
         "race scheme": parameters.get("race_scheme", "hispanic_first"),
         "run at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
-    info["small numbers"] = SuppressionPolicy(max_count=int(parameters.get("suppression_threshold", 10))).describe()
+    if notebook_scope(notebook) == "collaboration":  # the survey page: respondents' rule, no race coding
+        from .survey import describe_survey_protection
+
+        del info["race scheme"]
+        info["small numbers"] = describe_survey_protection()
+    else:
+        info["small numbers"] = SuppressionPolicy(max_count=int(parameters.get("suppression_threshold", 10))).describe()
     html_path = export_html(executed, out_dir / f"{stem}.html", provenance=info, assets=assets)
     return {"notebook": notebook.name, "html": str(html_path), "executed": str(executed), "status": "ok",
             "seconds": round(time.perf_counter() - started, 2), **{k: v for k, v in info.items()

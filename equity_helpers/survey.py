@@ -55,7 +55,7 @@ from .disclosure import Protection
 from .errors import DataValidationError, ParameterError, Problem, problems_frame
 
 __all__ = ["Instrument", "Domain", "Item", "SurveyData", "SurveyRelease", "load_instrument", "load_responses",
-           "validate_responses", "find_survey", "domain_scores", "group_domain_scores", "item_agreement",
+           "validate_responses", "find_survey", "describe_survey_protection", "domain_scores", "group_domain_scores", "item_agreement",
            "cronbach_alpha", "wave_changes", "build_survey_release", "MIN_RESPONDENTS", "MIN_ANSWERED_SHARE",
            "SURVEY_PROTECTION", "MIN_ALPHA_RESPONDENTS", "ALL_PARTNERS", "RESPONSE_COLUMNS", "MESSAGES"]
 
@@ -669,10 +669,23 @@ class SurveyRelease:
         return p
 
     def describe_protection(self) -> str:
-        p = self.protection
-        return (f"No group of fewer than {p.max_count + 1} respondents is shown. Other groups are hidden too "
-                f"where needed, so that combining every published number and total a reader cannot work out a "
-                f"hidden group's size to fewer than {p.width + 1} possible values, nor its answers.")
+        return describe_survey_protection(self.protection)
+
+    def describe_answers(self) -> str:
+        """Answers read, used and left out, and every problem found, as Markdown (the page's data check)."""
+        acc = self.accounting.groupby("status")["rows"].sum()
+        lines = [f"{int(acc.get('read', 0)):,} answers read: {int(acc.get('used', 0)):,} used, "
+                 f"{int(acc.get('excluded', 0)):,} left out."]
+        lines += [f"- {p['severity']}: {p['message']}" for _, p in self.quality.iterrows()]
+        return "\n".join(lines)
+
+
+def describe_survey_protection(protection: Protection = SURVEY_PROTECTION) -> str:
+    """The respondents' privacy rule in plain words (page and report footer)."""
+    p = protection
+    return (f"No group of fewer than {p.max_count + 1} respondents is shown. Other groups are hidden too "
+            f"where needed, so that combining every published number and total a reader cannot work out a "
+            f"hidden group's size to fewer than {p.width + 1} possible values, nor its answers.")
 
 
 def _cells(groups: pd.DataFrame, domains: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:

@@ -106,12 +106,12 @@ class SurveyView:
 
     def show(self) -> None:
         """Display the sentences, charts and table (batch mode, and inside the widget panel)."""
-        from IPython.display import Markdown, display
+        from IPython.display import HTML, Markdown, display
 
         display(Markdown("\n".join(f"- {s}" for s in self.sentences)))
         for ch in self.charts():
             display(ch)
-        display(self.table())
+        display(HTML(self.table().to_html(index=False, classes="eh-table")))
         display(Markdown(self.release.describe_protection()))
 
 

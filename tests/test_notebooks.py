@@ -6,13 +6,13 @@ import sys
 import nbformat
 import pytest
 
-from equity_helpers.batch import notebook_scope
+from equity_helpers.report import notebook_scope
 from equity_helpers.report import NOTEBOOK_DIR, export_html, render_report, run_notebook
 
 from .conftest import SAMPLE
 
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-PLACE_NOTEBOOKS = [p.name for p in NOTEBOOKS if notebook_scope(p.name) == "place"]
+PLACE_NOTEBOOKS = [p.name for p in NOTEBOOKS if notebook_scope(p) == "place"]
 SURVEY_NOTEBOOK = "09_collaboration_over_time.ipynb"
 
 
@@ -27,7 +27,7 @@ def test_notebooks_are_committed_without_outputs():
 
 
 def test_the_survey_page_is_about_the_whole_collaboration():
-    assert notebook_scope(SURVEY_NOTEBOOK) == "collaboration" and SURVEY_NOTEBOOK not in PLACE_NOTEBOOKS
+    assert notebook_scope(NOTEBOOK_DIR / SURVEY_NOTEBOOK) == "collaboration" and SURVEY_NOTEBOOK not in PLACE_NOTEBOOKS
 
 
 @pytest.mark.parametrize("jurisdiction", ["Statewide", "Granite"])

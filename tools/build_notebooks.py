@@ -268,9 +268,7 @@ SURVEY = [
              "                         instrument=survey_instrument, mode=mode)\n"
              "display(Markdown(eh.describe_survey(survey)))"),
     ("md", "## The answers read\n\nEvery answer read is used or left out for a stated reason."),
-    ("code", "display(survey.accounting_summary())\n"
-             "display(Markdown(\"No problems were found in the answers.\") if survey.quality.empty else "
-             "survey.quality[[\"severity\", \"rows\", \"message\"]])"),
+    ("code", "display(Markdown(survey.describe_answers()))"),
     ("md", "## What the survey shows"),
     ("code", "view = eh.show_survey(survey, mode=mode, wave=wave, group=group, domain=domain, baseline=baseline_wave)"),
     ("md", "## Questions for discussion\n\n" + "\n".join(f"{i}. {q}" for i, q in enumerate([
