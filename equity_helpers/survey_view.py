@@ -15,20 +15,10 @@ from .errors import ParameterError
 from .survey import ALL_PARTNERS, SurveyRelease
 
 __all__ = ["SurveyView", "survey_view", "survey_table", "open_survey", "start_survey", "show_survey", "describe_survey",
-           "HIDDEN_NOTE", "SURVEY_PROMPTS"]
+           "HIDDEN_NOTE"]
 
 HIDDEN_NOTE = "hidden"
 """How a hidden group is written in charts and tables (never as a number)."""
-
-SURVEY_PROMPTS = [
-    "Which of these results match how the collaboration has felt to you, and which surprise you?",
-    "Where do sectors see the collaboration differently, and what might each sector know that the others do not?",
-    "What changed in the collaboration between the waves that could explain the changes we see?",
-    "Who is not in these results (partners, families, survivors, youth), and how could we hear from them?",
-    "What data do we share with each other, who makes meaning of it, and how do families and survivors take part?",
-    "What is one thing we will do together before the next wave?",
-]
-"""Questions for discussion on the survey page."""
 
 
 def open_survey(data_dir: str | Path | None = None, *, mapping: str | Path | None = None,

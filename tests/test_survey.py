@@ -298,6 +298,14 @@ def test_sentences_say_what_changed_and_hide_small_groups(sample_survey_release)
     assert len(v.charts()) == 3
 
 
+def test_the_survey_is_found_beside_the_data_or_through_the_mapping(tmp_path):
+    assert survey.find_survey(SAMPLE) == (SAMPLE / "survey_responses.csv", SAMPLE / "survey_instrument.yml")
+    assert survey.find_survey(tmp_path) is None
+    (tmp_path / "answers.xlsx").write_text("")
+    (tmp_path / "mapping.yml").write_text("tables: {}\nsurvey:\n  responses: answers.xlsx\n  instrument: inst.yml\n")
+    assert survey.find_survey(mapping=tmp_path / "mapping.yml") == (tmp_path / "answers.xlsx", tmp_path / "inst.yml")
+
+
 def test_survey_command_writes_every_published_number(tmp_path, capsys):
     out = tmp_path / "survey.csv"
     code = main(["survey", "--responses", str(SAMPLE / "survey_responses.csv"),
