@@ -76,3 +76,30 @@ def test_chart_data_carry_only_what_is_drawn_or_shown_on_hover(wb, place, first,
                 assert set(row) <= DRAWN, set(row) - DRAWN
                 if row.get("status") == "suppressed" and row.get("count") is None:
                     assert row.get("rate") is None and row.get("rri") is None and row.get("rri_low") is None
+
+
+def test_every_chart_a_page_draws_passes_the_vega_lite_schema(wb):
+    """Batch runs skip Altair's schema check (equity_helpers.workbook._unchecked_charts): this test is it,
+    for every chart builder the pages use."""
+    import jsonschema
+
+    from equity_helpers import survey_view, views
+
+    specs = []
+    overview = views.stage_overview(wb.release(), jurisdiction="Granite", first_year=2020, last_year=2025)
+    specs.append(charts.stage_counts_chart(overview, title="t"))
+    for place in ("Statewide", "Granite"):
+        f = Filters(jurisdiction=place, first_year=2020, last_year=2025)
+        specs += decision_point_view(wb, stages=["reported", "entered_care"], filters=f).charts()
+        specs += decision_point_view(wb, stages=views.DECISION_CHAIN, filters=f).charts()
+        specs += time_in_care_view(wb, filters=f).charts()
+    rel = survey_view.open_survey(SAMPLE)
+    specs += survey_view.survey_view(rel).charts()
+    specs += survey_view.survey_view(rel, group="Tribal nations and programs", domain="data", wave="2025").charts()
+    names = {type(c).__name__ for c in specs}
+    assert len(specs) >= 15 and {"LayerChart", "FacetChart"} <= names
+    for ch in specs:
+        try:
+            ch.to_dict(validate=True)
+        except jsonschema.ValidationError as exc:  # pragma: no cover - the failure message
+            pytest.fail(f"{ch.to_dict(validate=False).get('title')}: {exc.message}")
