@@ -301,7 +301,7 @@ def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None)
     sectors = ""
     if group == ALL_PARTNERS:
         k = int(((rel.groups["wave"] == wave) & (rel.groups["level"] == "sector")).sum())
-        sectors = f", from {k} sectors"
+        sectors = f", from {k} sector{'' if k == 1 else 's'}"
     out.append(SURVEY_TEMPLATES["respondents"].format(wave=wave, n=f"{int(g['respondents'].iloc[0]):,}", group=name,
                                                       sectors=sectors))
     d = rel.domains[(rel.domains["wave"] == wave) & (rel.domains["group"] == group) & ~rel.domains["hidden"]]

@@ -84,13 +84,16 @@ MESSAGES: dict[str, str] = {
                     "add the items to the instrument if they belong to the survey.",
     "unknown_sector": "sector has {n:,} rows with code(s) the instrument does not list: {codes}. "
                       "Allowed: {allowed}. Add them to the instrument's sectors.",
+    "unknown_wave": "wave has {n:,} rows with wave(s) the instrument's list of waves does not have: {codes}. "
+                    "Listed: {allowed}. Add them to the instrument's waves (in order).",
     "unknown_role": "role has {n:,} rows with code(s) the instrument does not list: {codes}. "
                     "Allowed: {allowed}. Add them to the instrument's roles.",
     "not_answered": "{n:,} rows hold no answer (blank, or a \"don't know\" response); they count as not "
                     "answered.",
     "not_a_response": "{n:,} rows have a response that is neither a number nor a label of the scale: {codes}; "
                       "they were left out.",
-    "out_of_scale": "{n:,} rows have a response outside the scale {low}-{high}: {codes}; they were left out.",
+    "out_of_scale": "{n:,} rows have a response that is not a whole number from {low} to {high} (the scale): "
+                    "{codes}; they were left out.",
     "duplicate_answer": "{n:,} rows repeat an answer already given by the same respondent to the same item in "
                         "the same wave; the copies were left out.",
     "conflicting_answers": "{n:,} rows are answers by one respondent to one item in one wave that disagree "
@@ -154,6 +157,8 @@ class Instrument:
     dont_know : response labels that mean "not answered" (e.g. "Don't know").
     sectors, roles : code -> plain label of who answers.
     domains : the domains in their order.
+    waves : optional order of the waves (e.g. "Spring 2024", "Fall 2024"); without it waves are
+        ordered as numbers when they all are, else alphabetically.
     """
 
     name: str
@@ -168,6 +173,7 @@ class Instrument:
     roles: dict[str, str]
     domains: tuple[Domain, ...]
     source: str = ""
+    waves: tuple[str, ...] = ()
 
     @property
     def items(self) -> pd.DataFrame:
@@ -257,7 +263,7 @@ def load_instrument(path: str | Path) -> Instrument:
                       dont_know=tuple(str(x) for x in scale.get("dont_know", ["Don't know"])),
                       sectors={str(k): str(v) for k, v in spec["sectors"].items()},
                       roles={str(k): str(v) for k, v in (spec.get("roles") or {}).items()},
-                      domains=tuple(domains), source=p.name)
+                      domains=tuple(domains), source=p.name, waves=tuple(str(w) for w in spec.get("waves") or ()))
 
 
 # --------------------------------------------------------------------------- responses
@@ -293,8 +299,12 @@ def _accounting_summary(accounting: pd.DataFrame) -> pd.DataFrame:
     return a[["table", "what", "rows"]]
 
 
-def _wave_order(waves: pd.Series) -> list[str]:
+def _wave_order(waves: pd.Series, order: Sequence[str] = ()) -> list[str]:
+    """The waves present, in the instrument's ``waves`` order when it gives one, else numerically (when
+    every wave is a number) or alphabetically."""
     uniq = list(dict.fromkeys(waves.dropna().astype(str)))
+    if order:
+        return [w for w in order if w in uniq]
     num = pd.to_numeric(pd.Series(uniq), errors="coerce")
     if num.notna().all():
         return [w for _, w in sorted(zip(num, uniq))]
@@ -340,6 +350,11 @@ def validate_responses(raw: pd.DataFrame, instrument: Instrument) -> SurveyData:
         if bad.any():
             ck.error(check, bad, codes=", ".join(sorted(df.loc[bad, col].unique())[:8]),
                      allowed=", ".join(allowed))
+    if instrument.waves:
+        bad = df["wave"].notna() & ~df["wave"].isin(list(instrument.waves))
+        if bad.any():
+            ck.error("unknown_wave", bad, codes=", ".join(sorted(df.loc[bad, "wave"].unique())[:8]),
+                     allowed=", ".join(instrument.waves))
     items = instrument.items.set_index("item")
     unknown = df["item"].notna() & ~df["item"].isin(items.index)
     ck.exclude("unknown_item", unknown, codes=", ".join(sorted(df.loc[unknown, "item"].unique())[:8]))
@@ -396,7 +411,7 @@ def validate_responses(raw: pd.DataFrame, instrument: Instrument) -> SurveyData:
     answers = kept[cols].astype({"wave": str, "respondent_id": str, "organisation": str, "sector": str,
                                  "item": str, "domain": str}).reset_index(drop=True)
     acc = pd.DataFrame(ck.accounting(), columns=["table", "status", "reason", "rows"])
-    return SurveyData(answers=answers, instrument=instrument, waves=_wave_order(answers["wave"]),
+    return SurveyData(answers=answers, instrument=instrument, waves=_wave_order(answers["wave"], instrument.waves),
                       quality=problems_frame(problems), accounting=acc)
 
 
@@ -753,7 +768,7 @@ def build_survey_release(data: SurveyData, *, protection: Protection = SURVEY_PR
 
     def hidden_for(df: pd.DataFrame, measure: pd.Series) -> np.ndarray:
         idx = pd.MultiIndex.from_frame(df[["wave", *GROUP_KEYS]].assign(measure=measure.to_numpy()))
-        return hid.reindex(idx).fillna(True).to_numpy(bool)
+        return hid.reindex(idx, fill_value=True).to_numpy(bool)
 
     groups["hidden"] = hidden_for(groups, pd.Series("respondents", index=groups.index))
     domains["hidden"] = hidden_for(domains, "domain:" + domains["domain"])

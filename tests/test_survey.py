@@ -159,7 +159,7 @@ def test_every_problem_is_reported_at_once_and_nothing_is_dropped_silently(instr
     assert acc[("read", "")] == acc[("used", "")] + acc.xs("excluded").sum()
     msgs = data.quality.set_index("check")["message"]
     assert msgs["unknown_item"].startswith("1 rows answer item(s) the instrument does not have: zz9.")
-    assert "outside the scale 1-5: 7" in msgs["out_of_scale"]
+    assert "not a whole number from 1 to 5 (the scale): 7;" in msgs["out_of_scale"]
     assert msgs["not_answered"].startswith("1 rows hold no answer")
     assert len(data.answers) == 2 and data.answers["response"].isna().sum() == 1
 
@@ -321,3 +321,45 @@ def test_survey_command_writes_every_published_number(tmp_path, capsys):
     assert main(["survey", "--responses", str(bad), "--instrument", str(SAMPLE / "survey_instrument.yml"),
                  "--out", str(tmp_path / "x.csv")]) == 2
     assert "sector has 1 rows with code(s) the instrument does not list: police" in capsys.readouterr().err
+
+
+def test_waves_follow_the_instruments_order_and_one_wave_has_no_change(instrument):
+    ordered = survey.Instrument(**{**instrument.__dict__, "waves": ("Spring 2024", "Fall 2024")})
+    rows = [(w, f"{w[0]}{i}", "Org", "cw", "b1", str(1 + i % 5)) for w in ("Fall 2024", "Spring 2024") for i in range(6)]
+    data = survey.validate_responses(answers(rows), ordered)
+    assert data.waves == ["Spring 2024", "Fall 2024"]
+    with pytest.raises(DataValidationError, match="wave has 1 rows with wave"):
+        survey.validate_responses(answers(rows + [("Winter", "W1", "Org", "cw", "b1", "3")]), ordered)
+    one = survey.validate_responses(answers([r for r in rows if r[0] == "Fall 2024"]), instrument)
+    rel = survey.build_survey_release(one)
+    assert rel.waves == ["Fall 2024"] and rel.changes.empty
+    from equity_helpers.survey_view import survey_view
+
+    v = survey_view(rel)
+    assert v.sentences[0] == "In Fall 2024, 6 people answered the survey for all partners together, from 1 sector."
+    assert "change since" not in " ".join(v.table().columns) and len(v.charts()) == 3
+
+
+def test_a_survey_too_small_to_show_says_so(instrument):
+    rows = [("1", f"R{i}", "Org", "cw", "a1", "4") for i in range(3)]
+    rel = survey.build_survey_release(survey.validate_responses(answers(rows), instrument))
+    assert rel.groups["hidden"].all() and rel.published()["estimate"].isna().all()
+    from equity_helpers.survey_view import survey_view
+
+    assert survey_view(rel).sentences == [
+        "In 1, all partners together had too few respondents to show (or showing them would reveal a group that "
+        "small), to protect the privacy of the people who answered."]
+    assert survey_view(rel).charts() == []
+
+
+def test_the_panel_redraws_for_each_filter(sample_survey_release):
+    from equity_helpers.widgets import SurveyPanel
+
+    panel = SurveyPanel(sample_survey_release)
+    first = panel.view.sentences
+    panel.wave.value = "2025"
+    assert panel.view.wave == "2025" and panel.view.sentences != first
+    panel.group.value = "Child welfare agency"
+    assert panel.view.sentences[0].startswith("In 2025, 46 people answered the survey for Child welfare agency")
+    panel.domain.value = "data"
+    assert panel.view.domain == "data" and len(panel.view.charts()) == 3
