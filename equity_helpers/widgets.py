@@ -161,8 +161,9 @@ class SurveyPanel:
                                    style=style)
         self.group = W.Dropdown(options=release.group_options(), value=group or ALL_PARTNERS, description="Who answered",
                                 style=style, layout=layout)
-        self.domain = W.Dropdown(options=[("every domain", None)] + [(d.label, d.id) for d in release.instrument.domains],
-                                 value=domain, description="Domain", style=style, layout=layout)
+        # "" stands for every domain: a dropdown whose value is None shows no selection at all
+        self.domain = W.Dropdown(options=[("every domain", "")] + [(d.label, d.id) for d in release.instrument.domains],
+                                 value=domain or "", description="Domain", style=style, layout=layout)
         self.output = W.Output()
         for w in (self.wave, self.baseline, self.group, self.domain):
             w.observe(lambda _change: self.redraw(), names="value")
@@ -177,7 +178,7 @@ class SurveyPanel:
         self.output.clear_output(wait=True)
         with self.output:
             self.view = survey_view(self.release, wave=self.wave.value, group=self.group.value,
-                                    domain=self.domain.value, baseline=self.baseline.value)
+                                    domain=self.domain.value or None, baseline=self.baseline.value)
             self.view.show()
 
     def _ipython_display_(self) -> None:

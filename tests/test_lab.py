@@ -1,0 +1,119 @@
+"""The interactive survey page in a live JupyterLab, in Debian's chromium, with every non-local request aborted:
+run all, the filter panel draws its charts, and changing a filter redraws the sentences and charts.
+
+Screenshots are saved to ``$EQUITY_WORKBOOK_ARTIFACTS`` (default: the test's temporary folder)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from equity_helpers.report import NOTEBOOK_DIR
+
+from .conftest import SAMPLE
+
+NOTEBOOK = "09_collaboration_over_time.ipynb"
+TOKEN = "equity-workbook-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server over a copy of the notebook (so autosave never touches the committed one)."""
+    root = tmp_path_factory.mktemp("lab")
+    (root / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK_DIR / NOTEBOOK, root / "notebooks" / NOTEBOOK)
+    (root / "data").mkdir()
+    (root / "data" / "sample").symlink_to(SAMPLE, target_is_directory=True)
+    port = _free_port()
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"), "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--LabApp.extension_manager=readonly"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:  # pragma: no cover - a server that never started
+        proc.kill()
+        pytest.fail("JupyterLab did not start within 60 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        proc.kill()
+
+
+def test_survey_panel_redraws_in_jupyterlab(lab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("EQUITY_WORKBOOK_ARTIFACTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    blocked = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+        def deny(route):
+            if route.request.url.startswith((lab, "data:", "blob:", "ws://127.0.0.1")):
+                return route.continue_()
+            blocked.append(route.request.url)
+            return route.abort()
+
+        page.route("**/*", deny)
+        page.goto(f"{lab}/lab/tree/notebooks/{NOTEBOOK}?token={TOKEN}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
+        # run only once the kernel and the widget manager are ready (the status bar says Idle)
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60000)
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        # the panel: four dropdowns, then the sentences and three charts drawn by vega-embed
+        page.wait_for_selector(".widget-dropdown select", timeout=120000)
+        page.wait_for_function("document.querySelectorAll('.jp-OutputArea .vega-embed svg, "
+                               ".jp-OutputArea .vega-embed canvas').length >= 3", timeout=120000)
+        assert page.locator(".jp-OutputArea-output.jp-mod-error, .jp-RenderedText[data-mime-type="
+                            "'application/vnd.jupyter.stderr']").count() == 0
+        first = page.locator(".jp-OutputArea li").filter(has_text="people answered the survey").first.inner_text()
+        assert first.startswith("In 2026, 110 people answered the survey for all partners together")
+        page.screenshot(path=str(shots / "lab_survey_all_partners.png"), full_page=False)
+        who = page.locator(".widget-dropdown").filter(has_text="Who answered").locator("select")
+        who.select_option(label="Child welfare agency")
+        page.wait_for_function(
+            "[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
+            "li.innerText.includes('people answered the survey for Child welfare agency'))", timeout=30000)
+        page.wait_for_function("document.querySelectorAll('.jp-OutputArea .vega-embed svg, "
+                               ".jp-OutputArea .vega-embed canvas').length >= 3", timeout=30000)
+        wave = page.locator(".widget-dropdown").filter(has_text="Wave").locator("select")
+        wave.select_option(label="2025")
+        page.wait_for_function(
+            "[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
+            "li.innerText.startsWith('In 2025, 46 people answered'))", timeout=30000)
+        page.wait_for_function("document.querySelectorAll('.jp-OutputArea .vega-embed svg, "
+                               ".jp-OutputArea .vega-embed canvas').length >= 3", timeout=30000)
+        assert page.locator(".widget-dropdown").filter(has_text="Domain").locator(
+            "select option:checked").inner_text().replace("\xa0", " ") == "every domain"
+        page.locator(".jp-OutputArea .vega-embed").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "lab_survey_child_welfare_2025.png"), full_page=False)
+        browser.close()
+    assert blocked == [], blocked[:5]
