@@ -611,7 +611,8 @@ class SurveyRelease:
         ``hidden``); a hidden group's count is NaN.
     domains : :func:`group_domain_scores` with ``hidden`` (statistics NaN where hidden).
     items : :func:`item_agreement` with ``hidden``.
-    alpha : :func:`cronbach_alpha` with ``hidden`` (all partners and sectors).
+    alpha : :func:`cronbach_alpha` with ``hidden``, across all partners only (a sector's would reveal how many
+        of a hidden sector's respondents answered every item).
     changes : :func:`wave_changes` with ``hidden`` (shown only where both waves' scores are).
     cells, audit : the disclosure table (counts, hidden, reason) and the audit of every hidden cell.
     protection : the rule applied.
@@ -773,7 +774,10 @@ def build_survey_release(data: SurveyData, *, protection: Protection = SURVEY_PR
     groups["hidden"] = hidden_for(groups, pd.Series("respondents", index=groups.index))
     domains["hidden"] = hidden_for(domains, "domain:" + domains["domain"])
     items["hidden"] = hidden_for(items, "item:" + items["item"])
-    alpha = cronbach_alpha(data)
+    # alpha is a property of the instrument, published across all partners only: a sector's alpha rests on
+    # its complete respondents, a count that the all-partners figure minus the shown sectors would reveal for
+    # a hidden sector (its interval's width gives that count away too)
+    alpha = cronbach_alpha(data, levels=("all",))
     alpha["hidden"] = hidden_for(alpha, "domain:" + alpha["domain"]) | (alpha["n"] < MIN_ALPHA_RESPONDENTS)
     changes = wave_changes(scores, inst, data.waves)
     h_from = hidden_for(changes.rename(columns={"from_wave": "wave"}), "domain:" + changes["domain"])
