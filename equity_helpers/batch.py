@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataValidationError
-from .report import NOTEBOOK_DIR, atomic_write_text, notebook_scope, data_fingerprint, path_labels, public_parameters, render_report
+from .report import (NOTEBOOK_DIR, atomic_write_text, data_fingerprint, notebook_scope, path_labels,
+                     public_parameters, render_report)
 from .safety import (BatchInterrupted, child_pids, ignore_interrupts, output_lock, private_cache, stop_on_signals,
                      stop_processes, sweep_leftover_caches, write_private)
 from .stages import STATE
@@ -292,14 +293,16 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
         from .survey_view import open_survey
 
         # the collaboration survey's published numbers, protected like the release (its page reads the same)
-        try:
-            survey = open_survey(data_dir, mapping=mapping)
-        except DataValidationError as exc:  # the survey page fails with these problems; the rest goes on
-            print(f"The collaboration survey cannot be used: {exc}", file=sys.stderr)
-            survey = exc
-        else:
-            if survey is not None:
-                survey.write(out / SURVEY_RELEASE)
+        survey = None
+        if any(notebook_scope(NOTEBOOK_DIR / nb) == "collaboration" for nb in chosen):
+            try:
+                survey = open_survey(data_dir, mapping=mapping)
+            except DataValidationError as exc:  # the survey page fails with these problems; the rest goes on
+                print(f"The collaboration survey cannot be used: {exc}", file=sys.stderr)
+                survey = exc
+            else:
+                if survey is not None:
+                    survey.write(out / SURVEY_RELEASE)
         tasks = plan(jurisdictions=places, notebooks=chosen, out=out, parameters=params,
                      shared_assets=not self_contained, survey=survey is not None)
         previous = {r["key"]: r for r in _load_manifest(out).get("runs", [])}
