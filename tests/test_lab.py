@@ -1,5 +1,6 @@
-"""The interactive survey page in a live JupyterLab, in Debian's chromium, with every non-local request aborted:
-run all, the filter panel draws its charts, and changing a filter redraws the sentences and charts.
+"""Interactive pages in a live JupyterLab, in Debian's chromium, with every non-local request aborted: run
+all, the filter panel draws its charts, and changing filters redraws the sentences, charts and table, with no
+error shown. (The survey page, and a decision-point page: place and base.)
 
 Screenshots are saved to ``$EQUITY_WORKBOOK_ARTIFACTS`` (default: the test's temporary folder)."""
 import os
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from equity_helpers.report import NOTEBOOK_DIR
 from .conftest import SAMPLE
 
 NOTEBOOK = "09_collaboration_over_time.ipynb"
+DECISION_NOTEBOOK = "04_entry_to_care.ipynb"
 TOKEN = "equity-workbook-test"
 
 
@@ -32,7 +35,8 @@ def lab(tmp_path_factory):
     """A JupyterLab server over a copy of the notebook (so autosave never touches the committed one)."""
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
-    shutil.copy(NOTEBOOK_DIR / NOTEBOOK, root / "notebooks" / NOTEBOOK)
+    for name in (NOTEBOOK, DECISION_NOTEBOOK):
+        shutil.copy(NOTEBOOK_DIR / name, root / "notebooks" / name)
     (root / "data").mkdir()
     (root / "data" / "sample").symlink_to(SAMPLE, target_is_directory=True)
     port = _free_port()
@@ -63,12 +67,11 @@ def lab(tmp_path_factory):
         proc.kill()
 
 
-def test_survey_panel_redraws_in_jupyterlab(lab, tmp_path):
+@contextmanager
+def _notebook_page(lab, name, blocked):
+    """A chromium page with ``name`` open in JupyterLab and every cell run (non-local requests aborted)."""
     from playwright.sync_api import sync_playwright
 
-    shots = Path(os.environ.get("EQUITY_WORKBOOK_ARTIFACTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
-    blocked = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -82,38 +85,91 @@ def test_survey_panel_redraws_in_jupyterlab(lab, tmp_path):
             return route.abort()
 
         page.route("**/*", deny)
-        page.goto(f"{lab}/lab/tree/notebooks/{NOTEBOOK}?token={TOKEN}")
+        page.goto(f"{lab}/lab/tree/notebooks/{name}?token={TOKEN}")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
         # run only once the kernel and the widget manager are ready (the status bar says Idle)
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60000)
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _charts_drawn(page, n: int, timeout: int = 120000) -> None:
+    page.wait_for_function("document.querySelectorAll('.jp-OutputArea .vega-embed svg, "
+                           f".jp-OutputArea .vega-embed canvas').length >= {n}", timeout=timeout)
+
+
+def _no_error(page) -> None:
+    assert page.locator(".jp-OutputArea-output.jp-mod-error, .jp-RenderedText[data-mime-type="
+                        "'application/vnd.jupyter.stderr'], .eh-error").count() == 0
+
+
+def _dropdown(page, label):
+    return page.locator(".widget-dropdown").filter(has_text=label).locator("select")
+
+
+def test_survey_panel_redraws_in_jupyterlab(lab, tmp_path):
+    shots = Path(os.environ.get("EQUITY_WORKBOOK_ARTIFACTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    blocked = []
+    with _notebook_page(lab, NOTEBOOK, blocked) as page:
         # the panel: four dropdowns, then the sentences and three charts drawn by vega-embed
         page.wait_for_selector(".widget-dropdown select", timeout=120000)
-        page.wait_for_function("document.querySelectorAll('.jp-OutputArea .vega-embed svg, "
-                               ".jp-OutputArea .vega-embed canvas').length >= 3", timeout=120000)
-        assert page.locator(".jp-OutputArea-output.jp-mod-error, .jp-RenderedText[data-mime-type="
-                            "'application/vnd.jupyter.stderr']").count() == 0
+        _charts_drawn(page, 3)
+        _no_error(page)
         first = page.locator(".jp-OutputArea li").filter(has_text="people answered the survey").first.inner_text()
         assert first.startswith("In 2026, 110 people answered the survey for all partners together")
         page.screenshot(path=str(shots / "lab_survey_all_partners.png"), full_page=False)
-        who = page.locator(".widget-dropdown").filter(has_text="Who answered").locator("select")
+        who = _dropdown(page, "Who answered")
         who.select_option(label="Child welfare agency")
         page.wait_for_function(
             "[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
             "li.innerText.includes('people answered the survey for Child welfare agency'))", timeout=30000)
-        page.wait_for_function("document.querySelectorAll('.jp-OutputArea .vega-embed svg, "
-                               ".jp-OutputArea .vega-embed canvas').length >= 3", timeout=30000)
-        wave = page.locator(".widget-dropdown").filter(has_text="Wave").locator("select")
+        _charts_drawn(page, 3, 30000)
+        wave = _dropdown(page, "Wave")
         wave.select_option(label="2025")
         page.wait_for_function(
             "[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
             "li.innerText.startsWith('In 2025, 46 people answered'))", timeout=30000)
-        page.wait_for_function("document.querySelectorAll('.jp-OutputArea .vega-embed svg, "
-                               ".jp-OutputArea .vega-embed canvas').length >= 3", timeout=30000)
-        assert page.locator(".widget-dropdown").filter(has_text="Domain").locator(
+        _charts_drawn(page, 3, 30000)
+        assert _dropdown(page, "Domain").locator(
             "select option:checked").inner_text().replace("\xa0", " ") == "every domain"
         page.locator(".jp-OutputArea .vega-embed").first.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "lab_survey_child_welfare_2025.png"), full_page=False)
-        browser.close()
+        _no_error(page)
+    assert blocked == [], blocked[:5]
+
+
+def _sentences(page) -> str:
+    return page.locator(".jp-OutputArea .jp-RenderedMarkdown ul").first.inner_text()
+
+
+def test_decision_point_panel_redraws_for_place_and_base_in_jupyterlab(lab, tmp_path):
+    shots = Path(os.environ.get("EQUITY_WORKBOOK_ARTIFACTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    blocked = []
+    with _notebook_page(lab, DECISION_NOTEBOOK, blocked) as page:
+        # building the protected release the first time takes a few minutes on this machine
+        page.wait_for_selector(".widget-dropdown select", timeout=420000)
+        _charts_drawn(page, 2, 120000)
+        _no_error(page)
+        before, table = _sentences(page), page.locator(".jp-OutputArea table").first.inner_text()
+        page.screenshot(path=str(shots / "lab_entry_statewide.png"), full_page=False)
+        _dropdown(page, "Place").select_option(label="Pine Ridge")
+        page.wait_for_function("(b) => { const u = document.querySelector('.jp-OutputArea .jp-RenderedMarkdown ul');"
+                               " return u && u.innerText !== b; }", arg=before, timeout=60000)
+        _charts_drawn(page, 2, 60000)
+        place = _sentences(page)
+        assert place != before
+        assert page.locator(".jp-OutputArea table").first.inner_text() != table
+        page.locator(".widget-toggle-buttons button").filter(has_text="per 100 at the previous decision").click()
+        page.wait_for_function("(b) => { const u = document.querySelector('.jp-OutputArea .jp-RenderedMarkdown ul');"
+                               " return u && u.innerText !== b; }", arg=place, timeout=60000)
+        _charts_drawn(page, 2, 60000)
+        _no_error(page)
+        page.locator(".jp-OutputArea .vega-embed").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "lab_entry_pine_ridge_decision.png"), full_page=False)
     assert blocked == [], blocked[:5]
