@@ -107,15 +107,13 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _survey(args: argparse.Namespace) -> int:
-    from .survey import build_survey_release, load_responses
+    from .survey import answers_read, build_survey_release, load_responses
 
     data = load_responses(args.responses, args.instrument)
     rel = build_survey_release(data)
     path = rel.write(args.out)
-    acc = data.accounting.set_index("status")["rows"].groupby(level=0).sum()
     hidden = rel.groups[rel.groups["level"] != "all"]
-    print(f"{int(acc.get('read', 0)):,} answers read, {int(acc.get('used', 0)):,} used, "
-          f"{int(acc.get('excluded', 0)):,} left out; waves {', '.join(rel.waves)}.")
+    print(f"{answers_read(data.accounting)}; waves {', '.join(rel.waves)}.")
     for _, p in data.quality.iterrows():
         print(f"  {p['severity']}: {p['message']}")
     print(f"{int(hidden['hidden'].sum())} of {len(hidden)} sector and organisation groups (over all waves) are "

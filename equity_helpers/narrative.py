@@ -14,7 +14,7 @@ import math
 
 import pandas as pd
 
-from .schema import group_children, stage_info
+from .schema import group_children, sentence_start, stage_info
 
 __all__ = ["sentence", "sentences", "unknown_sentence", "TEMPLATES", "survey_sentences", "SURVEY_TEMPLATES", "ALPHA_CUT"]
 
@@ -344,8 +344,4 @@ def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None)
     if gw["hidden"].any():
         out.append(SURVEY_TEMPLATES["hidden_groups"].format(n=int(gw["hidden"].sum()), total=len(gw), wave=wave,
                                                             min=MIN_RESPONDENTS))
-    return [_capital(s) for s in out]
-
-
-def _capital(s: str) -> str:
-    return s[:1].upper() + s[1:]
+    return [sentence_start(s) for s in out]

@@ -55,7 +55,7 @@ from .disclosure import Protection
 from .errors import DataValidationError, ParameterError, Problem, problems_frame
 
 __all__ = ["Instrument", "Domain", "Item", "SurveyData", "SurveyRelease", "load_instrument", "load_responses",
-           "validate_responses", "find_survey", "describe_survey_protection", "domain_scores", "group_domain_scores", "item_agreement",
+           "validate_responses", "find_survey", "answers_read", "describe_survey_protection", "domain_scores", "group_domain_scores", "item_agreement",
            "cronbach_alpha", "wave_changes", "build_survey_release", "MIN_RESPONDENTS", "MIN_ANSWERED_SHARE",
            "SURVEY_PROTECTION", "MIN_ALPHA_RESPONDENTS", "ALL_PARTNERS", "RESPONSE_COLUMNS", "MESSAGES"]
 
@@ -279,7 +279,7 @@ class SurveyData:
     instrument : the :class:`Instrument`.
     waves : the waves in order (oldest first).
     quality : every problem found (the columns of :class:`~equity_helpers.errors.Problem`).
-    accounting : ``table``, ``status`` (read / excluded / used), ``reason``, ``rows``.
+    accounting : ``table``, ``outcome`` (read / excluded / used), ``reason``, ``rows`` (as the core tables').
     """
 
     answers: pd.DataFrame
@@ -289,14 +289,17 @@ class SurveyData:
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def accounting_summary(self) -> pd.DataFrame:
-        return _accounting_summary(self.accounting)
+        """Answers read, used and excluded (:func:`equity_helpers.validate.accounting_summary`)."""
+        from .validate import accounting_summary
+
+        return accounting_summary(self.accounting)
 
 
-def _accounting_summary(accounting: pd.DataFrame) -> pd.DataFrame:
-    """Rows read, excluded by reason and used, as a table an analyst reads: ``table``, ``what``, ``rows``."""
-    a = accounting.copy()
-    a["what"] = np.where(a["status"] == "excluded", "excluded: " + a["reason"].str.replace("_", " "), a["status"])
-    return a[["table", "what", "rows"]]
+def answers_read(accounting: pd.DataFrame) -> str:
+    """"7,920 answers read, 7,920 used, 0 left out" (the page's data check and the command's summary)."""
+    acc = accounting.groupby("outcome")["rows"].sum()
+    return (f"{int(acc.get('read', 0)):,} answers read, {int(acc.get('used', 0)):,} used, "
+            f"{int(acc.get('excluded', 0)):,} left out")
 
 
 def _wave_order(waves: pd.Series, order: Sequence[str] = ()) -> list[str]:
@@ -410,7 +413,7 @@ def validate_responses(raw: pd.DataFrame, instrument: Instrument) -> SurveyData:
     cols = ["wave", "respondent_id", "organisation", "sector", "role", "item", "domain", "response", "score"]
     answers = kept[cols].astype({"wave": str, "respondent_id": str, "organisation": str, "sector": str,
                                  "item": str, "domain": str}).reset_index(drop=True)
-    acc = pd.DataFrame(ck.accounting(), columns=["table", "status", "reason", "rows"])
+    acc = pd.DataFrame(ck.accounting(), columns=["table", "outcome", "reason", "rows"])
     return SurveyData(answers=answers, instrument=instrument, waves=_wave_order(answers["wave"], instrument.waves),
                       quality=problems_frame(problems), accounting=acc)
 
@@ -644,8 +647,10 @@ class SurveyRelease:
         return [ALL_PARTNERS, *self.sectors, *sorted(orgs["group"].unique())]
 
     def accounting_summary(self) -> pd.DataFrame:
-        """Answers read, excluded by reason and used (from the validated responses)."""
-        return _accounting_summary(self.accounting)
+        """Answers read, used and excluded (from the validated responses)."""
+        from .validate import accounting_summary
+
+        return accounting_summary(self.accounting)
 
     def published(self) -> pd.DataFrame:
         """Every published survey number as one tidy table (what ``equity-workbook survey`` writes).
@@ -689,9 +694,7 @@ class SurveyRelease:
 
     def describe_answers(self) -> str:
         """Answers read, used and left out, and every problem found, as Markdown (the page's data check)."""
-        acc = self.accounting.groupby("status")["rows"].sum()
-        lines = [f"{int(acc.get('read', 0)):,} answers read: {int(acc.get('used', 0)):,} used, "
-                 f"{int(acc.get('excluded', 0)):,} left out."]
+        lines = [f"{answers_read(self.accounting)}."]
         lines += [f"- {p['severity']}: {p['message']}" for _, p in self.quality.iterrows()]
         return "\n".join(lines)
 

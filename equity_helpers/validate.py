@@ -29,7 +29,7 @@ from .schema import (
     fiscal_year,
 )
 
-__all__ = ["ValidatedData", "DataSummary", "validate", "MESSAGES", "load"]
+__all__ = ["ValidatedData", "DataSummary", "validate", "MESSAGES", "load", "accounting_summary"]
 
 MESSAGES: dict[str, str] = {
     "missing_column": "The {table} table has no '{column}' column, which the workbook needs. "
@@ -92,14 +92,19 @@ class _Described:
 
     def accounting_summary(self) -> pd.DataFrame:
         """One row per table: rows read, used, excluded."""
-        a = self.accounting
-        if a.empty:
-            return pd.DataFrame(columns=["table", "read", "used", "excluded"])
-        wide = a.pivot_table(index="table", columns="outcome", values="rows", aggfunc="sum", fill_value=0)
-        for c in ("read", "used", "excluded"):
-            if c not in wide:
-                wide[c] = 0
-        return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
+        return accounting_summary(self.accounting)
+
+
+def accounting_summary(accounting: pd.DataFrame) -> pd.DataFrame:
+    """One row per table of an accounting (``table``, ``outcome``, ``reason``, ``rows``): rows read, used,
+    excluded (every table the workbook reads, the survey's answers too)."""
+    if accounting.empty:
+        return pd.DataFrame(columns=["table", "read", "used", "excluded"])
+    wide = accounting.pivot_table(index="table", columns="outcome", values="rows", aggfunc="sum", fill_value=0)
+    for c in ("read", "used", "excluded"):
+        if c not in wide:
+            wide[c] = 0
+    return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
 
 
 @dataclass

@@ -109,6 +109,14 @@ def _dropdown(page, label):
     return page.locator(".widget-dropdown").filter(has_text=label).locator("select")
 
 
+def _choose(page, label: str, option: str, sentence: str) -> None:
+    """Pick ``option`` in the panel's ``label`` dropdown; wait for a sentence (a JS test on ``li``) and the charts."""
+    _dropdown(page, label).select_option(label=option)
+    page.wait_for_function(f"[...document.querySelectorAll('.jp-OutputArea li')].some(li => {sentence})",
+                           timeout=30000)
+    _charts_drawn(page, 3, 30000)
+
+
 def test_survey_panel_redraws_in_jupyterlab(lab, tmp_path):
     shots = Path(os.environ.get("EQUITY_WORKBOOK_ARTIFACTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
@@ -121,18 +129,9 @@ def test_survey_panel_redraws_in_jupyterlab(lab, tmp_path):
         first = page.locator(".jp-OutputArea li").filter(has_text="people answered the survey").first.inner_text()
         assert first.startswith("In 2026, 110 people answered the survey for all partners together")
         page.screenshot(path=str(shots / "lab_survey_all_partners.png"), full_page=False)
-        who = _dropdown(page, "Who answered")
-        who.select_option(label="Child welfare agency")
-        page.wait_for_function(
-            "[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
-            "li.innerText.includes('people answered the survey for Child welfare agency'))", timeout=30000)
-        _charts_drawn(page, 3, 30000)
-        wave = _dropdown(page, "Wave")
-        wave.select_option(label="2025")
-        page.wait_for_function(
-            "[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
-            "li.innerText.startsWith('In 2025, 46 people answered'))", timeout=30000)
-        _charts_drawn(page, 3, 30000)
+        _choose(page, "Who answered", "Child welfare agency",
+                "li.innerText.includes('people answered the survey for Child welfare agency')")
+        _choose(page, "Wave", "2025", "li.innerText.startsWith('In 2025, 46 people answered')")
         assert _dropdown(page, "Domain").locator(
             "option:checked").inner_text().replace("\xa0", " ") == "every domain"
         page.locator(".jp-OutputArea .vega-embed").first.scroll_into_view_if_needed()

@@ -150,7 +150,7 @@ def test_every_problem_is_reported_at_once_and_nothing_is_dropped_silently(instr
         ("1", "R2", "Org", "cw", "b1", None),     # not answered (kept, counts for nobody)
     ])
     data = survey.validate_responses(raw, instrument)
-    acc = data.accounting.set_index(["status", "reason"])["rows"]
+    acc = data.accounting.set_index(["outcome", "reason"])["rows"]
     assert acc[("read", "")] == 9 and acc[("used", "")] == 2
     assert {r: acc[("excluded", r)] for r in ("duplicate_answer", "conflicting_answers", "unknown_item",
                                               "out_of_scale", "not_a_response", "missing_value")} == {
