@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ParameterError
-from .survey import ALL_PARTNERS, SurveyRelease
+from .survey import ALL_PARTNERS, LEVELS, SurveyRelease
 
 __all__ = ["SurveyView", "survey_view", "survey_table", "open_survey", "start_survey", "show_survey", "describe_survey",
            "HIDDEN_NOTE"]
@@ -64,21 +64,15 @@ class SurveyView:
         if not d.empty:
             d["domain label"] = d["domain"].map(self._label)
             d["respondents"] = d["n"]
-            d["wave"] = pd.Categorical(d["wave"], rel.waves, ordered=True)
-            d = d.sort_values(["wave"]).astype({"wave": str})
-            order = {x.id: i for i, x in enumerate(inst.domains)}
-            d = d.sort_values(["domain", "wave"], key=lambda s: s.map(order) if s.name == "domain" else s)
-            out.append(charts.survey_waves_chart(d, low=inst.low, high=inst.high,
+            out.append(charts.survey_waves_chart(self._in_order(d), low=inst.low, high=inst.high,
                                                  title=f"Domain scores by wave, {self._who()}"))
         doms = [self.domain] if self.domain else [x.id for x in inst.domains]
         s = rel.domains[rel.domains["level"].isin(["all", "sector"]) & rel.domains["domain"].isin(doms)].copy()
         if not s.empty:
             s["domain label"] = s["domain"].map(self._label)
             s["note"] = s["hidden"].map({True: HIDDEN_NOTE, False: ""})
-            s["dorder"] = s["domain"].map({x: i for i, x in enumerate(doms)})
-            s = s.sort_values(["dorder", "level"], key=lambda c: c if c.name == "dorder" else c.map({"all": 0, "sector": 1}))
             what = self._label(self.domain) if self.domain else "every domain"
-            out.append(charts.survey_sectors_chart(s, low=inst.low, high=inst.high,
+            out.append(charts.survey_sectors_chart(self._in_order(s), low=inst.low, high=inst.high,
                                                    title=f"By sector and wave: {what}"))
         it = rel.items[(rel.items["wave"] == self.wave) & (rel.items["group"] == self.group) & ~rel.items["hidden"]
                        & (rel.items["domain"].isin(doms))].copy()
@@ -90,6 +84,14 @@ class SurveyView:
             out.append(charts.survey_items_chart(it, title=f"Agreement with each statement, {self._who()}, "
                                                            f"{self.wave}: {what}"))
         return out
+
+    def _in_order(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Rows in the instrument's domain order, all partners before sectors, waves in the survey's order
+        (the charts draw domains, groups and waves in the order of their rows)."""
+        keys = {"domain": {x.id: i for i, x in enumerate(self.release.instrument.domains)},
+                "level": {lev: i for i, lev in enumerate(LEVELS)},
+                "wave": {w: i for i, w in enumerate(self.release.waves)}}
+        return df.sort_values(["domain", "level", "wave"], key=lambda c: c.map(keys[c.name]), kind="stable")
 
     def _who(self) -> str:
         return "all partners" if self.group == ALL_PARTNERS else self.group

@@ -328,6 +328,11 @@ def test_waves_follow_the_instruments_order_and_one_wave_has_no_change(instrumen
     rows = [(w, f"{w[0]}{i}", "Org", "cw", "b1", str(1 + i % 5)) for w in ("Fall 2024", "Spring 2024") for i in range(6)]
     data = survey.validate_responses(answers(rows), ordered)
     assert data.waves == ["Spring 2024", "Fall 2024"]
+    from equity_helpers.survey_view import survey_view
+
+    for chart in survey_view(survey.build_survey_release(data)).charts()[:2]:  # waves drawn in that order
+        rows_drawn = next(iter(chart.to_dict()["datasets"].values()))
+        assert list(dict.fromkeys(r["wave"] for r in rows_drawn)) == ["Spring 2024", "Fall 2024"]
     with pytest.raises(DataValidationError, match="wave has 1 rows with wave"):
         survey.validate_responses(answers(rows + [("Winter", "W1", "Org", "cw", "b1", "3")]), ordered)
     one = survey.validate_responses(answers([r for r in rows if r[0] == "Fall 2024"]), instrument)
