@@ -179,6 +179,22 @@ def stage_counts(data: ValidatedData, *, scheme: str = "hispanic_first", by: Seq
             c = c[c["jurisdiction"] != STATE]
         return c.reset_index(drop=True)
 
+    if hasattr(data, "count_events"):  # a DuckDB extract counts in SQL (equity_helpers.engine)
+        counts, excluded = data.count_events(scheme=sch, by=by, include_state=include_state,
+                                             include_counties=include_counties)
+        has_reports, has_episodes = data.has_table("reports"), data.has_table("episodes")
+    else:
+        counts, excluded = _count_events(data, sch, by, include_state=include_state,
+                                         include_counties=include_counties)
+        has_reports, has_episodes = data.reports is not None, data.episodes is not None
+    return _complete(data, counts, sch, by, include_state=include_state, include_counties=include_counties,
+                     has_reports=has_reports, has_episodes=has_episodes, excluded=excluded)
+
+
+def _count_events(data: ValidatedData, sch, by: list[str], *, include_state: bool,
+                  include_counties: bool) -> tuple[pd.DataFrame, int]:
+    """Unique children per place, period, group, ``by`` levels and stage, counted in pandas:
+    ``(counts, events left out at age 18 or older)``."""
     rep = data.reports
     epi = data.episodes
     levels = []
@@ -206,7 +222,14 @@ def stage_counts(data: ValidatedData, *, scheme: str = "hispanic_first", by: Seq
     ev = pd.concat([ev.merge(groups, on="child_id", how="inner"), ev.assign(race_ethnicity=ALL)],
                    ignore_index=True)
     keys = ["jurisdiction", "period", "race_ethnicity", *by]
-    counts = ev.groupby(keys + ["stage"], observed=True).size().rename("count").reset_index()
+    return ev.groupby(keys + ["stage"], observed=True).size().rename("count").reset_index(), excluded
+
+
+def _complete(data, counts: pd.DataFrame, sch, by: list[str], *, include_state: bool, include_counties: bool,
+              has_reports: bool, has_episodes: bool, excluded: int) -> pd.DataFrame:
+    """The tidy stage-count table from counted events: explicit zeros for groups with a population,
+    every stage in registry order, only the stages each period's follow-up supports."""
+    keys = ["jurisdiction", "period", "race_ethnicity", *by]
     wide = counts.pivot_table(index=keys, columns="stage", values="count", fill_value=0, aggfunc="sum")
     # zero rows for groups that have a population but no events
     try:
@@ -222,9 +245,9 @@ def stage_counts(data: ValidatedData, *, scheme: str = "hispanic_first", by: Seq
     ok = {p: set(supported_stages(data, p)) for p in out["period"].unique()}
     keep = [s in ok[p] for p, s in zip(out["period"], out["stage"])]
     out = out[keep]
-    if rep is None:
+    if not has_reports:
         out = out[~out["stage"].isin(["reported", "screened_in", "substantiated"])]
-    if epi is None:
+    if not has_episodes:
         out = out[out["stage"].isin(["reported", "screened_in", "substantiated"])]
     out["count"] = out["count"].astype("int64")
     out["base"] = out["stage"].map(lambda s: STAGES[s].decision_base or "")

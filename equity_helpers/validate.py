@@ -349,28 +349,9 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
 
     # --- population and counts
     if "population" in checkers and usable["population"]:
-        ck = checkers["population"]
-        df = ck.df
-        _check_codes(ck)
-        for col in ("year", "population"):
-            num = pd.to_numeric(df[col], errors="coerce")
-            bad = num.isna() | (num != num.round())
-            ck.error("bad_number", bad, column=col)
-            df[col] = num.where(~bad, 0).astype("int64")
-        ck.error("negative_population", df["population"] < 0)
+        _validate_population(checkers["population"])
     if "counts" in checkers and usable["counts"]:
-        ck = checkers["counts"]
-        df = ck.df
-        num = pd.to_numeric(df["count"], errors="coerce")
-        bad = num.isna() | (num != num.round())
-        ck.error("bad_number", bad, column="count")
-        df["count"] = num.where(~bad, 0).astype("int64")
-        pnum = pd.to_numeric(df["period"], errors="coerce")
-        ck.error("bad_number", pnum.isna() | (pnum != pnum.round()), column="period")
-        df["period"] = pnum.fillna(0).astype("int64")
-        ck.error("negative_count", df["count"] < 0)
-        if "base" in df:
-            _check_count_bases(ck)
+        _validate_counts(checkers["counts"])
 
     # --- row-level rules that exclude rows
     if "children" in checkers and usable["children"]:
@@ -438,7 +419,12 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
             last_year = int(valid.max())
 
     if "population" in checkers and usable["population"] and first_year is not None:
-        _check_population_cells(checkers["population"], checkers, first_year, last_year)
+        places: set[str] = set()
+        for name in ("reports", "episodes", "counts"):
+            if name in checkers and "jurisdiction" in checkers[name].df:
+                c = checkers[name]
+                places |= set(c.df.loc[c.excluded == "", "jurisdiction"].dropna())
+        _check_population_cells(checkers["population"], places, first_year, last_year)
 
     for ck in checkers.values():
         acc.extend(ck.accounting())
@@ -457,6 +443,33 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
                          accounting=accounting)
 
 
+def _validate_population(ck: _Checker) -> None:
+    """Codes, whole numbers and no negative cells in the population table."""
+    df = ck.df
+    _check_codes(ck)
+    for col in ("year", "population"):
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = num.isna() | (num != num.round())
+        ck.error("bad_number", bad, column=col)
+        df[col] = num.where(~bad, 0).astype("int64")
+    ck.error("negative_population", df["population"] < 0)
+
+
+def _validate_counts(ck: _Checker) -> None:
+    """Whole, non-negative counts and periods, and no count above its base's count."""
+    df = ck.df
+    num = pd.to_numeric(df["count"], errors="coerce")
+    bad = num.isna() | (num != num.round())
+    ck.error("bad_number", bad, column="count")
+    df["count"] = num.where(~bad, 0).astype("int64")
+    pnum = pd.to_numeric(df["period"], errors="coerce")
+    ck.error("bad_number", pnum.isna() | (pnum != pnum.round()), column="period")
+    df["period"] = pnum.fillna(0).astype("int64")
+    ck.error("negative_count", df["count"] < 0)
+    if "base" in df:
+        _check_count_bases(ck)
+
+
 def _check_count_bases(ck: _Checker) -> None:
     df = ck.df
     keys = ["jurisdiction", "period", "race_ethnicity"]
@@ -473,15 +486,11 @@ def _check_count_bases(ck: _Checker) -> None:
         ck.error("count_above_base", mask, example=example)
 
 
-def _check_population_cells(ck: _Checker, checkers: dict[str, _Checker], first_year: int,
-                            last_year: int) -> None:
+def _check_population_cells(ck: _Checker, jurisdictions: set[str], first_year: int, last_year: int) -> None:
+    """Warn about places and years without a population, and about missing cells of the grid
+    (``jurisdictions``: the places the used records or counts name)."""
     pop = ck.df
     groups = SCHEMES["hispanic_first"].population_groups
-    jurisdictions: set[str] = set()
-    for name in ("reports", "episodes", "counts"):
-        if name in checkers and "jurisdiction" in checkers[name].df:
-            c = checkers[name]
-            jurisdictions |= set(c.df.loc[c.excluded == "", "jurisdiction"].dropna())
     have_j = set(pop["jurisdiction"])
     for j in sorted(jurisdictions - have_j):
         ck.problems.append(Problem("warning", "population", "no_population_for", 0, "",
