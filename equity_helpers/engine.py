@@ -128,6 +128,8 @@ def _read_into(con, name: str, mapping) -> str | None:
     note = None
     if path is not None and low.endswith((".csv", ".csv.gz", ".txt")) and encoding in ("utf-8", "utf-8-sig", "utf8"):
         sep = spec.get("sep") or _sniff_separator(path, "utf-8-sig")
+        if not _has_header(path):
+            raise ValueError("No columns to parse from file")  # pandas' words for the same file
         con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{name} AS SELECT * FROM read_csv('{_lit(path)}', "
                     f"delim='{_lit(sep)}', header=true, all_varchar=true, quote='\"', escape='\"')")
         if "sep" not in spec and sep != ",":
@@ -153,6 +155,14 @@ def _read_into(con, name: str, mapping) -> str | None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE src_{name} AS SELECT {', '.join(exprs)} FROM raw_{name}")
     con.execute(f"DROP TABLE raw_{name}")
     return note
+
+
+def _has_header(path: Path) -> bool:
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
+        return bool(fh.readline().strip())
 
 
 def _as_text(col: str, typ: str) -> str:
@@ -246,14 +256,13 @@ class _SqlChecker:
         rows = [(self.table, "read", "", int(self.n))]
         used = self.n
         if self.rules:
-            found = dict(self.con.execute(
-                f"SELECT r, count(*) FROM (SELECT {self.reason()} AS r FROM {self.rel}) WHERE r IS NOT NULL "
-                "GROUP BY r").fetchall())
-            # the order pandas' value_counts gives: most rows first, ties in order of first use
-            order = {r: i for i, (r, _) in enumerate(self.rules)}
-            for r in sorted(found, key=lambda r: (-found[r], order[r])):
-                rows.append((self.table, "excluded", r, int(found[r])))
-                used -= found[r]
+            # the order pandas' value_counts gives: most rows first, ties in order of first appearance
+            found = self.con.execute(
+                f"SELECT r, count(*) FROM (SELECT {self.reason()} AS r, _row FROM {self.rel}) WHERE r IS NOT NULL "
+                "GROUP BY r ORDER BY count(*) DESC, min(_row)").fetchall()
+            for r, n in found:
+                rows.append((self.table, "excluded", r, int(n)))
+                used -= n
         rows.append((self.table, "used", "", int(used)))
         return rows
 
@@ -491,12 +500,13 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         ck.exclude("exit_without_reason", f"{exit_} IS NOT NULL AND exit_reason IS NULL")
         ck.exclude("reason_without_exit", f"{exit_} IS NULL AND exit_reason IS NOT NULL")
         pc = "try_cast(trim(placement_count) AS DOUBLE)"
-        ck.exclude("bad_placement_count", f"{pc} IS NULL OR {pc} < 1")
         more = {"placement_count": f"CAST(trunc(coalesce({pc}, 0)) AS BIGINT)"}
         if "prior_episodes" in ck:
             more["prior_episodes"] = ("CAST(trunc(coalesce(try_cast(trim(prior_episodes) AS DOUBLE), 0)) "
                                       "AS BIGINT)")
-        _add_columns(con, ck.rel, more)
+        _add_columns(con, ck.rel, {"placement_count__n": pc, **{f"{c}__t": e for c, e in more.items()}})
+        typed["episodes"].update(more)
+        ck.exclude("bad_placement_count", '"placement_count__n" IS NULL OR "placement_count__n" < 1')
 
     if "counts" in pdc and usable["counts"]:
         valid = pdc["counts"].df["period"]

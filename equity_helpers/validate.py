@@ -268,7 +268,8 @@ def _check_codes(ck: _Checker) -> None:
 
 
 def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, last_year: int | None = None,
-             calendar: bool = False, extract_date: str | pd.Timestamp | None = None) -> ValidatedData:
+             calendar: bool = False, extract_date: str | pd.Timestamp | None = None,
+             engine: str = "pandas") -> ValidatedData:
     """Check and type the raw tables; raise once with every error, or return clean data.
 
     Parameters
@@ -278,6 +279,8 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
     calendar : use calendar years instead of federal fiscal years (Oct-Sep).
     extract_date : the day the data were pulled (censor date for open episodes). Default: the
         latest report, entry or exit date in the data.
+    engine : "pandas", or "duckdb" to check (and later count) the child-level tables in DuckDB
+        (:func:`equity_helpers.engine.validate_frames`: the same rules, messages and accounting).
 
     Returns
     -------
@@ -288,6 +291,13 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
     DataValidationError
         With every error found (warnings are attached too, for the full picture).
     """
+    if engine == "duckdb":
+        from .engine import validate_frames
+
+        return validate_frames(raw, first_year=first_year, last_year=last_year, calendar=calendar,
+                               extract_date=extract_date)
+    if engine != "pandas":
+        raise ValueError(f"engine must be 'pandas' or 'duckdb', not {engine!r}")
     problems: list[Problem] = []
     acc: list[tuple[str, str, str, int]] = []
     out: dict[str, pd.DataFrame | None] = {k: None for k in TABLES}
@@ -515,8 +525,19 @@ def _check_population_cells(ck: _Checker, jurisdictions: set[str], first_year: i
 
 
 def load(data_dir=None, *, mapping=None, first_year: int | None = None, last_year: int | None = None,
-         calendar: bool = False, extract_date=None) -> ValidatedData:
-    """Read (:func:`~equity_helpers.sources.read_sources`) and :func:`validate` in one call."""
+         calendar: bool = False, extract_date=None, engine: str | None = None) -> ValidatedData:
+    """Read (:func:`~equity_helpers.sources.read_sources`) and :func:`validate` in one call.
+
+    ``engine`` is ``"duckdb"`` (the default, or ``$EQUITY_WORKBOOK_ENGINE``): the child-level files are
+    read, validated and later counted in an embedded DuckDB database (:mod:`equity_helpers.engine`,
+    the same rules, messages and accounting, at state scale in seconds); ``"pandas"`` reads and checks
+    everything in pandas.
+    """
+    from .engine import default_engine, load_extract
+
+    if (engine or default_engine()) == "duckdb":
+        return load_extract(data_dir, mapping=mapping, first_year=first_year, last_year=last_year,
+                            calendar=calendar, extract_date=extract_date)
     from .sources import read_sources
 
     raw, m = read_sources(data_dir, mapping=mapping)
