@@ -113,7 +113,7 @@ def _in(values) -> str:
 
 # --------------------------------------------------------------------------- reading
 def _read_into(con, name: str, mapping) -> str | None:
-    """Read one source table into ``src_<name>`` (text columns, canonical names, mapped codes, ``_row``).
+    """Read one source table into the work table ``w_<name>`` (see :func:`_build_work`).
 
     CSV and Parquet files are read by DuckDB itself; Excel files and SQL queries through
     :func:`equity_helpers.sources.read_table`. Returns the note to show when a CSV file was read with
@@ -135,25 +135,15 @@ def _read_into(con, name: str, mapping) -> str | None:
         if "sep" not in spec and sep != ",":
             note = (f"{path.name} is separated by {SEPARATORS[sep]}, not commas; it was read "
                     f"that way (set sep in mapping.yml to say so explicitly).")
+        _build_work(con, name, f"raw_{name}", "rowid + 1", spec)
+        con.execute(f"DROP TABLE raw_{name}")
     elif path is not None and low.endswith(".parquet"):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{name} AS SELECT * FROM read_parquet('{_lit(path)}')")
+        src = f"read_parquet('{_lit(path)}', file_row_number = true)"
+        _build_work(con, name, src, "file_row_number + 1", spec, skip=("file_row_number",))
     else:
         df = read_table(name, mapping)
-        _register_frame(con, name, df.drop(columns="_row"))
+        _register_frame(con, name, df)
         return df.attrs.get("read_note")
-    cols = con.execute(f"SELECT column_name, column_type FROM (DESCRIBE raw_{name})").fetchall()
-    rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
-    codes = {c: {str(k): str(v) for k, v in m.items()} for c, m in (spec.get("codes") or {}).items()}
-    exprs = ["CAST(rowid + 1 AS BIGINT) AS _row"]
-    for col, typ in cols:
-        canon = rename.get(col, str(col).lstrip("\ufeff").strip())
-        e = _as_text(_q(col), typ)
-        if canon in codes and codes[canon]:
-            cases = " ".join(f"WHEN '{_lit(k)}' THEN '{_lit(v)}'" for k, v in codes[canon].items())
-            e = f"(CASE {e} {cases} ELSE {e} END)"
-        exprs.append(f"{e} AS {_q(canon)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE src_{name} AS SELECT {', '.join(exprs)} FROM raw_{name}")
-    con.execute(f"DROP TABLE raw_{name}")
     return note
 
 
@@ -179,91 +169,141 @@ def _as_text(col: str, typ: str) -> str:
 
 
 def _register_frame(con, name: str, df: pd.DataFrame) -> None:
-    """A pandas table (Excel, a SQL source, or a caller's raw frame) as ``src_<name>`` with text columns."""
+    """A pandas table (Excel, a SQL source, or a caller's raw frame) as the work table ``w_<name>``;
+    its ``_row`` column, when it has one, keeps the record numbers."""
     frame = df.copy()
+    rows = frame.pop("_row").to_numpy() if "_row" in frame else np.arange(1, len(frame) + 1)
     for c in frame.columns:
-        if frame[c].dtype != object:
-            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
         frame[c] = frame[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v)
                                 else (v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) and v == v.normalize()
-                                      else str(v)))
+                                      else str(v))).astype(object)
     frame.columns = [str(c) for c in frame.columns]
-    frame.insert(0, "_row", np.arange(1, len(frame) + 1, dtype="int64"))
-    for c in frame.columns[1:]:
-        frame[c] = frame[c].astype(object)
+    frame.insert(0, "_row__given", pd.array(rows, dtype="int64"))
     con.register(f"frame_{name}", frame)
-    casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in frame.columns[1:])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE src_{name} AS SELECT _row{', ' if casts else ''}{casts} "
-                f"FROM frame_{name}")
+    _build_work(con, name, f"frame_{name}", "_row__given", {}, skip=("_row__given",))
     con.unregister(f"frame_{name}")
 
 
-# --------------------------------------------------------------------------- checking
-class _SqlChecker:
-    """The SQL twin of :class:`equity_helpers.validate._Checker` for one table ``w_<name>``.
+def _typed(name: str, cols: Sequence[str]) -> dict[str, str]:
+    """SQL of the typed twins (``<column>__t``) of a table's flag, date and number columns."""
+    spec = TABLES[name]
+    out: dict[str, str] = {}
+    for col in spec.flags:
+        if col in cols:
+            out[f"{col}__t"] = f"CAST(CASE WHEN {_LOW.format(c=_q(col))} IN {_in(sorted(_TRUE))} THEN 1 ELSE 0 END AS BIGINT)"
+    for col in spec.dates:
+        if col in cols:
+            c = _q(col)
+            out[f"{col}__t"] = (f"(CASE WHEN length({c}) = 10 AND year(try_strptime({c}, '%Y-%m-%d')) "
+                                f"BETWEEN 1678 AND 2261 THEN try_strptime({c}, '%Y-%m-%d') END)")
+    if name == "episodes":
+        if "placement_count" in cols:
+            out["placement_count__n"] = "try_cast(trim(placement_count) AS DOUBLE)"
+        if "prior_episodes" in cols:
+            out["prior_episodes__t"] = ("CAST(trunc(coalesce(try_cast(trim(prior_episodes) AS DOUBLE), 0)) "
+                                        "AS BIGINT)")
+    return out
 
-    ``error`` records a problem for the rows matching a condition; ``exclude`` marks the rows that
-    match and are not excluded yet with a reason (the first reason wins, as in pandas), so the
-    exclusions are an ordered list of (reason, condition) and a row's reason is the first that holds.
+
+def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequence[str] = ()) -> None:
+    """``w_<name>``: the source in one pass, with canonical names, mapped codes, blanks as missing (as
+    :func:`equity_helpers.validate.validate` reads them), the record number ``_row`` and typed twins."""
+    cols = [(c, t) for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})"
+                                           ).fetchall() if c not in skip]
+    rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
+    codes = {c: {str(k): str(v) for k, v in m.items()} for c, m in (spec.get("codes") or {}).items()}
+    exprs = [f"CAST({row} AS BIGINT) AS _row"]
+    names = []
+    for col, typ in cols:
+        canon = rename.get(col, str(col).lstrip("\ufeff").strip())
+        e = _as_text(_q(col), typ)
+        if codes.get(canon):
+            cases = " ".join(f"WHEN '{_lit(k)}' THEN '{_lit(v)}'" for k, v in codes[canon].items())
+            e = f"(CASE {e} {cases} ELSE {e} END)"
+        exprs.append(f"nullif(nullif({e}, ''), ' ') AS {_q(canon)}")
+        names.append(canon)
+    typed = _typed(name, names)
+    extra = "".join(f", {e} AS {_q(c)}" for c, e in typed.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE w_{name} AS SELECT *{extra} FROM (SELECT {', '.join(exprs)} "
+                f"FROM {source})")
+
+
+# --------------------------------------------------------------------------- checking
+_LOW = "lower(trim({c}, ' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12)))"
+
+
+class _SqlChecker:
+    """The SQL twin of :class:`equity_helpers.validate._Checker` for the work table ``w_<name>``.
+
+    Errors are counted together in one scan (:meth:`errors`); exclusions are applied in phases
+    (:meth:`exclude`), each a list of rules of which the first that holds gives a row's reason, as
+    pandas' sequence of masks does. Excluded rows are kept in ``x_<name>`` (record number, reason),
+    so "not excluded yet" is an anti-join with a small table.
     """
 
     def __init__(self, con, table: str, problems: list[Problem]):
         self.con = con
         self.table = table
         self.rel = f"w_{table}"
+        self.out = f"x_{table}"
         self.problems = problems
-        self.rules: list[tuple[str, str]] = []
         self.n = con.execute(f"SELECT count(*) FROM {self.rel}").fetchone()[0]
-        self.columns = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {self.rel})").fetchall()]
+        self.columns = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {self.rel})").fetchall()
+                        if not r[0].endswith(("__t", "__n"))]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.out} (_row BIGINT, rule INTEGER)")
+        self.rule_names: list[str] = []
 
     def __contains__(self, col: str) -> bool:
         return col in self.columns
 
     @property
     def kept(self) -> str:
-        """SQL: the row is not excluded (yet)."""
-        return " AND ".join(f"NOT coalesce({c}, false)" for _, c in self.rules) or "true"
+        """SQL: the row of ``w`` is not excluded (yet)."""
+        return f"w._row NOT IN (SELECT _row FROM {self.out})"
 
-    def reason(self) -> str:
-        """SQL: the row's exclusion reason, NULL when it is used."""
-        if not self.rules:
-            return "CAST(NULL AS VARCHAR)"
-        return "CASE " + " ".join(f"WHEN coalesce({c}, false) THEN '{r}'" for r, c in self.rules) + " END"
+    def errors(self, checks: list[tuple[str, str, dict]]) -> None:
+        """Count every error condition ``(check, SQL, message fields)`` in one scan, in order."""
+        if not checks:
+            return
+        sel = ", ".join(f"count(*) FILTER (WHERE coalesce({c}, false)), min(_row, 5) FILTER "
+                        f"(WHERE coalesce({c}, false))" for _, c, _ in checks)
+        found = self.con.execute(f"SELECT {sel} FROM {self.rel} w").fetchone()
+        for i, (check, cond, kw) in enumerate(checks):
+            n, ex = found[2 * i], found[2 * i + 1] or []
+            if n:
+                kw = {k: (v(cond) if callable(v) else v) for k, v in kw.items()}
+                self.problems.append(Problem("error", self.table, check, int(n), ", ".join(map(str, ex)),
+                                             MESSAGES[check].format(n=n, table=self.table, **kw)))
 
-    def _found(self, cond: str) -> tuple[int, str]:
-        n = self.con.execute(f"SELECT count(*) FROM {self.rel} WHERE coalesce({cond}, false)").fetchone()[0]
-        if not n:
-            return 0, ""
-        rows = self.con.execute(f"SELECT _row FROM {self.rel} WHERE coalesce({cond}, false) "
-                                "ORDER BY _row LIMIT 5").fetchall()
-        return int(n), ", ".join(str(r[0]) for r in rows)
-
-    def error(self, check: str, cond: str, **kw) -> None:
-        n, ex = self._found(cond)
-        if n:
-            self.problems.append(Problem("error", self.table, check, n, ex,
-                                         MESSAGES[check].format(n=n, table=self.table, **kw)))
-
-    def exclude(self, check: str, cond: str, **kw) -> None:
-        cond = f"(coalesce({cond}, false) AND {self.kept})"
-        n, ex = self._found(cond)
-        if n:
-            self.rules.append((check, cond))
-            self.problems.append(Problem("warning", self.table, check, n, ex,
-                                         MESSAGES[check].format(n=n, table=self.table, **kw)))
+    def exclude(self, rules: list[tuple[str, str, dict]], join: str = "") -> None:
+        """One phase of exclusions: each row not excluded yet gets the first rule that holds."""
+        if not rules:
+            return
+        first = len(self.rule_names)
+        self.rule_names += [check for check, _, _ in rules]
+        case = " ".join(f"WHEN coalesce({c}, false) THEN {first + i}" for i, (_, c, _) in enumerate(rules))
+        self.con.execute(f"INSERT INTO {self.out} SELECT _row, rule FROM (SELECT w._row, CASE {case} END AS rule "
+                         f"FROM {self.rel} w {join} WHERE {self.kept}) WHERE rule IS NOT NULL")
+        found = {r: (n, ex) for r, n, ex in self.con.execute(
+            f"SELECT rule, count(*), min(_row, 5) FROM {self.out} WHERE rule >= {first} GROUP BY rule").fetchall()}
+        for i, (check, _, kw) in enumerate(rules):
+            if first + i in found:
+                n, ex = found[first + i]
+                self.problems.append(Problem("warning", self.table, check, int(n), ", ".join(map(str, ex)),
+                                             MESSAGES[check].format(n=n, table=self.table, **kw)))
 
     def accounting(self) -> list[tuple[str, str, str, int]]:
         rows = [(self.table, "read", "", int(self.n))]
-        used = self.n
-        if self.rules:
-            # the order pandas' value_counts gives: most rows first, ties in order of first appearance
-            found = self.con.execute(
-                f"SELECT r, count(*) FROM (SELECT {self.reason()} AS r, _row FROM {self.rel}) WHERE r IS NOT NULL "
-                "GROUP BY r ORDER BY count(*) DESC, min(_row)").fetchall()
-            for r, n in found:
-                rows.append((self.table, "excluded", r, int(n)))
-                used -= n
-        rows.append((self.table, "used", "", int(used)))
+        by_reason: dict[str, list[int]] = {}
+        for rule, n, first in self.con.execute(f"SELECT rule, count(*), min(_row) FROM {self.out} GROUP BY rule"
+                                               ).fetchall():
+            got = by_reason.setdefault(self.rule_names[rule], [0, first])
+            got[0] += n
+            got[1] = min(got[1], first)
+        # the order pandas' value_counts gives: most rows first, ties in order of first appearance
+        for reason, (n, _) in sorted(by_reason.items(), key=lambda kv: (-kv[1][0], kv[1][1])):
+            rows.append((self.table, "excluded", reason, int(n)))
+        rows.append((self.table, "used", "", int(self.n - sum(n for n, _ in by_reason.values()))))
         return rows
 
     def codes(self, col: str, cond: str) -> str:
@@ -274,87 +314,61 @@ class _SqlChecker:
         return ", ".join(repr(v[0]) for v in vals)
 
 
-def _date_sql(con, rel: str, col: str) -> str:
-    """SQL parsing ``col`` of ``rel`` as pandas does (:func:`equity_helpers.validate._parse_dates`).
-
-    ISO dates (``YYYY-MM-DD``) are parsed by DuckDB; every other distinct text is parsed once by
-    pandas (ISO 8601, then any format it recognises) and joined back through a lookup table.
-    """
+def _fix_dates(con, rel: str, col: str) -> None:
+    """Dates that are not ``YYYY-MM-DD``: every distinct text is parsed once by pandas (ISO 8601, then
+    any format it recognises, :func:`equity_helpers.validate._parse_dates`) and written back."""
     c = _q(col)
-    iso = (f"(CASE WHEN length({c}) = 10 AND year(try_strptime({c}, '%Y-%m-%d')) BETWEEN 1678 AND 2261 "
-           f"THEN try_strptime({c}, '%Y-%m-%d') END)")
     other = [r[0] for r in con.execute(
-        f"SELECT DISTINCT {c} FROM {rel} WHERE {c} IS NOT NULL AND {iso} IS NULL").fetchall()]
+        f'SELECT DISTINCT {c} FROM {rel} WHERE {c} IS NOT NULL AND "{col}__t" IS NULL').fetchall()]
     if not other:
-        return iso
+        return
     parsed = _parse_dates(pd.Series(other, dtype=object))
     lut = pd.DataFrame({"v": other, "d": parsed.astype("datetime64[us]")})
-    name = f"lut_{rel}_{col}"
-    con.register(f"{name}_frame", lut)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT v, CAST(d AS TIMESTAMP) AS d FROM {name}_frame")
-    con.unregister(f"{name}_frame")
-    return f"coalesce({iso}, (SELECT d FROM {name} WHERE v = {c}))"
+    con.register("date_lut", lut)
+    con.execute(f'UPDATE {rel} SET "{col}__t" = CAST(l.d AS TIMESTAMP) FROM date_lut l '
+                f"WHERE {rel}.{c} = l.v AND l.d IS NOT NULL")
+    con.unregister("date_lut")
 
 
-def _prepare(con, name: str) -> None:
-    """``w_<name>``: the source with blanks as missing (as :func:`validate.validate` reads them)."""
-    cols = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE src_{name})").fetchall()]
-    exprs = ["_row"] + [f"nullif(nullif({_q(c)}, ''), ' ') AS {_q(c)}" for c in cols if c != "_row"]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE w_{name} AS SELECT {', '.join(exprs)} FROM src_{name}")
-    con.execute(f"DROP TABLE src_{name}")
-
-
-def _add_columns(con, rel: str, exprs: dict[str, str]) -> None:
-    """Rewrite ``rel`` with ``exprs`` (name: SQL) replacing or adding columns, in one pass."""
-    if not exprs:
-        return
-    cols = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {rel})").fetchall()]
-    sel = [f"{exprs[c]} AS {_q(c)}" if c in exprs else _q(c) for c in cols]
-    sel += [f"{e} AS {_q(c)}" for c, e in exprs.items() if c not in cols]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {rel}_next AS SELECT {', '.join(sel)} FROM {rel}")
-    con.execute(f"DROP TABLE {rel}")
-    con.execute(f"ALTER TABLE {rel}_next RENAME TO {rel}")
-
-
-_LOW = "lower(trim({c}, ' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12)))"
-
-
-def _check_codes(ck: _SqlChecker, typed: dict[str, str]) -> None:
-    """Keys, codes and flags, as :func:`equity_helpers.validate._check_codes` (flags become 0/1)."""
+def _code_errors(ck: _SqlChecker) -> list[tuple[str, str, dict]]:
+    """Keys, codes and flags, as :func:`equity_helpers.validate._check_codes`."""
     spec = TABLES[ck.table]
+    checks: list[tuple[str, str, dict]] = []
     if spec.key:
         k = _q(spec.key)
-        ck.error("duplicate_id", f"{k} IN (SELECT {k} FROM {ck.rel} WHERE {k} IS NOT NULL GROUP BY 1 "
-                                 "HAVING count(*) > 1)", column=spec.key)
-        ck.error("missing_value", f"{k} IS NULL", column=spec.key)
+        ck.con.execute(f"CREATE OR REPLACE TEMP TABLE dup_{ck.table} AS SELECT {k} AS k FROM {ck.rel} "
+                       f"WHERE {k} IS NOT NULL GROUP BY 1 HAVING count(*) > 1")
+        if ck.con.execute(f"SELECT count(*) FROM dup_{ck.table}").fetchone()[0]:
+            checks.append(("duplicate_id", f"{k} IN (SELECT k FROM dup_{ck.table})", {"column": spec.key}))
+        checks.append(("missing_value", f"{k} IS NULL", {"column": spec.key}))
     for col, allowed in spec.codes.items():
         c = _q(col)
-        bad = f"({c} IS NOT NULL AND {c} NOT IN {_in(allowed)})"
-        n, _ = ck._found(bad)
-        if n:
-            ck.error("unknown_code", bad, column=col, codes=ck.codes(col, bad), allowed=", ".join(allowed))
+        checks.append(("unknown_code", f"({c} IS NOT NULL AND {c} NOT IN {_in(allowed)})",
+                       {"column": col, "codes": lambda cond, col=col: ck.codes(col, cond),
+                        "allowed": ", ".join(allowed)}))
         if col not in _MAY_BE_EMPTY:
-            ck.error("missing_value", f"{c} IS NULL", column=col)
+            checks.append(("missing_value", f"{c} IS NULL", {"column": col}))
     for col in spec.flags:
         if col in ck:
             low = _LOW.format(c=_q(col))
-            bad = f"({_q(col)} IS NOT NULL AND {low} NOT IN {_in(sorted(_TRUE | _FALSE))})"
-            n, _ = ck._found(bad)
-            if n:
-                ck.error("unknown_code", bad, column=col, codes=ck.codes(col, bad),
-                         allowed="1/0, yes/no, true/false")
-            typed[col] = f"CAST(CASE WHEN {low} IN {_in(sorted(_TRUE))} THEN 1 ELSE 0 END AS BIGINT)"
+            checks.append(("unknown_code", f"({_q(col)} IS NOT NULL AND {low} NOT IN {_in(sorted(_TRUE | _FALSE))})",
+                           {"column": col, "codes": lambda cond, col=col: ck.codes(col, cond),
+                            "allowed": "1/0, yes/no, true/false"}))
+    return checks
 
 
 def _fy(col: str, calendar: bool) -> str:
     return f"year({col})" if calendar else f"(year({col}) + CASE WHEN month({col}) >= 10 THEN 1 ELSE 0 END)"
 
 
+_KID = "LEFT JOIN kid_status k ON k.child_id = w.child_id"
+
+
 def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.DataFrame] | None = None,
                  notes: dict[str, str | None] | None = None, first_year: int | None = None,
                  last_year: int | None = None, calendar: bool = False,
                  extract_date: str | pd.Timestamp | None = None) -> "Extract":
-    """Validate the tables read into ``con`` (``src_<name>``) by the rules of
+    """Validate the tables read into ``con`` (work tables ``w_<name>``) by the rules of
     :func:`equity_helpers.validate.validate`, in SQL for the child-level tables.
 
     Returns an :class:`Extract` whose clean tables stay in DuckDB, or raises one
@@ -372,7 +386,6 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         if name not in present:
             continue
         if name in tables:
-            _prepare(con, name)
             ck: Any = _SqlChecker(con, name, problems)
             sql[name] = ck
             n, cols = ck.n, ck.columns
@@ -407,38 +420,29 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
     def ok(name: str) -> bool:
         return name in sql and usable[name]
 
-    typed: dict[str, dict[str, str]] = {name: {} for name in sql}
     for name, ck in sql.items():
         if not usable[name]:
             continue
-        _check_codes(ck, typed[name])
-        for col in TABLES[name].dates:
-            typed[name][col] = _date_sql(con, ck.rel, col)
-        # the typed columns, so later rules compare dates and flags, not text
-        _add_columns(con, ck.rel, {f"{c}__t": e for c, e in typed[name].items()})
-        for col in TABLES[name].dates:
-            if col != "exit_date":
-                ck.exclude("unreadable_date", f'"{col}__t" IS NULL', column=col)
-            else:
-                ck.exclude("unreadable_date", f'"{col}__t" IS NULL AND {_q(col)} IS NOT NULL', column=col)
-
-    def t(name: str, col: str) -> str:
-        return f'"{col}__t"' if col in typed.get(name, {}) else _q(col)
+        ck.errors(_code_errors(ck))
+        dates = TABLES[name].dates
+        for col in dates:
+            _fix_dates(con, ck.rel, col)
+        ck.exclude([("unreadable_date", f'"{col}__t" IS NULL' + (f" AND {_q(col)} IS NOT NULL"
+                                                                 if col == "exit_date" else ""), {"column": col})
+                    for col in dates])
 
     limit = pd.Timestamp(extract_date) if extract_date is not None else pd.Timestamp.today().normalize()
     lim = f"TIMESTAMP '{limit}'"
     for name, cols in (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"])):
         if ok(name):
-            for c in cols:
-                sql[name].exclude("future_date" if extract_date is not None else "after_today",
-                                  f"{t(name, c)} > {lim}", column=c, end=limit.date())
+            sql[name].exclude([("future_date" if extract_date is not None else "after_today",
+                                f'"{c}__t" > {lim}', {"column": c, "end": limit.date()}) for c in cols])
     dates = []
     for name, cols in (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"])):
         if ok(name):
-            for c in cols:
-                d = con.execute(f"SELECT max({t(name, c)}) FROM {sql[name].rel} WHERE {sql[name].kept}").fetchone()[0]
-                if d is not None:
-                    dates.append(pd.Timestamp(d))
+            latest = ", ".join(f'max(w."{c}__t")' for c in cols)
+            found = con.execute(f"SELECT {latest} FROM {sql[name].rel} w WHERE {sql[name].kept}").fetchone()
+            dates += [pd.Timestamp(d) for d in found if d is not None]
     data_end = pd.Timestamp(extract_date) if extract_date is not None else (max(dates) if dates else None)
     end_sql = None if data_end is None else f"TIMESTAMP '{data_end}'"
 
@@ -448,65 +452,51 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         _validate_counts(pdc["counts"])
 
     if ok("children") and end_sql is not None:
-        sql["children"].exclude("future_date", f'"birth_date__t" > {end_sql}', column="birth_date",
-                                end=data_end.date())
+        sql["children"].exclude([("future_date", f'"birth_date__t" > {end_sql}',
+                                  {"column": "birth_date", "end": data_end.date()})])
     if ok("children"):
         ck = sql["children"]
         con.execute(f"""CREATE OR REPLACE TEMP TABLE kid_status AS
-            SELECT child_id, bool_or(NOT ({ck.kept})) AS excluded, arg_min("birth_date__t", _row) AS birth
-            FROM {ck.rel} WHERE child_id IS NOT NULL GROUP BY child_id""")
+            SELECT w.child_id, bool_or(x._row IS NOT NULL) AS excluded, arg_min(w."birth_date__t", w._row) AS birth
+            FROM {ck.rel} w LEFT JOIN {ck.out} x ON x._row = w._row WHERE w.child_id IS NOT NULL GROUP BY w.child_id""")
 
+    fy_sql = _fy('w."report_date__t"', calendar)
     if ok("reports"):
         ck = sql["reports"]
-        extra = {"disposition": "coalesce(disposition, 'none')"}
+        rules: list[tuple[str, str, dict]] = []
         if ok("children"):
-            extra["_child"] = ("(SELECT CASE WHEN k.excluded THEN 'excluded' ELSE 'known' END "
-                               f"FROM kid_status k WHERE k.child_id = {ck.rel}.child_id)")
-            extra["_birth"] = f"(SELECT k.birth FROM kid_status k WHERE k.child_id = {ck.rel}.child_id)"
-        extra["period"] = f"CAST({_fy(t('reports', 'report_date'), calendar)} AS BIGINT)"
-        _add_columns(con, ck.rel, extra)
+            rules += [("child_excluded", "k.excluded", {}), ("unknown_child", "k.child_id IS NULL", {})]
+        rules.append(("finding_without_screen_in",
+                      f"coalesce(w.disposition, 'none') IN {_in(sorted(SUBSTANTIATED_DISPOSITIONS))} "
+                      'AND w."screened_in__t" = 0', {"codes": ", ".join(sorted(SUBSTANTIATED_DISPOSITIONS))}))
         if ok("children"):
-            ck.exclude("child_excluded", "_child = 'excluded'")
-            ck.exclude("unknown_child", "_child IS NULL")
-        finding = f"disposition IN {_in(sorted(SUBSTANTIATED_DISPOSITIONS))}"
-        screened_out = f"{t('reports', 'screened_in')} = 0"
-        ck.exclude("finding_without_screen_in", f"{finding} AND {screened_out}",
-                   codes=", ".join(sorted(SUBSTANTIATED_DISPOSITIONS)))
-        if ok("children"):
-            ck.exclude("before_birth", f"_birth IS NOT NULL AND {t('reports', 'report_date')} < _birth")
-        lo, hi = con.execute(f"SELECT min(period), max(period) FROM {ck.rel} WHERE "
-                             f"{t('reports', 'report_date')} IS NOT NULL AND {ck.kept}").fetchone()
+            rules.append(("before_birth", 'k.birth IS NOT NULL AND w."report_date__t" < k.birth', {}))
+        ck.exclude(rules, join=_KID if ok("children") else "")
+        lo, hi = con.execute(f'SELECT min({fy_sql}), max({fy_sql}) FROM {ck.rel} w WHERE '
+                             f'w."report_date__t" IS NOT NULL AND {ck.kept}').fetchone()
         if first_year is None and lo is not None:
             first_year = int(lo)
         if last_year is None and hi is not None:
             last_year = int(hi)
         if first_year is not None and last_year is not None:
             label = (f"{'' if calendar else 'FY'}{first_year}-{'' if calendar else 'FY'}{last_year}")
-            ck.exclude("outside_period", f"period < {int(first_year)} OR period > {int(last_year)}", periods=label)
+            ck.exclude([("outside_period", f"{fy_sql} < {int(first_year)} OR {fy_sql} > {int(last_year)}",
+                         {"periods": label})])
 
     if ok("episodes"):
         ck = sql["episodes"]
+        rules = []
         if ok("children"):
-            _add_columns(con, ck.rel, {"_child": (
-                "(SELECT CASE WHEN k.excluded THEN 'excluded' ELSE 'known' END "
-                f"FROM kid_status k WHERE k.child_id = {ck.rel}.child_id)")})
-            ck.exclude("child_excluded", "_child = 'excluded'")
-            ck.exclude("unknown_child", "_child IS NULL")
-        entry, exit_ = t("episodes", "entry_date"), t("episodes", "exit_date")
+            rules += [("child_excluded", "k.excluded", {}), ("unknown_child", "k.child_id IS NULL", {})]
+        entry, exit_ = 'w."entry_date__t"', 'w."exit_date__t"'
         if end_sql is not None:
-            ck.exclude("future_date", f"{entry} > {end_sql}", column="entry_date", end=data_end.date())
-            ck.exclude("future_date", f"{exit_} > {end_sql}", column="exit_date", end=data_end.date())
-        ck.exclude("exit_before_entry", f"{exit_} IS NOT NULL AND {exit_} < {entry}")
-        ck.exclude("exit_without_reason", f"{exit_} IS NOT NULL AND exit_reason IS NULL")
-        ck.exclude("reason_without_exit", f"{exit_} IS NULL AND exit_reason IS NOT NULL")
-        pc = "try_cast(trim(placement_count) AS DOUBLE)"
-        more = {"placement_count": f"CAST(trunc(coalesce({pc}, 0)) AS BIGINT)"}
-        if "prior_episodes" in ck:
-            more["prior_episodes"] = ("CAST(trunc(coalesce(try_cast(trim(prior_episodes) AS DOUBLE), 0)) "
-                                      "AS BIGINT)")
-        _add_columns(con, ck.rel, {"placement_count__n": pc, **{f"{c}__t": e for c, e in more.items()}})
-        typed["episodes"].update(more)
-        ck.exclude("bad_placement_count", '"placement_count__n" IS NULL OR "placement_count__n" < 1')
+            rules += [("future_date", f"{entry} > {end_sql}", {"column": "entry_date", "end": data_end.date()}),
+                      ("future_date", f"{exit_} > {end_sql}", {"column": "exit_date", "end": data_end.date()})]
+        rules += [("exit_before_entry", f"{exit_} IS NOT NULL AND {exit_} < {entry}", {}),
+                  ("exit_without_reason", f"{exit_} IS NOT NULL AND w.exit_reason IS NULL", {}),
+                  ("reason_without_exit", f"{exit_} IS NULL AND w.exit_reason IS NOT NULL", {}),
+                  ("bad_placement_count", 'w."placement_count__n" IS NULL OR w."placement_count__n" < 1', {})]
+        ck.exclude(rules, join=_KID if ok("children") else "")
 
     if "counts" in pdc and usable["counts"]:
         valid = pdc["counts"].df["period"]
@@ -520,7 +510,7 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         for name in ("reports", "episodes"):
             if name in sql and "jurisdiction" in sql[name]:
                 places |= {r[0] for r in con.execute(
-                    f"SELECT DISTINCT jurisdiction FROM {sql[name].rel} WHERE jurisdiction IS NOT NULL AND "
+                    f"SELECT DISTINCT jurisdiction FROM {sql[name].rel} w WHERE jurisdiction IS NOT NULL AND "
                     f"{sql[name].kept}").fetchall()}
         if "counts" in pdc and "jurisdiction" in pdc["counts"].df:
             c = pdc["counts"]
@@ -538,12 +528,21 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         raise DataValidationError(problems)
     # the clean tables: used rows, typed columns under their own names, the source's column order
     for name, ck in sql.items():
-        cols = ck.columns + (["period"] if name == "reports" and ok(name) else [])
-        sel = [f'"{c}__t" AS {_q(c)}' if c in typed[name] else _q(c) for c in cols]
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {', '.join(sel)} FROM {ck.rel} "
-                    f"WHERE {ck.kept} ORDER BY _row")
-        con.execute(f"DROP TABLE {ck.rel}")
-    con.execute("DROP TABLE IF EXISTS kid_status")
+        have = {r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE {ck.rel})").fetchall()}
+        sel = []
+        for c in ck.columns:
+            if name == "reports" and c == "disposition":
+                sel.append("coalesce(w.disposition, 'none') AS disposition")
+            elif name == "episodes" and c == "placement_count":
+                sel.append('CAST(trunc(coalesce(w."placement_count__n", 0)) AS BIGINT) AS placement_count')
+            elif f"{c}__t" in have:
+                sel.append(f'w."{c}__t" AS {_q(c)}')
+            else:
+                sel.append(f"w.{_q(c)}")
+        if name == "reports":
+            sel.append(f"CAST({fy_sql} AS BIGINT) AS period")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(sel)} FROM {ck.rel} w "
+                    f"WHERE {ck.kept}")
     frames = {name: ck.kept().reset_index(drop=True) for name, ck in pdc.items()}
     if data_end is None:
         data_end = pd.Timestamp(f"{last_year}-09-30") if last_year else pd.Timestamp.today().normalize()
@@ -565,24 +564,6 @@ def _age_group_sql(days: str) -> str:
 def _days(a: str, b: str) -> str:
     """Whole days from ``a`` to ``b`` (floored, as pandas' ``Timedelta.days``)."""
     return f"floor(date_diff('microsecond', {a}, {b}) / 86400000000.0)"
-
-
-def _group_sql(sch: RaceScheme) -> str:
-    """SQL giving ``(child_id, race_ethnicity)`` rows of a scheme, as
-    :func:`equity_helpers.schema.assign_groups` does."""
-    n = " + ".join(RACE_FLAGS[:5])
-    if sch.exclusive:
-        single = ("CASE WHEN race_aian = 1 THEN 'aian' WHEN race_asian = 1 THEN 'asian' WHEN race_black = 1 "
-                  "THEN 'black' WHEN race_nhpi = 1 THEN 'nhpi' ELSE 'white' END")
-        unknown = "WHEN hispanic = 'unknown' THEN 'unknown' " if sch.hispanic_unknown == "unknown" else ""
-        return (f"SELECT child_id, CASE WHEN hispanic = 'yes' THEN 'hispanic' {unknown}"
-                f"WHEN {n} >= 2 THEN 'multiracial' WHEN {n} = 1 THEN {single} ELSE 'unknown' END "
-                "AS race_ethnicity FROM children")
-    return (f"SELECT child_id, 'white' AS race_ethnicity FROM children WHERE {n} = 1 AND race_white = 1 "
-            "AND hispanic = 'no' UNION ALL "
-            "SELECT child_id, 'black_aic' FROM children WHERE race_black = 1 UNION ALL "
-            "SELECT child_id, 'aian_aic' FROM children WHERE race_aian = 1 UNION ALL "
-            f"SELECT child_id, 'unknown' FROM children WHERE {n} = 0")
 
 
 class Extract(ValidatedData):
@@ -608,7 +589,7 @@ class Extract(ValidatedData):
         self.problems = problems
         self.accounting = accounting
         self._frames: dict[str, pd.DataFrame] = {}
-        self._events: dict[str, str] = {}
+        self._cube: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (f"Extract(tables={list(self.tables)}, years={self.first_year}-{self.last_year}, "
@@ -694,116 +675,130 @@ class Extract(ValidatedData):
         return h.digest()
 
     # ----------------------------------------------------------------------- counting
-    def _level_events(self, state: bool) -> str:
-        """A temp table of first events ``(child_id, jurisdiction, period, stage, age_group)`` for the
-        counties (``state`` False) or the state counted from the records (True); built once."""
-        key = "state" if state else "county"
-        if key in self._events:
-            return self._events[key]
-        j = f"'{_STATE}'" if state else "jurisdiction"
-        same_place = "" if state else "AND e2.jurisdiction = f.jurisdiction"
+    def _kid_columns(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SELECT column_name FROM (DESCRIBE children)").fetchall()]
+
+    def _event_sql(self) -> tuple[list[str], list[str]]:
+        """CTEs and UNION ALL parts giving every first event ``(child_id, jurisdiction, period, stage, date)``
+        of both levels: per county, and for the state counted from the records (the rules of
+        :func:`equity_helpers.stages._level_events`)."""
         fy, ly = int(self.first_year), int(self.last_year)
-        end = f"TIMESTAMP '{self.data_end}'"
-        parts: list[str] = []
+        followed = f"TIMESTAMP '{self.data_end}' - INTERVAL 90 DAY"
         ctes: list[str] = []
+        parts: list[str] = []
+        if "reports" in self.tables:
+            parts += ["SELECT child_id, jurisdiction, period, 'reported' AS stage, reported AS date FROM rep_first",
+                      "SELECT child_id, jurisdiction, period, 'screened_in', screened_in FROM rep_first "
+                      "WHERE screened_in IS NOT NULL",
+                      "SELECT child_id, jurisdiction, period, 'substantiated', substantiated FROM rep_first "
+                      "WHERE substantiated IS NOT NULL"]
+            if "episodes" in self.tables:
+                parts.append("SELECT child_id, jurisdiction, period, 'substantiated_followed', substantiated "
+                             f"FROM rep_first WHERE substantiated <= {followed}")
+                for state in (False, True):
+                    place = "" if state else "AND e2.jurisdiction = f.jurisdiction"
+                    parts.append(
+                        "SELECT child_id, jurisdiction, period, 'entered_after_substantiation', substantiated "
+                        f"FROM rep_first f WHERE f.state = {str(state).lower()} AND substantiated <= {followed} "
+                        f"AND EXISTS (SELECT 1 FROM episodes e2 WHERE e2.child_id = f.child_id {place} AND "
+                        f"{_days('f.substantiated', 'e2.entry_date')} BETWEEN 0 AND 90)")
+        if "episodes" in self.tables:
+            ent, out = _fy("entry_date", self.calendar), _fy("exit_date", self.calendar)
+            for lvl, j in (("c", "jurisdiction"), ("s", f"'{_STATE}'")):
+                ctes += [
+                    f"e_{lvl} AS (SELECT child_id, {j} AS jurisdiction, {ent} AS period, entry_date AS date, "
+                    f"exit_date, exit_reason, first_placement, _row FROM episodes WHERE {ent} BETWEEN {fy} AND {ly})",
+                    f"fe_{lvl} AS (SELECT e.*, c.birth_date + INTERVAL 18 YEAR AS eighteen, "
+                    f"{_days('e.date', 'e.exit_date')} AS stay FROM e_{lvl} e LEFT JOIN children c USING (child_id) "
+                    "QUALIFY row_number() OVER (PARTITION BY e.child_id, e.jurisdiction, e.period "
+                    "ORDER BY e.date, e._row) = 1)",
+                    f"x_{lvl} AS (SELECT child_id, {j} AS jurisdiction, {out} AS period, exit_date AS date, "
+                    f"exit_reason FROM episodes WHERE exit_date IS NOT NULL AND {out} BETWEEN {fy} AND {ly})",
+                    f"fam_{lvl} AS (SELECT child_id, jurisdiction, period, min(date) AS date FROM x_{lvl} "
+                    f"WHERE exit_reason IN {_in(sorted(FAMILY_EXITS))} GROUP BY ALL)"]
+                minor = "coalesce(exit_date < eighteen, false)"
+                cols = "child_id, jurisdiction, period"
+                parts += [
+                    f"SELECT {cols}, 'entered_care', date FROM fe_{lvl}",
+                    f"SELECT {cols}, 'first_placement_kin', date FROM fe_{lvl} WHERE first_placement = 'kin'",
+                    f"SELECT {cols}, 'first_placement_congregate', date FROM fe_{lvl} "
+                    "WHERE first_placement = 'congregate'",
+                    f"SELECT {cols}, 'permanency_12m', date FROM fe_{lvl} "
+                    f"WHERE exit_reason IN {_in(sorted(PERMANENT_EXITS))} AND stay < 365 AND {minor}",
+                    f"SELECT {cols}, 'reunified_12m', date FROM fe_{lvl} "
+                    f"WHERE exit_reason = 'reunification' AND stay < 365 AND {minor}",
+                    f"SELECT {cols}, 'in_care_24m_plus', date FROM fe_{lvl} WHERE exit_date IS NULL OR stay >= 730",
+                    f"SELECT {cols}, 'exited', min(date) FROM x_{lvl} GROUP BY ALL",
+                    f"SELECT {cols}, 'aged_out', min(date) FROM x_{lvl} WHERE exit_reason = 'emancipation' GROUP BY ALL",
+                    f"SELECT {cols}, 'exited_to_family', date FROM fam_{lvl}",
+                    f"SELECT {cols}, 'reentry_12m', date FROM fam_{lvl} f WHERE EXISTS (SELECT 1 FROM episodes e2 "
+                    "WHERE e2.child_id = f.child_id AND e2.entry_date > f.date "
+                    "AND e2.entry_date <= f.date + INTERVAL 365 DAY)"]
+        return ctes, parts
+
+    def cube(self) -> pd.DataFrame:
+        """Counted first events of both levels, by everything a breakdown can use: ``jurisdiction``,
+        ``period``, ``stage``, ``age_group`` (at the event; "18+" for events left out), ``sex``, the race
+        flags, ``hispanic``, the optional equity columns the children table has, and ``n`` (children:
+        one first event per child, place, period and stage). Built once in SQL; every
+        :meth:`count_events` (any race scheme, any breakdown) is then a small pandas aggregate of it.
+        """
+        if getattr(self, "_cube", None) is not None:
+            return self._cube
+        from .stages import EXTRA_DIMS
+
+        kid = self._kid_columns()
+        extras = [c for c in EXTRA_DIMS if c not in ("age_group", "sex") and c in kid]
         if "reports" in self.tables:
             subst = _in(sorted(SUBSTANTIATED_DISPOSITIONS))
-            ctes.append(f"r AS (SELECT child_id, {j} AS jurisdiction, period, report_date AS date, screened_in, "
-                        "disposition FROM reports)")
-            ctes.append("sb AS (SELECT child_id, jurisdiction, period, min(date) AS date FROM r "
-                        f"WHERE screened_in = 1 AND disposition IN {subst} GROUP BY ALL)")
-            parts.append("SELECT child_id, jurisdiction, period, 'reported' AS stage, min(date) AS date FROM r GROUP BY ALL")
-            parts.append("SELECT child_id, jurisdiction, period, 'screened_in', min(date) FROM r "
-                         "WHERE screened_in = 1 GROUP BY ALL")
-            parts.append("SELECT child_id, jurisdiction, period, 'substantiated', date FROM sb")
-            if "episodes" in self.tables:
-                ctes.append(f"fol AS (SELECT * FROM sb WHERE date <= {end} - INTERVAL {90} DAY)")
-                parts.append("SELECT child_id, jurisdiction, period, 'substantiated_followed', date FROM fol")
-                parts.append("SELECT child_id, jurisdiction, period, 'entered_after_substantiation', date FROM fol f "
-                             f"WHERE EXISTS (SELECT 1 FROM (SELECT child_id, {j} AS jurisdiction, entry_date "
-                             f"FROM episodes) e2 WHERE e2.child_id = f.child_id {same_place} AND "
-                             f"{_days('f.date', 'e2.entry_date')} BETWEEN 0 AND 90)")
-        if "episodes" in self.tables:
-            ent = _fy("entry_date", self.calendar)
-            out = _fy("exit_date", self.calendar)
-            ctes.append(f"e AS (SELECT child_id, {j} AS jurisdiction, {ent} AS period, entry_date AS date, exit_date, "
-                        f"exit_reason, first_placement, _row FROM episodes WHERE {ent} BETWEEN {fy} AND {ly})")
-            ctes.append("fe AS (SELECT e.*, c.birth_date + INTERVAL 18 YEAR AS eighteen, "
-                        f"{_days('e.date', 'e.exit_date')} AS stay FROM e LEFT JOIN children c USING (child_id) "
-                        "QUALIFY row_number() OVER (PARTITION BY e.child_id, e.jurisdiction, e.period "
-                        "ORDER BY e.date, e._row) = 1)")
-            ctes.append(f"x AS (SELECT child_id, {j} AS jurisdiction, {out} AS period, exit_date AS date, exit_reason "
-                        f"FROM episodes WHERE exit_date IS NOT NULL AND {out} BETWEEN {fy} AND {ly})")
-            ctes.append(f"fam AS (SELECT child_id, jurisdiction, period, min(date) AS date FROM x "
-                        f"WHERE exit_reason IN {_in(sorted(FAMILY_EXITS))} GROUP BY ALL)")
-            minor = "coalesce(exit_date < eighteen, false)"
-            parts += [
-                "SELECT child_id, jurisdiction, period, 'entered_care', date FROM fe",
-                "SELECT child_id, jurisdiction, period, 'first_placement_kin', date FROM fe WHERE first_placement = 'kin'",
-                "SELECT child_id, jurisdiction, period, 'first_placement_congregate', date FROM fe "
-                "WHERE first_placement = 'congregate'",
-                "SELECT child_id, jurisdiction, period, 'permanency_12m', date FROM fe "
-                f"WHERE exit_reason IN {_in(sorted(PERMANENT_EXITS))} AND stay < 365 AND {minor}",
-                "SELECT child_id, jurisdiction, period, 'reunified_12m', date FROM fe "
-                f"WHERE exit_reason = 'reunification' AND stay < 365 AND {minor}",
-                "SELECT child_id, jurisdiction, period, 'in_care_24m_plus', date FROM fe "
-                "WHERE exit_date IS NULL OR stay >= 730",
-                "SELECT child_id, jurisdiction, period, 'exited', min(date) FROM x GROUP BY ALL",
-                "SELECT child_id, jurisdiction, period, 'aged_out', min(date) FROM x "
-                "WHERE exit_reason = 'emancipation' GROUP BY ALL",
-                "SELECT child_id, jurisdiction, period, 'exited_to_family', date FROM fam",
-                "SELECT child_id, jurisdiction, period, 'reentry_12m', date FROM fam f WHERE EXISTS ("
-                "SELECT 1 FROM episodes e2 WHERE e2.child_id = f.child_id AND e2.entry_date > f.date "
-                "AND e2.entry_date <= f.date + INTERVAL 365 DAY)",
-            ]
-        name = f"events_{key}"
-        body = " UNION ALL ".join(parts)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {name} AS WITH {', '.join(ctes)}, ev AS ({body}) "
-            f"SELECT ev.child_id, ev.jurisdiction, CAST(ev.period AS BIGINT) AS period, ev.stage, "
-            f"{_age_group_sql(_days('c.birth_date', 'ev.date'))} AS age_group "
-            "FROM ev LEFT JOIN children c USING (child_id)")
-        self._events[key] = name
-        return name
+            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_first_c AS
+                SELECT child_id, jurisdiction, period, min(report_date) AS reported,
+                       min(report_date) FILTER (WHERE screened_in = 1) AS screened_in,
+                       min(report_date) FILTER (WHERE screened_in = 1 AND disposition IN {subst}) AS substantiated
+                FROM reports GROUP BY ALL""")
+            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_first AS
+                SELECT *, false AS state FROM rep_first_c UNION ALL
+                SELECT child_id, '{_STATE}', period, min(reported), min(screened_in), min(substantiated), true
+                FROM rep_first_c GROUP BY child_id, period""")
+            self.con.execute("DROP TABLE rep_first_c")
+        ctes, parts = self._event_sql()
+        attrs = ", ".join(f"c.{_q(a)}" for a in ("sex", *RACE_FLAGS, "hispanic", *extras))
+        with_ = ("WITH " + ", ".join(ctes) + ", ") if ctes else "WITH "
+        cube = self.con.execute(
+            f"{with_}ev AS ({' UNION ALL '.join(parts)}) "
+            f"SELECT ev.jurisdiction, CAST(ev.period AS BIGINT) AS period, ev.stage, "
+            f"{_age_group_sql(_days('c.birth_date', 'ev.date'))} AS age_group, {attrs}, count(*) AS n "
+            "FROM ev LEFT JOIN children c USING (child_id) GROUP BY ALL").df()
+        self.con.execute("DROP TABLE IF EXISTS rep_first")
+        cube["n"] = cube["n"].astype("int64")
+        self._cube = cube
+        return cube
 
     def count_events(self, *, scheme: RaceScheme, by: Sequence[str], include_state: bool,
                      include_counties: bool) -> tuple[pd.DataFrame, int]:
-        """Unique children per place, period, group, ``by`` levels and stage, counted in SQL:
+        """Unique children per place, period, group, ``by`` levels and stage, from :meth:`cube`:
         ``(counts, events left out at age 18 or older)`` (the counting half of
         :func:`equity_helpers.stages.stage_counts`, the same rules)."""
-        kids = [r[0] for r in self.con.execute("SELECT column_name FROM (DESCRIBE children)").fetchall()]
+        from .schema import assign_groups
+
         attrs = ["child_id", "birth_date", "sex"] + [b for b in by if b not in ("age_group", "sex")]
-        missing = [a for a in attrs if a not in kids]
+        missing = [a for a in attrs if a not in self._kid_columns()]
         if missing:
             raise ParameterError(f"The children table has no {missing} column to break counts down by.")
-        levels = []
-        if include_counties:
-            levels.append(self._level_events(False))
-        if include_state:
-            levels.append(self._level_events(True))
-        if not levels:
-            raise ParameterError("Choose the counties, the state or both.")
-        ev = " UNION ALL ".join(f"SELECT * FROM {t}" for t in levels)
-        excluded = sum(self.con.execute(f"SELECT count(*) FROM {t} WHERE age_group = '18+'").fetchone()[0]
-                       for t in levels)
-        kid_cols = [b for b in by if b != "age_group"]
-        join = ("JOIN children k USING (child_id)" if kid_cols else "")
-        dims = ", ".join(f"{'ev.age_group' if b == 'age_group' else 'k.' + _q(b)} AS {_q(b)}" for b in by)
-        dims_sel = (", " + dims) if dims else ""
-        not_null = "".join(f" AND {_q(b)} IS NOT NULL" for b in by)
-        names = ", ".join(_q(b) for b in by)
-        names_sel = (", " + names) if names else ""
-        q = (f"WITH ev AS ({ev}), g AS ({_group_sql(scheme)}), "
-             f"tagged AS (SELECT ev.jurisdiction, ev.period, g.race_ethnicity{dims_sel}, ev.stage FROM ev "
-             f"JOIN g USING (child_id) {join} WHERE ev.age_group <> '18+' UNION ALL "
-             f"SELECT ev.jurisdiction, ev.period, 'all'{dims_sel}, ev.stage FROM ev {join} "
-             f"WHERE ev.age_group <> '18+') "
-             f"SELECT jurisdiction, period, race_ethnicity{names_sel}, stage, count(*) AS count FROM tagged "
-             f"WHERE true{not_null} GROUP BY ALL")
-        counts = self.con.execute(q).df()
+        cube = self.cube()
+        state = cube["jurisdiction"] == _STATE
+        ev = cube[(state & include_state) | (~state & include_counties)]
+        adult = ev["age_group"] == "18+"
+        excluded = int(ev.loc[adult, "n"].sum())
+        ev = ev[~adult].reset_index(drop=True)
+        g = assign_groups(ev[[*RACE_FLAGS, "hispanic"]].assign(child_id=np.arange(len(ev))), scheme=scheme)
+        tagged = pd.concat([ev.iloc[g["child_id"].to_numpy()].assign(race_ethnicity=g["race_ethnicity"].to_numpy()),
+                            ev.assign(race_ethnicity="all")], ignore_index=True)
+        keys = ["jurisdiction", "period", "race_ethnicity", *by]
+        counts = tagged.groupby(keys + ["stage"], observed=True)["n"].sum().rename("count").reset_index()
         counts["period"] = counts["period"].astype("Int64")
         counts["count"] = counts["count"].astype("int64")
-        return counts, int(excluded)
+        return counts, excluded
 
 
 def _rebuild(data: ValidatedData) -> ValidatedData:
@@ -864,16 +859,7 @@ def validate_frames(raw: dict[str, pd.DataFrame], *, first_year: int | None = No
             continue
         notes[name] = df.attrs.get("read_note")
         if name in CHILD_TABLES:
-            rows = df["_row"].to_numpy() if "_row" in df else None
-            _register_frame(con, name, df.drop(columns="_row", errors="ignore"))
-            if rows is not None:
-                con.register("given_rows", pd.DataFrame({"i": np.arange(1, len(rows) + 1), "r": rows}))
-                cols = [r[0] for r in con.execute(f"SELECT column_name FROM (DESCRIBE src_{name})").fetchall()]
-                rest = ", ".join(_q(c) for c in cols if c != "_row")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE src_{name} AS SELECT CAST(g.r AS BIGINT) AS _row"
-                            f"{', ' if rest else ''}{rest} FROM src_{name} s JOIN given_rows g ON g.i = s._row "
-                            "ORDER BY s._row")
-                con.unregister("given_rows")
+            _register_frame(con, name, df)
             child.append(name)
         else:
             frames[name] = df
