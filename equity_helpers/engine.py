@@ -189,13 +189,14 @@ def _typed(name: str, cols: Sequence[str]) -> dict[str, str]:
     spec = TABLES[name]
     out: dict[str, str] = {}
     for col in spec.flags:
-        if col in cols:
-            out[f"{col}__t"] = f"CAST(CASE WHEN {_LOW.format(c=_q(col))} IN {_in(sorted(_TRUE))} THEN 1 ELSE 0 END AS BIGINT)"
+        if col in cols:  # "1" and "0" decided without lower-casing (nearly every value)
+            out[f"{col}__t"] = (f"CAST(CASE {_q(col)} WHEN '1' THEN 1 WHEN '0' THEN 0 ELSE CASE WHEN "
+                                f"{_LOW.format(c=_q(col))} IN {_in(sorted(_TRUE))} THEN 1 ELSE 0 END END AS BIGINT)")
     for col in spec.dates:
-        if col in cols:
+        if col in cols:  # YYYY-MM-DD within pandas' nanosecond range; anything else goes to _fix_dates
             c = _q(col)
-            out[f"{col}__t"] = (f"(CASE WHEN length({c}) = 10 AND year(try_strptime({c}, '%Y-%m-%d')) "
-                                f"BETWEEN 1678 AND 2261 THEN try_strptime({c}, '%Y-%m-%d') END)")
+            out[f"{col}__t"] = (f"(CASE WHEN {c} LIKE '____-__-__' AND left({c}, 4) BETWEEN '1678' AND '2261' "
+                                f"THEN try_strptime({c}, '%Y-%m-%d') END)")
     if name == "episodes":
         if "placement_count" in cols:
             out["placement_count__n"] = "try_cast(trim(placement_count) AS DOUBLE)"
@@ -336,9 +337,7 @@ def _code_errors(ck: _SqlChecker) -> list[tuple[str, str, dict]]:
     checks: list[tuple[str, str, dict]] = []
     if spec.key:
         k = _q(spec.key)
-        ck.con.execute(f"CREATE OR REPLACE TEMP TABLE dup_{ck.table} AS SELECT {k} AS k FROM {ck.rel} "
-                       f"WHERE {k} IS NOT NULL GROUP BY 1 HAVING count(*) > 1")
-        if ck.con.execute(f"SELECT count(*) FROM dup_{ck.table}").fetchone()[0]:
+        if _has_duplicates(ck.con, ck.rel, k, f"dup_{ck.table}"):
             checks.append(("duplicate_id", f"{k} IN (SELECT k FROM dup_{ck.table})", {"column": spec.key}))
         checks.append(("missing_value", f"{k} IS NULL", {"column": spec.key}))
     for col, allowed in spec.codes.items():
@@ -351,10 +350,26 @@ def _code_errors(ck: _SqlChecker) -> list[tuple[str, str, dict]]:
     for col in spec.flags:
         if col in ck:
             low = _LOW.format(c=_q(col))
-            checks.append(("unknown_code", f"({_q(col)} IS NOT NULL AND {low} NOT IN {_in(sorted(_TRUE | _FALSE))})",
+            # CASE evaluates the lower-casing only for the rare value that is not "0" or "1"
+            checks.append(("unknown_code", f"(CASE WHEN {_q(col)} IS NULL OR {_q(col)} IN ('0', '1') THEN false "
+                                           f"ELSE {low} NOT IN {_in(sorted(_TRUE | _FALSE))} END)",
                            {"column": col, "codes": lambda cond, col=col: ck.codes(col, cond),
                             "allowed": "1/0, yes/no, true/false"}))
     return checks
+
+
+def _has_duplicates(con, rel: str, key: str, into: str) -> bool:
+    """Whether ``key`` repeats in ``rel``; if so the repeated values are written to table ``into``.
+
+    Values are grouped by their 64-bit hash first (integers group fast); only values whose hash
+    repeats are compared as text, so a hash collision never reports a false duplicate. The table
+    ``<into>_h`` keeps the repeated hashes (empty: every value's hash is distinct).
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into}_h AS SELECT hash({key}) AS h FROM {rel} "
+                f"WHERE {key} IS NOT NULL GROUP BY 1 HAVING count(*) > 1")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT {key} AS k FROM {rel} WHERE {key} IS NOT NULL "
+                f"AND hash({key}) IN (SELECT h FROM {into}_h) GROUP BY 1 HAVING count(*) > 1")
+    return bool(con.execute(f"SELECT count(*) FROM {into}").fetchone()[0])
 
 
 def _fy(col: str, calendar: bool) -> str:
@@ -456,9 +471,18 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
                                   {"column": "birth_date", "end": data_end.date()})])
     if ok("children"):
         ck = sql["children"]
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE kid_status AS
-            SELECT w.child_id, bool_or(x._row IS NOT NULL) AS excluded, arg_min(w."birth_date__t", w._row) AS birth
-            FROM {ck.rel} w LEFT JOIN {ck.out} x ON x._row = w._row WHERE w.child_id IS NOT NULL GROUP BY w.child_id""")
+        if con.execute("SELECT count(*) FROM dup_children").fetchone()[0]:
+            # repeated ids (an error, reported above): a child is excluded if any of its rows is, and
+            # its birth date is the first row's, as pandas looks them up
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE kid_status AS
+                SELECT w.child_id, bool_or(x._row IS NOT NULL) AS excluded,
+                       arg_min(w."birth_date__t", w._row) AS birth
+                FROM {ck.rel} w LEFT JOIN {ck.out} x ON x._row = w._row WHERE w.child_id IS NOT NULL
+                GROUP BY w.child_id""")
+        else:
+            con.execute(f"""CREATE OR REPLACE TEMP VIEW kid_status AS
+                SELECT w.child_id, x._row IS NOT NULL AS excluded, w."birth_date__t" AS birth
+                FROM {ck.rel} w LEFT JOIN {ck.out} x ON x._row = w._row WHERE w.child_id IS NOT NULL""")
 
     fy_sql = _fy('w."report_date__t"', calendar)
     if ok("reports"):
@@ -546,7 +570,9 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
     frames = {name: ck.kept().reset_index(drop=True) for name, ck in pdc.items()}
     if data_end is None:
         data_end = pd.Timestamp(f"{last_year}-09-30") if last_year else pd.Timestamp.today().normalize()
+    hashed = ok("children") and not con.execute("SELECT count(*) FROM dup_children_h").fetchone()[0]
     return Extract(con=con, tables=tuple(sql), population=frames.get("population"), counts=frames.get("counts"),
+                   hashed_ids=bool(hashed),
                    first_year=int(first_year) if first_year is not None else 0,
                    last_year=int(last_year) if last_year is not None else 0,
                    calendar=calendar, data_end=pd.Timestamp(data_end), problems=problems, accounting=accounting)
@@ -577,7 +603,8 @@ class Extract(ValidatedData):
 
     def __init__(self, *, con, tables: Sequence[str], population: pd.DataFrame | None,
                  counts: pd.DataFrame | None, first_year: int, last_year: int, calendar: bool,
-                 data_end: pd.Timestamp, problems: list[Problem], accounting: pd.DataFrame):
+                 data_end: pd.Timestamp, problems: list[Problem], accounting: pd.DataFrame,
+                 hashed_ids: bool = False):
         self.con = con
         self.tables = tuple(tables)
         self.population = population
@@ -590,6 +617,8 @@ class Extract(ValidatedData):
         self.accounting = accounting
         self._frames: dict[str, pd.DataFrame] = {}
         self._cube: pd.DataFrame | None = None
+        self._key = "hash(child_id)" if hashed_ids else "child_id"
+        self._followed = f"TIMESTAMP '{data_end}' - INTERVAL 90 DAY"  # LINK_DAYS of equity_helpers.stages
 
     def __repr__(self) -> str:
         return (f"Extract(tables={list(self.tables)}, years={self.first_year}-{self.last_year}, "
@@ -679,45 +708,42 @@ class Extract(ValidatedData):
         return [r[0] for r in self.con.execute("SELECT column_name FROM (DESCRIBE children)").fetchall()]
 
     def _event_sql(self) -> tuple[list[str], list[str]]:
-        """CTEs and UNION ALL parts giving every first event ``(child_id, jurisdiction, period, stage, date)``
-        of both levels: per county, and for the state counted from the records (the rules of
-        :func:`equity_helpers.stages._level_events`)."""
+        """CTEs and UNION ALL parts giving every first event ``(jurisdiction, period, birth_date, kt, stage,
+        date)`` of both levels, per county and for the state counted from the records (the rules of
+        :func:`equity_helpers.stages._level_events`); ``kt`` is the child's kind (see :meth:`cube`).
+        Reads the temp tables ``kids`` and ``rep_first`` that :meth:`cube` builds; the reports' own stages are
+        counted there, in one scan."""
         fy, ly = int(self.first_year), int(self.last_year)
-        followed = f"TIMESTAMP '{self.data_end}' - INTERVAL 90 DAY"
+        key = self._key
+        followed = self._followed
+        cols = "jurisdiction, period, birth_date, kt"
         ctes: list[str] = []
         parts: list[str] = []
-        if "reports" in self.tables:
-            parts += ["SELECT child_id, jurisdiction, period, 'reported' AS stage, reported AS date FROM rep_first",
-                      "SELECT child_id, jurisdiction, period, 'screened_in', screened_in FROM rep_first "
-                      "WHERE screened_in IS NOT NULL",
-                      "SELECT child_id, jurisdiction, period, 'substantiated', substantiated FROM rep_first "
-                      "WHERE substantiated IS NOT NULL"]
-            if "episodes" in self.tables:
-                parts.append("SELECT child_id, jurisdiction, period, 'substantiated_followed', substantiated "
-                             f"FROM rep_first WHERE substantiated <= {followed}")
-                for state in (False, True):
-                    place = "" if state else "AND e2.jurisdiction = f.jurisdiction"
-                    parts.append(
-                        "SELECT child_id, jurisdiction, period, 'entered_after_substantiation', substantiated "
-                        f"FROM rep_first f WHERE f.state = {str(state).lower()} AND substantiated <= {followed} "
-                        f"AND EXISTS (SELECT 1 FROM episodes e2 WHERE e2.child_id = f.child_id {place} AND "
-                        f"{_days('f.substantiated', 'e2.entry_date')} BETWEEN 0 AND 90)")
+        if "reports" in self.tables and "episodes" in self.tables:
+            # children whose first finding (followed for 90 days) was followed by an entry, in the same place
+            # for a county, anywhere for the state
+            parts.append(
+                f"SELECT {cols}, 'entered_after_substantiation', substantiated FROM rep_first f SEMI JOIN ep e2 "
+                "ON e2.ck = f.ck AND (f.state OR e2.jurisdiction = f.jurisdiction) AND "
+                f"{_days('f.substantiated', 'e2.entry_date')} BETWEEN 0 AND 90 WHERE f.substantiated <= {followed}")
         if "episodes" in self.tables:
             ent, out = _fy("entry_date", self.calendar), _fy("exit_date", self.calendar)
+            ctes.append(f"ep AS MATERIALIZED (SELECT e.*, k.birth_date, k.kt FROM (SELECT {key} AS ck, jurisdiction, "
+                        f"entry_date, exit_date, exit_reason, first_placement, _row, {ent} AS p_in, {out} AS p_out "
+                        "FROM episodes) e LEFT JOIN kids k USING (ck))")
             for lvl, j in (("c", "jurisdiction"), ("s", f"'{_STATE}'")):
                 ctes += [
-                    f"e_{lvl} AS (SELECT child_id, {j} AS jurisdiction, {ent} AS period, entry_date AS date, "
-                    f"exit_date, exit_reason, first_placement, _row FROM episodes WHERE {ent} BETWEEN {fy} AND {ly})",
-                    f"fe_{lvl} AS (SELECT e.*, c.birth_date + INTERVAL 18 YEAR AS eighteen, "
-                    f"{_days('e.date', 'e.exit_date')} AS stay FROM e_{lvl} e LEFT JOIN children c USING (child_id) "
-                    "QUALIFY row_number() OVER (PARTITION BY e.child_id, e.jurisdiction, e.period "
-                    "ORDER BY e.date, e._row) = 1)",
-                    f"x_{lvl} AS (SELECT child_id, {j} AS jurisdiction, {out} AS period, exit_date AS date, "
-                    f"exit_reason FROM episodes WHERE exit_date IS NOT NULL AND {out} BETWEEN {fy} AND {ly})",
-                    f"fam_{lvl} AS (SELECT child_id, jurisdiction, period, min(date) AS date FROM x_{lvl} "
+                    f"fe_{lvl} AS (SELECT e.ck, {j} AS jurisdiction, e.p_in AS period, e.entry_date AS date, "
+                    "e.exit_date, e.exit_reason, e.first_placement, e.birth_date, e.kt, "
+                    f"e.birth_date + INTERVAL 18 YEAR AS eighteen, {_days('e.entry_date', 'e.exit_date')} AS stay "
+                    f"FROM ep e WHERE e.p_in BETWEEN {fy} AND {ly} "
+                    f"QUALIFY row_number() OVER (PARTITION BY e.ck, {j}, e.p_in ORDER BY e.entry_date, e._row) = 1)",
+                    f"x_{lvl} AS (SELECT e.ck, {j} AS jurisdiction, e.p_out AS period, e.exit_date AS date, "
+                    "e.exit_reason, e.birth_date, e.kt FROM ep e "
+                    f"WHERE e.exit_date IS NOT NULL AND e.p_out BETWEEN {fy} AND {ly})",
+                    f"fam_{lvl} AS (SELECT ck, {cols}, min(date) AS date FROM x_{lvl} "
                     f"WHERE exit_reason IN {_in(sorted(FAMILY_EXITS))} GROUP BY ALL)"]
                 minor = "coalesce(exit_date < eighteen, false)"
-                cols = "child_id, jurisdiction, period"
                 parts += [
                     f"SELECT {cols}, 'entered_care', date FROM fe_{lvl}",
                     f"SELECT {cols}, 'first_placement_kin', date FROM fe_{lvl} WHERE first_placement = 'kin'",
@@ -728,12 +754,12 @@ class Extract(ValidatedData):
                     f"SELECT {cols}, 'reunified_12m', date FROM fe_{lvl} "
                     f"WHERE exit_reason = 'reunification' AND stay < 365 AND {minor}",
                     f"SELECT {cols}, 'in_care_24m_plus', date FROM fe_{lvl} WHERE exit_date IS NULL OR stay >= 730",
-                    f"SELECT {cols}, 'exited', min(date) FROM x_{lvl} GROUP BY ALL",
-                    f"SELECT {cols}, 'aged_out', min(date) FROM x_{lvl} WHERE exit_reason = 'emancipation' GROUP BY ALL",
+                    f"SELECT {cols}, 'exited', min(date) FROM x_{lvl} GROUP BY ck, {cols}",
+                    f"SELECT {cols}, 'aged_out', min(date) FROM x_{lvl} WHERE exit_reason = 'emancipation' "
+                    f"GROUP BY ck, {cols}",
                     f"SELECT {cols}, 'exited_to_family', date FROM fam_{lvl}",
-                    f"SELECT {cols}, 'reentry_12m', date FROM fam_{lvl} f WHERE EXISTS (SELECT 1 FROM episodes e2 "
-                    "WHERE e2.child_id = f.child_id AND e2.entry_date > f.date "
-                    "AND e2.entry_date <= f.date + INTERVAL 365 DAY)"]
+                    f"SELECT {cols}, 'reentry_12m', date FROM fam_{lvl} f WHERE EXISTS (SELECT 1 FROM ep e2 "
+                    "WHERE e2.ck = f.ck AND e2.entry_date > f.date AND e2.entry_date <= f.date + INTERVAL 365 DAY)"]
         return ctes, parts
 
     def cube(self) -> pd.DataFrame:
@@ -742,34 +768,67 @@ class Extract(ValidatedData):
         flags, ``hispanic``, the optional equity columns the children table has, and ``n`` (children:
         one first event per child, place, period and stage). Built once in SQL; every
         :meth:`count_events` (any race scheme, any breakdown) is then a small pandas aggregate of it.
+
+        Children are keyed by the 64-bit hash of their id when validation found every child's hash
+        distinct (integers join and group several times faster than text), else by the id itself.
         """
-        if getattr(self, "_cube", None) is not None:
+        if self._cube is not None:
             return self._cube
         from .stages import EXTRA_DIMS
 
         kid = self._kid_columns()
         extras = [c for c in EXTRA_DIMS if c not in ("age_group", "sex") and c in kid]
+        kind = ", ".join(_q(a) for a in ("sex", *RACE_FLAGS, "hispanic", *extras))
+        key = self._key
+        # a child's kind: every attribute a breakdown or a race scheme uses, as one 64-bit hash, so the
+        # records carry a number instead of a dozen columns (the kinds are expanded once at the end)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE kids AS SELECT {key} AS ck, birth_date, hash({kind}) AS kt "
+                         "FROM children")
         if "reports" in self.tables:
             subst = _in(sorted(SUBSTANTIATED_DISPOSITIONS))
-            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_first_c AS
-                SELECT child_id, jurisdiction, period, min(report_date) AS reported,
+            # first dates per child, place and period; then per child and period for the whole state,
+            # from those first dates (the state's children from the records, not the counties' counts)
+            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_place AS
+                SELECT {key} AS ck, jurisdiction, period, min(report_date) AS reported,
                        min(report_date) FILTER (WHERE screened_in = 1) AS screened_in,
                        min(report_date) FILTER (WHERE screened_in = 1 AND disposition IN {subst}) AS substantiated
                 FROM reports GROUP BY ALL""")
-            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_first AS
-                SELECT *, false AS state FROM rep_first_c UNION ALL
-                SELECT child_id, '{_STATE}', period, min(reported), min(screened_in), min(substantiated), true
-                FROM rep_first_c GROUP BY child_id, period""")
-            self.con.execute("DROP TABLE rep_first_c")
+            self.con.execute("""CREATE OR REPLACE TEMP TABLE rep_first AS
+                SELECT r.*, false AS state, k.birth_date, k.kt FROM rep_place r LEFT JOIN kids k USING (ck)""")
+            self.con.execute("DROP TABLE rep_place")
+            self.con.execute(f"""INSERT INTO rep_first SELECT ck, '{_STATE}', period, min(reported), min(screened_in),
+                min(substantiated), true, any_value(birth_date), any_value(kt) FROM rep_first GROUP BY ck, period""")
         ctes, parts = self._event_sql()
-        attrs = ", ".join(f"c.{_q(a)}" for a in ("sex", *RACE_FLAGS, "hispanic", *extras))
-        with_ = ("WITH " + ", ".join(ctes) + ", ") if ctes else "WITH "
-        cube = self.con.execute(
-            f"{with_}ev AS ({' UNION ALL '.join(parts)}) "
-            f"SELECT ev.jurisdiction, CAST(ev.period AS BIGINT) AS period, ev.stage, "
-            f"{_age_group_sql(_days('c.birth_date', 'ev.date'))} AS age_group, {attrs}, count(*) AS n "
-            "FROM ev LEFT JOIN children c USING (child_id) GROUP BY ALL").df()
+        age = lambda d: _age_group_sql(_days("birth_date", d))  # noqa: E731
+        counted = []
+        if parts:
+            counted.append(f"SELECT jurisdiction, period, stage, {age('date')} AS age_group, kt, count(*) AS n "
+                           f"FROM ({' UNION ALL '.join(parts)}) ev(jurisdiction, period, birth_date, kt, stage, date) "
+                           "GROUP BY ALL")
+        if "reports" in self.tables:
+            # the reports' stages in one scan: first events grouped by the age at each, then unfolded
+            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_cells AS
+                SELECT jurisdiction, period, kt, {age('reported')} AS g_rep,
+                       CASE WHEN screened_in IS NOT NULL THEN {age('screened_in')} END AS g_sci,
+                       CASE WHEN substantiated IS NOT NULL THEN {age('substantiated')} END AS g_sb,
+                       coalesce(substantiated <= {self._followed}, false) AS followed, count(*) AS n
+                FROM rep_first GROUP BY ALL""")
+            cells = "jurisdiction, period"
+            counted += [f"SELECT {cells}, 'reported', g_rep, kt, n FROM rep_cells",
+                        f"SELECT {cells}, 'screened_in', g_sci, kt, n FROM rep_cells WHERE g_sci IS NOT NULL",
+                        f"SELECT {cells}, 'substantiated', g_sb, kt, n FROM rep_cells WHERE g_sb IS NOT NULL"]
+            if "episodes" in self.tables:
+                counted.append(f"SELECT {cells}, 'substantiated_followed', g_sb, kt, n FROM rep_cells WHERE followed")
+        with_ = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
+        counted = self.con.execute(
+            f"{with_}SELECT jurisdiction, CAST(period AS BIGINT) AS period, stage, age_group, kt, "
+            f"CAST(sum(n) AS BIGINT) AS n FROM ({' UNION ALL '.join(counted)}) "
+            "t(jurisdiction, period, stage, age_group, kt, n) GROUP BY ALL").df()
+        self.con.execute("DROP TABLE IF EXISTS rep_cells")
+        kinds = self.con.execute(f"SELECT DISTINCT hash({kind}) AS kt, {kind} FROM children").df()
         self.con.execute("DROP TABLE IF EXISTS rep_first")
+        self.con.execute("DROP TABLE IF EXISTS kids")
+        cube = counted.merge(kinds, on="kt", how="left").drop(columns="kt")
         cube["n"] = cube["n"].astype("int64")
         self._cube = cube
         return cube

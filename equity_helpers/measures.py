@@ -173,6 +173,22 @@ def _koopman_statistic(phi: float, a: float, n1: float, c: float, n2: float) -> 
     return num / var
 
 
+def _koopman_statistics(phi: np.ndarray, a: float, n1: float, c: float, n2: float) -> np.ndarray:
+    """:func:`_koopman_statistic` at many ratios at once (the same arithmetic, element by element)."""
+    big_n = n1 + n2
+    qa = big_n * phi
+    qb = -(n1 * phi + a + n2 + c * phi)
+    qc = a + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p2 = 2 * qc / (-qb + np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0.0)))
+        p1 = np.minimum(phi * p2, 1.0)
+        num = (a / n1 - phi * c / n2) ** 2
+        var = p1 * (1 - p1) / n1 + phi * phi * p2 * (1 - p2) / n2
+        out = num / var
+    out = np.where(var <= 0, np.inf, out)
+    return np.where(num < 1e-20, 0.0, out)
+
+
 def koopman_score_ci(a: int, n1: float, c: int, n2: float, *, alpha: float = 0.05) -> tuple[float, float]:
     """Koopman's asymptotic score interval for the ratio of two binomial proportions ``(a/n1)/(c/n2)``.
 
@@ -205,7 +221,7 @@ def koopman_score_ci(a: int, n1: float, c: int, n2: float, *, alpha: float = 0.0
         """The first crossing of the critical value from ``start`` towards ``end`` (log scale): a coarse
         walk brackets it (the statistic spans many orders of magnitude), Brent's method pins it."""
         grid = np.linspace(start, end, 401)
-        vals = np.array([f(x) for x in grid])
+        vals = _koopman_statistics(np.exp(grid), a, n1, c, n2) - crit
         over = np.flatnonzero(vals > 0)
         if not len(over):
             return float(np.exp(end))  # never rejected within the range: the limit is 0 or infinity
