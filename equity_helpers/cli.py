@@ -4,7 +4,7 @@ Commands
 --------
 ``sample``    write a synthetic state (``--children N`` for a larger one, for benchmarks)
 ``validate``  read and validate a data folder or mapping; print the data-quality table
-``measures``  compute every measure from a counts table and a population table
+``measures``  every measure from child-level records (``--data``, counted in DuckDB) or from counts
 ``batch``     every notebook for every jurisdiction, offline reports, index.html and manifest.json
 
 Bad data produce the plain-language problem list and exit code 2, never a traceback.
@@ -46,10 +46,55 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_table(table: pd.DataFrame, out: str) -> Path:
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False)
+    return path
+
+
+def _measures_from_records(args: argparse.Namespace) -> int:
+    from .extracts import measures_from_records
+    from .validate import accounting_summary
+
+    steps: list[tuple[str, float]] = []
+    table, data = measures_from_records(args.data, mapping=args.mapping, reference=args.reference,
+                                        scheme=args.scheme, suppress=not args.no_suppression,
+                                        cache_dir=args.extract_cache, progress=not args.quiet,
+                                        on_step=lambda name, sec: steps.append((name, sec)))
+    path = _write_table(table, args.out)
+    acc = accounting_summary(data.accounting)
+    for r in acc.itertuples():
+        print(f"{r.table}: {r.read:,} rows read, {r.used:,} used, {r.excluded:,} left out")
+    warnings = [p for p in data.problems if p.severity == "warning"]
+    for p in warnings[:10]:
+        print(f"  note ({p.table}): {p.message}")
+    if len(warnings) > 10:
+        print(f"  ... and {len(warnings) - 10} more notes (equity-workbook validate lists them all)")
+    if table.attrs.get("no_population"):
+        print(f"  {table.attrs['no_population']} Decision-based measures only.")
+    print("  " + "; ".join(f"{name} {sec:.1f} s" for name, sec in steps))
+    n_supp = int(table["suppressed"].sum())
+    places = table["jurisdiction"].nunique()
+    print(f"Wrote {len(table):,} rows ({places} places, FY{data.first_year}-FY{data.last_year}) to {path} "
+          f"({'suppression off: for internal use only' if args.no_suppression else f'{n_supp:,} rows suppressed'}). "
+          "For publication, use the batch's release table (equity-workbook batch).")
+    return 0
+
+
 def _measures(args: argparse.Namespace) -> int:
     from .measures import measures
     from .suppression import DEFAULT_POLICY
     from .validate import validate
+
+    if (args.counts is None) == (args.data is None and args.mapping is None):
+        raise ParameterError("Give either --data (or --mapping) for child-level records, or --counts for an "
+                             "aggregate counts table.")
+    if args.counts is None:
+        return _measures_from_records(args)
 
     raw = {"counts": pd.read_csv(args.counts, dtype=str, keep_default_na=False, na_values=[""])}
     pop = None
@@ -73,8 +118,7 @@ def _measures(args: argparse.Namespace) -> int:
     policy = None if args.no_suppression else DEFAULT_POLICY
     out = measures(counts, pop, reference=args.reference, policy=policy,
                    bases=("population", "decision") if pop is not None else ("decision",))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(args.out, index=False)
+    _write_table(out, args.out)
     n_supp = int(out["suppressed"].sum())
     print(f"Wrote {len(out):,} rows to {args.out} "
           f"({'suppression off: for internal use only' if policy is None else f'{n_supp:,} rows suppressed'}).")
@@ -140,11 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--mapping", default=None)
     v.set_defaults(func=_validate)
 
-    m = sub.add_parser("measures", help="rates, DI, RRI, intervals and excess from counts")
-    m.add_argument("--counts", required=True)
-    m.add_argument("--population", default=None)
+    m = sub.add_parser("measures", help="rates, DI, RRI, intervals and excess from child-level records or counts")
+    m.add_argument("--data", default=None, help="folder of child-level files (children, reports, episodes, "
+                   "population; CSV or Parquet)")
+    m.add_argument("--mapping", default=None, help="mapping.yml describing the agency's files or database")
+    m.add_argument("--counts", default=None, help="an aggregate counts table instead of records")
+    m.add_argument("--population", default=None, help="the population for --counts")
     m.add_argument("--reference", default="white", help="group code, all_other or overall")
-    m.add_argument("--out", required=True)
+    m.add_argument("--scheme", default="hispanic_first", help="race coding (with --data)")
+    m.add_argument("--extract-cache", default=None, help="folder to keep the validated extract in (with --data; "
+                   "default $EQUITY_WORKBOOK_EXTRACTS, else not kept)")
+    m.add_argument("--out", required=True, help="CSV or .parquet")
+    m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.add_argument("--no-suppression", action="store_true", help="internal analysis only: show small cells")
     m.set_defaults(func=_measures)
 

@@ -530,14 +530,17 @@ def load(data_dir=None, *, mapping=None, first_year: int | None = None, last_yea
 
     ``engine`` is ``"duckdb"`` (the default, or ``$EQUITY_WORKBOOK_ENGINE``): the child-level files are
     read, validated and later counted in an embedded DuckDB database (:mod:`equity_helpers.engine`,
-    the same rules, messages and accounting, at state scale in seconds); ``"pandas"`` reads and checks
-    everything in pandas.
+    the same rules, messages and accounting, at state scale in seconds), and kept as a stored extract
+    when ``$EQUITY_WORKBOOK_EXTRACTS`` names a folder (:func:`equity_helpers.extracts.load_cached`);
+    ``"pandas"`` reads and checks everything in pandas.
     """
-    from .engine import default_engine, load_extract
+    from .engine import default_engine
 
     if (engine or default_engine()) == "duckdb":
-        return load_extract(data_dir, mapping=mapping, first_year=first_year, last_year=last_year,
-                            calendar=calendar, extract_date=extract_date)
+        from .extracts import load_cached  # stored once when $EQUITY_WORKBOOK_EXTRACTS names a folder
+
+        return load_cached(data_dir, mapping=mapping, first_year=first_year, last_year=last_year,
+                           calendar=calendar, extract_date=extract_date)
     from .sources import read_sources
 
     raw, m = read_sources(data_dir, mapping=mapping)

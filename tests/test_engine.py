@@ -259,3 +259,96 @@ def test_unknown_engine_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("EQUITY_WORKBOOK_ENGINE", "spark")
     with pytest.raises(eh.ParameterError, match="duckdb, pandas"):
         load(SAMPLE)
+
+
+def test_text_keys_give_the_same_counts(sample_pair):
+    a, _ = sample_pair
+    b = load(SAMPLE)
+    assert b._key == "hash(child_id)"  # every child's hash distinct on the sample
+    b._key = "child_id"  # what a hash collision falls back to
+    pd.testing.assert_frame_equal(stages.stage_counts(a), stages.stage_counts(b))
+
+
+# --------------------------------------------------------------------------- stored extracts
+def test_stored_extract_is_reopened_identical(sample_pair, tmp_path):
+    from equity_helpers.extracts import load_cached
+
+    a, _ = sample_pair
+    first = load_cached(SAMPLE, cache_dir=tmp_path / "x")
+    files = list((tmp_path / "x").glob("extract-*.duckdb"))
+    assert len(files) == 1 and oct(files[0].parent.stat().st_mode)[-3:] == "700"
+    again = load_cached(SAMPLE, cache_dir=tmp_path / "x")
+    assert again.con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'stored'"
+                             ).fetchone()[0] == 1  # opened from the file, not validated again
+    for ex in (first, again):
+        assert ex.problems == a.problems
+        pd.testing.assert_frame_equal(ex.accounting, a.accounting)
+        _same_tables(a, ex)
+        pd.testing.assert_frame_equal(stages.stage_counts(ex, by=("sex",)), stages.stage_counts(a, by=("sex",)))
+        pd.testing.assert_frame_equal(stages.population_table(ex), stages.population_table(a))
+    assert again.content_hash() == first.content_hash()
+
+
+def test_a_changed_file_or_setting_is_validated_again(tmp_path):
+    from equity_helpers.extracts import extract_key, load_cached
+
+    raw = tiny_raw()
+    for name, df in raw.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+    k1 = extract_key(tmp_path)
+    assert extract_key(tmp_path, calendar=True) != k1
+    load_cached(tmp_path, cache_dir=tmp_path / "x")
+    raw["reports"].loc[0, "screened_in"] = "0"
+    raw["reports"].loc[0, "disposition"] = "none"
+    raw["reports"].to_csv(tmp_path / "reports.csv", index=False)
+    assert extract_key(tmp_path) != k1
+    ex = load_cached(tmp_path, cache_dir=tmp_path / "x")
+    assert len(list((tmp_path / "x").glob("extract-*.duckdb"))) == 2
+    assert int(ex.reports["screened_in"].iloc[0]) == 0
+
+
+def test_data_with_errors_are_never_stored(tmp_path):
+    from equity_helpers.extracts import load_cached
+
+    raw = tiny_raw()
+    raw["children"].loc[1, "child_id"] = "A"
+    for name, df in raw.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+    with pytest.raises(DataValidationError):
+        load_cached(tmp_path, cache_dir=tmp_path / "x")
+    assert not list((tmp_path / "x").glob("extract-*")) if (tmp_path / "x").exists() else True
+
+
+def test_load_stores_only_when_a_folder_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("EQUITY_WORKBOOK_EXTRACTS", raising=False)
+    ex = load(SAMPLE)
+    assert ex.con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'stored'").fetchone()[0] == 0
+    monkeypatch.setenv("EQUITY_WORKBOOK_EXTRACTS", str(tmp_path / "named"))
+    load(SAMPLE)
+    assert len(list((tmp_path / "named").glob("extract-*.duckdb"))) == 1
+
+
+# --------------------------------------------------------------------------- the command
+def test_measures_command_from_records_equals_the_pandas_pipeline(sample_pair, tmp_path, capsys):
+    from equity_helpers.cli import main
+
+    a, _ = sample_pair
+    out = tmp_path / "m.csv"
+    assert main(["measures", "--data", SAMPLE, "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "reports: 90,913 rows read" in text and "rows suppressed" in text and "release table" in text
+    expected = eh.measures(stages.stage_counts(a), stages.population_table(a))
+    expected.to_csv(tmp_path / "expected.csv", index=False)
+    assert out.read_text() == (tmp_path / "expected.csv").read_text()
+    got = pd.read_csv(out)
+    assert set(got["jurisdiction"]) == {"Statewide", *a.jurisdictions}
+    assert set(got["basis"]) == {"population", "decision"}
+    assert not got["count"].between(1, 10).any()  # the policy's primary range is never shown
+
+
+def test_measures_command_needs_records_or_counts(capsys):
+    from equity_helpers.cli import main
+
+    assert main(["measures", "--out", "x.csv"]) == 2
+    assert main(["measures", "--data", SAMPLE, "--counts", "c.csv", "--out", "x.csv"]) == 2
+    assert "either --data" in capsys.readouterr().err
