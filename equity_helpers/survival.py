@@ -61,6 +61,14 @@ EXIT_TYPES: dict[str, str] = {
 """Exit reasons grouped into the competing exits shown to an audience."""
 
 
+def _children_in_care(data) -> pd.DataFrame:
+    """The children table as time in care needs it: every child, or, from a DuckDB extract, only the
+    children who have an episode (the same rows for every use here; a state's reported children are
+    not read into memory)."""
+    fetch = getattr(data, "children_with_episodes", None)
+    return fetch() if fetch is not None else data.children
+
+
 def _first_entries(epi: pd.DataFrame, data: ValidatedData, jurisdiction: str) -> pd.DataFrame:
     e = epi.assign(period=fiscal_year(epi["entry_date"], calendar=data.calendar))
     e = e[e["period"].between(data.first_year, data.last_year)]
@@ -96,7 +104,7 @@ def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str 
     ``days`` (to exit, or to the extract date), ``exited`` (bool), ``age_at_entry`` (years) and
     ``placement_count``. ``attrs["excluded"]`` counts the children left out by reason.
     """
-    if data.episodes is None or data.children is None:
+    if data.episodes is None or not data.child_level:
         raise ParameterError("Time in care needs the episodes and children tables.")
     first = _first_entries(data.episodes, data, jurisdiction)
     later = 0
@@ -104,7 +112,7 @@ def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str 
         n = len(first)
         first = first.drop_duplicates("child_id")  # sorted by entry date: the first entry in the years
         later = n - len(first)
-    kids = data.children.set_index("child_id")
+    kids = _children_in_care(data).set_index("child_id")
     birth = first["child_id"].map(kids["birth_date"])
     age = (first["entry_date"] - birth).dt.days / 365.25
     end = first["exit_date"].fillna(data.data_end)
@@ -122,7 +130,7 @@ def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str 
         "exit_type": first["exit_reason"].map(EXIT_TYPES).fillna(""), "days": days.astype("int64"),
         "exited": first["exit_date"].notna(), "age_at_entry": age, "placement_count": first["placement_count"],
     })[keep.to_numpy()]
-    groups = assign_groups(data.children, scheme=get_scheme(scheme))
+    groups = assign_groups(_children_in_care(data), scheme=get_scheme(scheme))
     out = out.merge(groups, on="child_id", how="inner")
     cols = ["child_id", "jurisdiction", "period", "race_ethnicity"] + [c for c in out.columns if c not in (
         "child_id", "jurisdiction", "period", "race_ethnicity")]
@@ -415,7 +423,7 @@ def cfsr_frame(data: ValidatedData, *, jurisdiction: str = STATE) -> pd.DataFram
     e = data.episodes.copy()
     if jurisdiction != STATE:
         e = e[e["jurisdiction"] == jurisdiction]
-    births = data.children.set_index("child_id")["birth_date"]
+    births = _children_in_care(data).set_index("child_id")["birth_date"]
     all_e = data.episodes.sort_values("entry_date")
     nxt = all_e.groupby("child_id")["entry_date"].shift(-1)
     next_entry = pd.Series(nxt.to_numpy(), index=all_e["episode_id"].to_numpy())
@@ -464,7 +472,7 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     f = f.sort_values("entry").copy()
     f["_p"] = fiscal_year(f["entry"], calendar=data.calendar)
     firsts = f[f["_p"] == period].drop_duplicates("child_id")
-    groups = assign_groups(data.children, scheme=get_scheme(scheme))
+    groups = assign_groups(_children_in_care(data), scheme=get_scheme(scheme))
     rows = []
     observed = data.data_end + pd.Timedelta(days=1)
     complete_12m = end + pd.DateOffset(years=1) <= observed  # P1: every entrant followed 12 months

@@ -352,3 +352,18 @@ def test_measures_command_needs_records_or_counts(capsys):
     assert main(["measures", "--out", "x.csv"]) == 2
     assert main(["measures", "--data", SAMPLE, "--counts", "c.csv", "--out", "x.csv"]) == 2
     assert "either --data" in capsys.readouterr().err
+
+
+def test_time_in_care_is_identical_and_reads_only_children_in_care(sample_pair):
+    from equity_helpers import survival
+
+    a, _ = sample_pair
+    b = load(SAMPLE)
+    for place in ("Statewide", a.jurisdictions[0]):
+        pd.testing.assert_frame_equal(survival.entry_cohort(a, jurisdiction=place),
+                                      survival.entry_cohort(b, jurisdiction=place))
+        pd.testing.assert_frame_equal(survival.cfsr_frame(a, jurisdiction=place), survival.cfsr_frame(b, jurisdiction=place))
+    pd.testing.assert_frame_equal(survival.federal_measures(a, period=a.last_year - 2),
+                                  survival.federal_measures(b, period=a.last_year - 2))
+    assert "children" not in b._frames  # only the children with an episode were read
+    assert len(b._frames["children@episodes"]) < len(a.children) / 5
