@@ -26,7 +26,6 @@ folder the user names, never in the reports) so later notebooks open it in a fra
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,9 +50,12 @@ from .validate import (
     _TRUE,
     MESSAGES,
     ValidatedData,
+    _as_read,
     _Checker,
     _check_population_cells,
     _parse_dates,
+    _records_supplied,
+    _table_present,
     _validate_counts,
     _validate_population,
 )
@@ -405,32 +407,11 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
             sql[name] = ck
             n, cols = ck.n, ck.columns
         else:
-            df = pandas_tables[name].copy()
-            if "_row" not in df:
-                df.insert(0, "_row", range(1, len(df) + 1))
-            df = df.astype(object).where(df.notna(), None)
-            for col in df.columns:
-                if col != "_row":
-                    df[col] = df[col].mask(df[col].isin(["", " "]), None)
-            ck = _Checker(name, df, problems)
+            ck = _Checker(name, _as_read(pandas_tables[name]), problems)
             pdc[name] = ck
-            n, cols = len(df), list(df.columns)
-        ok = True
-        for col in TABLES[name].required:
-            if col not in cols:
-                problems.append(Problem("error", name, "missing_column", n, "",
-                                        MESSAGES["missing_column"].format(table=name, column=col)))
-                ok = False
-        usable[name] = ok
-        if notes.get(name):
-            problems.append(Problem("warning", name, "read_as", 0, "", notes[name]))
-        if n == 0:
-            problems.append(Problem("error", name, "empty_table", 0, "", MESSAGES["empty_table"].format(table=name)))
-            usable[name] = False
-    if not any(k in present for k in ("children", "counts")):
-        problems.append(Problem("error", "sources", "no_records", 0, "",
-                                "Neither child-level tables (children, reports, episodes) nor an "
-                                "aggregate counts table was supplied."))
+            n, cols = len(ck.df), list(ck.df.columns)
+        usable[name] = _table_present(name, n, cols, notes.get(name), problems)
+    _records_supplied(present, problems)
 
     def ok(name: str) -> bool:
         return name in sql and usable[name]
@@ -880,22 +861,9 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
                  calendar: bool = False, extract_date=None, con=None) -> Extract:
     """Read a data folder or mapping into DuckDB and validate it there (the DuckDB twin of
     :func:`equity_helpers.validate.load`)."""
-    from .sources import SUFFIXES, TABLE_NAMES, Mapping, load_mapping, read_table
+    from .sources import read_table, resolve_mapping
 
-    if isinstance(mapping, Mapping):
-        m = mapping
-    elif mapping is not None:
-        m = load_mapping(mapping)
-    elif data_dir is not None:
-        m = Mapping.default(data_dir)
-    else:
-        raise ValueError("give a data folder or a mapping file")
-    if not m.tables:
-        where = data_dir if data_dir is not None else mapping
-        raise DataValidationError([Problem(
-            "error", "sources", "no_tables", 0, "",
-            f"No data tables were found in {where}. Expected files named "
-            f"{', '.join(TABLE_NAMES)} ({', '.join(SUFFIXES)}) or a mapping.yml.")])
+    m = resolve_mapping(data_dir, mapping)
     con = con if con is not None else connect()
     notes: dict[str, str | None] = {}
     frames: dict[str, pd.DataFrame] = {}

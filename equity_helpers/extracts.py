@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,22 +41,12 @@ EXTRACTS_ENV = "EQUITY_WORKBOOK_EXTRACTS"
 _CODE = ("engine.py", "validate.py", "sources.py", "schema.py", "extracts.py")
 
 
-def _mapping_of(data_dir, mapping):
-    from .sources import Mapping, load_mapping
-
-    if isinstance(mapping, Mapping):
-        return mapping
-    if mapping is not None:
-        return load_mapping(mapping)
-    if data_dir is None:
-        raise ValueError("give a data folder or a mapping file")
-    return Mapping.default(data_dir)
-
-
 def extract_key(data_dir=None, *, mapping=None, **settings) -> str:
     """The key of a stored extract: the source files (name, size, modification time), the mapping,
     the validation settings and the workbook's validation code. Any change gives a new key."""
-    m = _mapping_of(data_dir, mapping)
+    from .sources import resolve_mapping
+
+    m = resolve_mapping(data_dir, mapping)
     h = hashlib.sha256()
     h.update(json.dumps({"tables": m.tables, "database": m.database, "extract_date": m.extract_date},
                         sort_keys=True, default=str).encode())

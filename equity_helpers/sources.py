@@ -43,7 +43,8 @@ import yaml
 
 from .errors import DataValidationError, Problem
 
-__all__ = ["Mapping", "load_mapping", "read_file", "read_table", "read_sources", "SUFFIXES", "TABLE_NAMES"]
+__all__ = ["Mapping", "load_mapping", "resolve_mapping", "read_file", "read_table", "read_sources", "SUFFIXES",
+           "TABLE_NAMES"]
 
 TABLE_NAMES = ("children", "reports", "episodes", "population", "counts")
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx", ".xls")
@@ -157,13 +158,9 @@ def read_table(name: str, mapping: Mapping) -> pd.DataFrame:
     return df
 
 
-def read_sources(data_dir: str | Path | None = None, *, mapping: str | Path | Mapping | None = None
-                 ) -> tuple[dict[str, pd.DataFrame], Mapping]:
-    """Read every table the folder or mapping provides.
-
-    Returns the raw canonical-named tables and the mapping used. A file that cannot be read is
-    reported with every other unreadable file in one :class:`DataValidationError`.
-    """
+def resolve_mapping(data_dir=None, mapping: str | Path | Mapping | None = None) -> Mapping:
+    """The mapping to read: the one given (a file or a :class:`Mapping`), else the canonical files of
+    ``data_dir``. Raises a :class:`DataValidationError` when it names no table."""
     if isinstance(mapping, Mapping):
         m = mapping
     elif mapping is not None:
@@ -178,6 +175,17 @@ def read_sources(data_dir: str | Path | None = None, *, mapping: str | Path | Ma
             "error", "sources", "no_tables", 0, "",
             f"No data tables were found in {where}. Expected files named "
             f"{', '.join(TABLE_NAMES)} ({', '.join(SUFFIXES)}) or a mapping.yml.")])
+    return m
+
+
+def read_sources(data_dir: str | Path | None = None, *, mapping: str | Path | Mapping | None = None
+                 ) -> tuple[dict[str, pd.DataFrame], Mapping]:
+    """Read every table the folder or mapping provides.
+
+    Returns the raw canonical-named tables and the mapping used. A file that cannot be read is
+    reported with every other unreadable file in one :class:`DataValidationError`.
+    """
+    m = resolve_mapping(data_dir, mapping)
     raw: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
     for name in m.tables:

@@ -228,15 +228,41 @@ def _flag(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return val, bad
 
 
-def _check_columns(ck: _Checker) -> bool:
-    spec = TABLES[ck.table]
-    ok = True
-    for col in spec.required:
-        if col not in ck.df.columns:
-            ck.problems.append(Problem("error", ck.table, "missing_column", len(ck.df), "",
-                                       MESSAGES["missing_column"].format(table=ck.table, column=col)))
-            ok = False
-    return ok
+def _table_present(name: str, rows: int, columns, note: str | None, problems: list[Problem]) -> bool:
+    """Whether a supplied table can be checked: every required column (each missing one is an error),
+    the note on how it was read, and at least one row. Returns ``usable``."""
+    usable = True
+    for col in TABLES[name].required:
+        if col not in columns:
+            problems.append(Problem("error", name, "missing_column", rows, "",
+                                    MESSAGES["missing_column"].format(table=name, column=col)))
+            usable = False
+    if note:
+        problems.append(Problem("warning", name, "read_as", 0, "", note))
+    if rows == 0:
+        problems.append(Problem("error", name, "empty_table", 0, "", MESSAGES["empty_table"].format(table=name)))
+        usable = False
+    return usable
+
+
+def _records_supplied(present, problems: list[Problem]) -> None:
+    """The error when neither child-level records nor aggregate counts were supplied."""
+    if not any(k in present for k in ("children", "counts")):
+        problems.append(Problem("error", "sources", "no_records", 0, "",
+                                "Neither child-level tables (children, reports, episodes) nor an "
+                                "aggregate counts table was supplied."))
+
+
+def _as_read(df: pd.DataFrame) -> pd.DataFrame:
+    """A raw table as validation reads it: record numbers in ``_row``, missing values and blanks as None."""
+    df = df.copy()
+    if "_row" not in df:
+        df.insert(0, "_row", range(1, len(df) + 1))
+    df = df.astype(object).where(df.notna(), None)
+    for col in df.columns:
+        if col != "_row":
+            df[col] = df[col].mask(df[col].isin(["", " "]), None)
+    return df
 
 
 _MAY_BE_EMPTY = frozenset({"disposition", "exit_reason", "first_placement"})
@@ -305,26 +331,11 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
     usable: dict[str, bool] = {}
     for name in TABLES:
         if name in raw and raw[name] is not None:
-            df = raw[name].copy()
-            if "_row" not in df:
-                df.insert(0, "_row", range(1, len(df) + 1))
-            df = df.astype(object).where(df.notna(), None)
-            for col in df.columns:
-                if col != "_row":
-                    df[col] = df[col].mask(df[col].isin(["", " "]), None)
+            df = _as_read(raw[name])
             ck = _Checker(name, df, problems)
             checkers[name] = ck
-            usable[name] = _check_columns(ck)
-            if raw[name].attrs.get("read_note"):
-                problems.append(Problem("warning", name, "read_as", 0, "", raw[name].attrs["read_note"]))
-            if len(df) == 0:
-                problems.append(Problem("error", name, "empty_table", 0, "",
-                                        MESSAGES["empty_table"].format(table=name)))
-                usable[name] = False
-    if not any(k in checkers for k in ("children", "counts")):
-        problems.append(Problem("error", "sources", "no_records", 0, "",
-                                "Neither child-level tables (children, reports, episodes) nor an "
-                                "aggregate counts table was supplied."))
+            usable[name] = _table_present(name, len(df), df.columns, raw[name].attrs.get("read_note"), problems)
+    _records_supplied(checkers, problems)
 
     # --- per-table code and type checks
     for name, ck in checkers.items():
