@@ -15,8 +15,8 @@ DuckDB works out of core: past its memory limit it spills to a temporary folder.
 :func:`connect` and of the environment:
 
 ``EQUITY_WORKBOOK_MEMORY``   DuckDB's memory limit, e.g. ``4GB`` (default: DuckDB's, 80% of RAM)
-``EQUITY_WORKBOOK_TEMP``     the spill folder (default: DuckDB's, beside the database or in the
-                             system temp folder)
+``EQUITY_WORKBOOK_TEMP``     the spill folder (default: ``equity-workbook-spill-<uid>`` in the system
+                             temp folder, private to the user; DuckDB removes its files when done)
 ``EQUITY_WORKBOOK_THREADS``  worker threads (default: every core)
 ``EQUITY_WORKBOOK_ENGINE``   ``duckdb`` (the default) or ``pandas`` for :func:`equity_helpers.validate.load`
 
@@ -86,18 +86,25 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
 
     con = duckdb.connect(str(database))
     memory_limit = memory_limit or os.environ.get("EQUITY_WORKBOOK_MEMORY")
-    temp_directory = temp_directory or os.environ.get("EQUITY_WORKBOOK_TEMP")
+    temp_directory = temp_directory or os.environ.get("EQUITY_WORKBOOK_TEMP") or _private_spill()
     threads = threads or (int(os.environ["EQUITY_WORKBOOK_THREADS"]) if os.environ.get("EQUITY_WORKBOOK_THREADS")
                           else None)
     if memory_limit:
         con.execute(f"SET memory_limit = '{_lit(str(memory_limit))}'")
-    if temp_directory:
-        Path(temp_directory).mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = '{_lit(str(temp_directory))}'")
+    Path(temp_directory).mkdir(parents=True, exist_ok=True, mode=0o700)
+    con.execute(f"SET temp_directory = '{_lit(str(temp_directory))}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = true")
     return con
+
+
+def _private_spill() -> str:
+    """The default spill folder: private to the user (0700) in the system's temp folder, never DuckDB's
+    own default (``.tmp`` in whatever folder the workbook was started from, perhaps a reports folder)."""
+    import tempfile
+
+    return str(Path(tempfile.gettempdir()) / f"equity-workbook-spill-{os.getuid()}")
 
 
 # --------------------------------------------------------------------------- SQL text helpers

@@ -255,6 +255,14 @@ def test_memory_limit_and_spill_folder_are_set(tmp_path, monkeypatch):
     assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
 
 
+def test_spills_go_to_a_private_folder_by_default(monkeypatch):
+    monkeypatch.delenv("EQUITY_WORKBOOK_TEMP", raising=False)
+    folder = engine.connect().execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert folder != ".tmp" and "equity-workbook-spill" in folder
+    import os
+    assert oct(os.stat(folder).st_mode)[-3:] == "700"
+
+
 def test_unknown_engine_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("EQUITY_WORKBOOK_ENGINE", "spark")
     with pytest.raises(eh.ParameterError, match="duckdb, pandas"):
