@@ -611,6 +611,7 @@ class Extract(ValidatedData):
         self.problems = problems
         self.accounting = accounting
         self._frames: dict[str, pd.DataFrame] = {}
+        self._memo: dict[str, list[str]] = {}
         self._cube: pd.DataFrame | None = None
         self._key = "hash(child_id)" if hashed_ids else "child_id"
         self._followed = f"TIMESTAMP '{data_end}' - INTERVAL {LINK_DAYS} DAY"
@@ -670,6 +671,11 @@ class Extract(ValidatedData):
 
     @property
     def jurisdictions(self) -> list[str]:
+        if "jurisdictions" not in self._memo:
+            self._memo["jurisdictions"] = self._places()
+        return list(self._memo["jurisdictions"])
+
+    def _places(self) -> list[str]:
         found: set[str] = set()
         for name in ("reports", "episodes"):
             if name in self.tables:
