@@ -43,8 +43,21 @@ from .release import Release, build_release
 from .suppression import DEFAULT_POLICY, SuppressionPolicy, shareable_counts, suppress_counts
 from .validate import ValidatedData, load, validate
 from .workbook import check_parameters, describe_parameters, setup_notebook, show_view, start
-from . import charts, narrative, survival, views  # noqa: E402  (after the names they use)
 from .survey_view import describe_survey, show_survey, start_survey  # noqa: E402
+
+_LAZY = ("charts", "narrative", "survival", "views")
+"""Modules imported on first use (``equity_helpers.charts`` ...): Altair alone takes 0.7 s to import, which
+a command that only computes measures, or a notebook run that draws nothing yet, need not pay."""
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __version__ = "0.1.0"
 
