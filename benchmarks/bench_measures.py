@@ -40,7 +40,7 @@ def _run_child(code: str, env: dict | None = None) -> dict:
                          env={**os.environ, **(env or {})})
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def _generate(folder: Path, reports: int, seed: int) -> None:
@@ -110,6 +110,7 @@ import json, resource, time
 import duckdb
 t0 = time.perf_counter()
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 import os
 if os.environ.get("EQUITY_WORKBOOK_MEMORY"):
     con.execute(f"SET memory_limit = '{os.environ['EQUITY_WORKBOOK_MEMORY']}'")

@@ -103,6 +103,7 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")  # the workbook shows its own progress, on standard error
     return con
 
 
