@@ -240,6 +240,44 @@ def koopman_score_ci(a: int, n1: float, c: int, n2: float, *, alpha: float = 0.0
     return low, high
 
 
+_TIE = 1 + 1e-7
+"""Relative tolerance for "as or less probable than the observed table" in the exact tests (R's
+``fisher.test`` and ``binom.test``; SciPy's ``binomtest`` uses the same)."""
+
+
+def fisher_exact_p(a: int, n1: int, c: int, n2: int) -> float:
+    """Two-sided Fisher exact test of ``a`` of ``n1`` against ``c`` of ``n2``.
+
+    The p-value is the probability, under independence with both margins fixed, of every table no more
+    probable than the observed one: ``sum_x P(x) [P(x) <= P(a) (1 + 1e-7)]``, with ``P`` the
+    hypergeometric probability of ``x`` in the first cell (computed on the log scale with ``gammaln``,
+    all tables at once). The definition of SciPy's ``fisher_exact`` and R's ``fisher.test``; agrees with
+    SciPy to 1e-11 relative on thousands of tables (tests/test_methods_intervals.py), about 15 times
+    faster (it is called once per small cell).
+    """
+    from scipy.special import gammaln
+
+    m = a + c
+    x = np.arange(max(0, m - n2), min(m, n1) + 1)
+    logp = -(gammaln(x + 1) + gammaln(n1 - x + 1) + gammaln(m - x + 1) + gammaln(n2 - m + x + 1))
+    prob = np.exp(logp - logp.max())
+    observed = prob[a - x[0]]
+    return float(min(1.0, prob[prob <= observed * _TIE].sum() / prob.sum()))
+
+
+def binomial_test_p(k: int, n: int, p: float) -> float:
+    """Two-sided exact binomial test of ``k`` successes in ``n`` trials against probability ``p``:
+    ``sum_x P(x) [P(x) <= P(k) (1 + 1e-7)]`` over ``x = 0..n`` (SciPy's ``binomtest`` and R's
+    ``binom.test``; agrees with SciPy to 1e-11 relative, tested), all outcomes at once on the log scale."""
+    from scipy.special import gammaln, xlog1py, xlogy
+
+    x = np.arange(n + 1)
+    logp = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1) + xlogy(x, p) + xlog1py(n - x, -p)
+    prob = np.exp(logp - logp.max())
+    observed = prob[k]
+    return float(min(1.0, prob[prob <= observed * _TIE].sum() / prob.sum()))
+
+
 def two_proportion_z_test(a, n1, c, n2) -> tuple[np.ndarray, np.ndarray]:
     """Pooled two-proportion z-test of ``a/n1`` against ``c/n2``: returns ``(z, two-sided p)``.
 
@@ -304,12 +342,12 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
                 phi = stats.beta.ppf(1 - alpha / 2, ai + 1, t - ai) if ai < t else 1.0
                 low[i] = plo / (1 - plo) * mi / ni
                 high[i] = phi / (1 - phi) * mi / ni if phi < 1 else np.inf
-                p[i] = stats.binomtest(ai, t, ni / (ni + mi)).pvalue
+                p[i] = binomial_test_p(ai, t, ni / (ni + mi))
             method[i] = "exact conditional (Clopper-Pearson)"
             test[i] = "exact conditional binomial test"
         else:
             low[i], high[i] = koopman_score_ci(ai, ni, ci_, mi, alpha=alpha)
-            p[i] = stats.fisher_exact([[ai, ni - ai], [ci_, mi - ci_]])[1]
+            p[i] = fisher_exact_p(ai, int(ni), ci_, int(mi))
             method[i] = "Koopman score"
             test[i] = "Fisher exact test"
         if np.isfinite(low[i]) and np.isfinite(high[i]) and low[i] > 0:

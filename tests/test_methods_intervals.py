@@ -160,3 +160,27 @@ def test_holm_hand_case():
     adj, m = adjust_p_values(t, method="holm", family=["stage"])
     assert adj.iloc[:3].tolist() == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(adj.iloc[3])
     assert m.tolist() == [3, 3, 3, 0]
+
+
+def test_exact_tests_agree_with_scipy():
+    """The vectorised exact tests (one array of table probabilities per cell) give SciPy's p-values."""
+    import numpy as np
+    from scipy import stats
+
+    from equity_helpers.measures import binomial_test_p, fisher_exact_p
+
+    rng = np.random.default_rng(5)
+    tables = [(a, n, c, n) for n in range(1, 30) for a in range(0, min(n, 6) + 1) for c in range(0, n + 1, 2)]
+    for _ in range(400):  # small cells against large bases, as the measures use them
+        n1, n2 = int(rng.integers(1, 3000)), int(rng.integers(1, 3000))
+        tables.append((int(rng.integers(0, min(n1, 12) + 1)), n1, int(rng.integers(0, n2 + 1)), n2))
+    for a, n1, c, n2 in tables:
+        assert fisher_exact_p(a, n1, c, n2) == pytest.approx(
+            stats.fisher_exact([[a, n1 - a], [c, n2 - c]])[1], rel=1e-9, abs=1e-250)
+    cases = [(k, n, 0.5) for n in range(1, 25) for k in range(n + 1)]
+    for _ in range(400):
+        n, p = int(rng.integers(1, 2000)), float(rng.uniform(0.001, 0.999))
+        cases.append((int(min(n, max(0, round(n * p + rng.normal(0, 4))))), n, p))
+    for k, n, p in cases:
+        assert binomial_test_p(k, n, p) == pytest.approx(stats.binomtest(k, n, p).pvalue, rel=1e-9, abs=1e-250)
+    assert fisher_exact_p(3, 10, 3, 10) == 1.0 and binomial_test_p(5, 10, 0.5) == 1.0
