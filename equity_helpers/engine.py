@@ -136,10 +136,23 @@ def _read_into(con, name: str, mapping) -> str | None:
     :func:`equity_helpers.sources.read_table`. Returns the note to show when a CSV file was read with
     another separator than commas (as :func:`~equity_helpers.sources.read_file` does).
     """
-    from .sources import SEPARATORS, _sniff_separator, read_table
+    from .sources import SEPARATORS, _sniff_separator, parquet_parts, read_table
 
     spec = mapping.tables[name]
     path = None if "query" in spec else Path(mapping.base_dir) / spec["path"]
+    parts = [] if path is None else parquet_parts(path)
+    if parts:  # record numbers run on across the parts, in name order
+        files = "[" + ", ".join(f"'{_lit(p)}'" for p in parts) + "]"
+        sizes = con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({files})").fetchall()
+        rows = dict(sizes)
+        offsets, total = [], 0
+        for p in parts:
+            offsets.append(f"WHEN '{_lit(p)}' THEN {total}")
+            total += int(rows[str(p)])
+        src = f"read_parquet({files}, file_row_number = true, filename = true)"
+        _build_work(con, name, src, f"(CASE filename {' '.join(offsets)} END) + file_row_number + 1", spec,
+                    skip=("file_row_number", "filename"))
+        return None
     low = "" if path is None else path.name.lower()
     encoding = str(spec.get("encoding", "utf-8-sig")).lower().replace("_", "-")
     note = None

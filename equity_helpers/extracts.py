@@ -44,7 +44,7 @@ _CODE = ("engine.py", "validate.py", "sources.py", "schema.py", "extracts.py")
 def extract_key(data_dir=None, *, mapping=None, **settings) -> str:
     """The key of a stored extract: the source files (name, size, modification time), the mapping,
     the validation settings and the workbook's validation code. Any change gives a new key."""
-    from .sources import resolve_mapping
+    from .sources import parquet_parts, resolve_mapping
 
     m = resolve_mapping(data_dir, mapping)
     h = hashlib.sha256()
@@ -54,8 +54,9 @@ def extract_key(data_dir=None, *, mapping=None, **settings) -> str:
         spec = m.tables[name]
         if "path" in spec:
             p = Path(m.base_dir) / spec["path"]
-            st = p.stat()
-            h.update(f"{name}|{p.name}|{st.st_size}|{st.st_mtime_ns}".encode())
+            for f in parquet_parts(p) or [p]:
+                st = f.stat()
+                h.update(f"{name}|{f.name}|{st.st_size}|{st.st_mtime_ns}".encode())
         else:  # a database query: its answer can change at any time, so the key changes every day
             h.update(f"{name}|query|{pd.Timestamp.today().date()}".encode())
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())

@@ -7,7 +7,8 @@ An agency describes its data once in a ``mapping.yml`` (see ``docs/mapping.md`` 
     database: sqlite:///cw.db         # optional: SQLAlchemy URL for tables given as `query`
     tables:
       children:
-        path: CHILD_FILE.xlsx         # relative to the mapping file; .csv, .csv.gz, .xlsx, .parquet
+        path: CHILD_FILE.xlsx         # relative to the mapping file; .csv, .csv.gz, .xlsx, .parquet, or a
+                                      # folder of .parquet part files (read in name order)
         sheet: Children               # Excel only
         columns:                      # canonical name: the agency's column name
           child_id: CHILD_ID
@@ -44,7 +45,7 @@ import yaml
 from .errors import DataValidationError, Problem
 
 __all__ = ["Mapping", "load_mapping", "resolve_mapping", "read_file", "read_table", "read_sources", "SUFFIXES",
-           "TABLE_NAMES"]
+           "TABLE_NAMES", "parquet_parts"]
 
 TABLE_NAMES = ("children", "reports", "episodes", "population", "counts")
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx", ".xls")
@@ -71,6 +72,9 @@ class Mapping:
                 if (d / f"{name}{suf}").exists():
                     tables[name] = {"path": f"{name}{suf}"}
                     break
+            else:
+                if parquet_parts(d / name):  # a folder of Parquet part files (a partitioned export)
+                    tables[name] = {"path": name}
         return cls(base_dir=d, tables=tables)
 
 
@@ -108,8 +112,18 @@ def _sniff_separator(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def parquet_parts(path: Path) -> list[Path]:
+    """The Parquet part files of a partitioned table: ``path`` a folder of ``*.parquet`` files (read in
+    name order, so ``part-0001`` before ``part-0002``), else none."""
+    return sorted(path.glob("*.parquet")) if path.is_dir() else []
+
+
 def read_file(path: Path, spec: dict[str, Any]) -> pd.DataFrame:
-    """One file (CSV with any common separator, Parquet or Excel) as text columns, as read for every table."""
+    """One file (CSV with any common separator, Parquet or Excel) as text columns, as read for every table;
+    a folder of Parquet part files is read as one table, the parts in name order."""
+    parts = parquet_parts(path)
+    if parts:
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True).astype("string").astype(object)
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz", ".txt")):
         # utf-8-sig reads plain UTF-8 and drops a byte-order mark (Excel writes one)

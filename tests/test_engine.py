@@ -375,3 +375,25 @@ def test_time_in_care_is_identical_and_reads_only_children_in_care(sample_pair):
                                   survival.federal_measures(b, period=a.last_year - 2))
     assert "children" not in b._frames  # only the children with an episode were read
     assert len(b._frames["children@episodes"]) < len(a.children) / 5
+
+
+def test_a_folder_of_parquet_parts_is_one_table_numbered_on(tmp_path):
+    from equity_helpers.extracts import extract_key
+
+    raw = tiny_raw()
+    raw["reports"].loc[5, "report_date"] = "not a date"  # the sixth report: row 6 in the second part
+    (tmp_path / "reports").mkdir()
+    for i, (lo, hi) in enumerate(((0, 3), (3, 7), (7, 8))):
+        raw["reports"].iloc[lo:hi].to_parquet(tmp_path / "reports" / f"part-{i:04d}.parquet", index=False)
+    for name in ("children", "episodes", "population"):
+        raw[name].to_csv(tmp_path / f"{name}.csv", index=False)
+    a, b = load(tmp_path, engine="pandas"), load(tmp_path, engine="duckdb")
+    assert a.problems == b.problems
+    assert [(p.check, p.examples) for p in b.problems if p.table == "reports"] == [("unreadable_date", "6")]
+    pd.testing.assert_frame_equal(a.accounting, b.accounting)
+    _same_tables(a, b)
+    pd.testing.assert_frame_equal(stages.stage_counts(a), stages.stage_counts(b))
+    key = extract_key(tmp_path)
+    raw["reports"].iloc[7:8].assign(screened_in="0", disposition="none").to_parquet(
+        tmp_path / "reports" / "part-0002.parquet", index=False)
+    assert extract_key(tmp_path) != key  # a changed part is a changed extract
