@@ -91,7 +91,7 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
     """
     import duckdb
 
-    con = duckdb.connect(str(database))
+    con = _Connection(duckdb.connect(str(database)))
     memory_limit = memory_limit or os.environ.get("EQUITY_WORKBOOK_MEMORY")
     temp_directory = temp_directory or os.environ.get("EQUITY_WORKBOOK_TEMP") or _private_spill()
     threads = threads or (int(os.environ["EQUITY_WORKBOOK_THREADS"]) if os.environ.get("EQUITY_WORKBOOK_THREADS")
@@ -105,6 +105,33 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")  # the workbook shows its own progress, on standard error
     return con
+
+
+class _Connection:
+    """A DuckDB connection whose calls, when a stop signal (Ctrl-C, SIGTERM) interrupts them, stop the run
+    as the signal does: DuckDB interrupts its query and raises its own ``RuntimeError`` in place of the
+    handler's :class:`~equity_helpers.safety.BatchInterrupted`, which code that reports unreadable files
+    would otherwise take for a data problem."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._con, name)
+        if not callable(attr):
+            return attr
+
+        def guarded(*args, **kwargs):
+            try:
+                out = attr(*args, **kwargs)
+            except Exception:
+                from .safety import raise_if_interrupted
+
+                raise_if_interrupted()
+                raise
+            return self if out is self._con else out
+
+        return guarded
 
 
 def _private_spill() -> str:

@@ -58,7 +58,10 @@ def stop_on_signals() -> Iterator[None]:
         return
 
     def handler(signum, frame):
+        _PENDING.append(signum)
         raise BatchInterrupted(signum)
+
+    _PENDING.clear()
 
     previous = {}
     for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
@@ -69,6 +72,19 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        _PENDING.clear()
+
+
+_PENDING: list[int] = []
+"""Signals received inside :func:`stop_on_signals` (see :func:`raise_if_interrupted`)."""
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`BatchInterrupted` if a stop signal arrived. For libraries that catch the exception a
+    signal handler raises and raise their own instead (DuckDB interrupts its query and raises a
+    ``RuntimeError``): the caller turns that back into the stop it was."""
+    if _PENDING:
+        raise BatchInterrupted(_PENDING[-1])
 
 
 def ignore_interrupts() -> None:

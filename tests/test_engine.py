@@ -397,3 +397,18 @@ def test_a_folder_of_parquet_parts_is_one_table_numbered_on(tmp_path):
     raw["reports"].iloc[7:8].assign(screened_in="0", disposition="none").to_parquet(
         tmp_path / "reports" / "part-0002.parquet", index=False)
     assert extract_key(tmp_path) != key  # a changed part is a changed extract
+
+
+def test_a_stop_signal_during_a_query_stops_the_run():
+    import os
+    import signal
+    import threading
+
+    from equity_helpers.safety import BatchInterrupted, stop_on_signals
+
+    con = engine.connect()
+    with pytest.raises(BatchInterrupted) as exc:
+        with stop_on_signals():
+            threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+            con.execute("SELECT count(*) FROM range(50000000000) t(x) WHERE x % 7 = 3").fetchall()
+    assert exc.value.exit_code == 143
