@@ -126,13 +126,17 @@ def test_a_signal_stops_the_batch_cleanly_and_a_rerun_resumes(tmp_path, how):
 def test_two_batches_into_one_folder_the_second_is_refused(tmp_path):
     out, tmp = tmp_path / "reports", tmp_path / "tmp"
     tmp.mkdir()
-    first = _batch(out, tmp)
+    # a first batch long enough (every notebook, one worker) to be still running when it is stopped
+    first = subprocess.Popen([*_command(out)[:-4], "--notebooks", "all", "--workers", "1"],
+                             env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
     lock = out / ".equity-workbook.lock"
     deadline = time.time() + 120
     while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):
         time.sleep(0.2)
     second = subprocess.run(_command(out), capture_output=True, text=True, env={**os.environ, "TMPDIR": str(tmp)},
                             timeout=120)
+    assert first.poll() is None, "the first batch is still running"
     first.send_signal(signal.SIGTERM)
     try:
         first.communicate(timeout=90)
