@@ -66,6 +66,7 @@ from .validate import (
     _table_present,
     _validate_counts,
     _validate_population,
+    _years_of_counts,
 )
 
 __all__ = ["connect", "Extract", "validate_sql", "validate_frames", "load_extract", "ENGINES", "default_engine"]
@@ -559,11 +560,7 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         ck.exclude(rules, join=_KID if ok("children") else "")
 
     if "counts" in pdc and usable["counts"]:
-        valid = pdc["counts"].df["period"]
-        if first_year is None and len(valid):
-            first_year = int(valid.min())
-        if last_year is None and len(valid):
-            last_year = int(valid.max())
+        first_year, last_year = _years_of_counts(pdc["counts"], first_year, last_year)
 
     if "population" in pdc and usable["population"] and first_year is not None:
         places: set[str] = set()

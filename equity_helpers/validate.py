@@ -433,11 +433,7 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
             df["prior_episodes"] = pd.to_numeric(df["prior_episodes"], errors="coerce").fillna(0).astype("int64")
 
     if "counts" in checkers and usable["counts"]:
-        valid = checkers["counts"].df["period"]
-        if first_year is None and len(valid):
-            first_year = int(valid.min())
-        if last_year is None and len(valid):
-            last_year = int(valid.max())
+        first_year, last_year = _years_of_counts(checkers["counts"], first_year, last_year)
 
     if "population" in checkers and usable["population"] and first_year is not None:
         places: set[str] = set()
@@ -462,6 +458,16 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
                          last_year=int(last_year) if last_year is not None else 0,
                          calendar=calendar, data_end=pd.Timestamp(data_end), problems=problems,
                          accounting=accounting)
+
+
+def _years_of_counts(ck: _Checker, first_year: int | None, last_year: int | None) -> tuple[int | None, int | None]:
+    """The analysis years, defaulting to the periods the aggregate counts table covers."""
+    periods = ck.df["period"]
+    if first_year is None and len(periods):
+        first_year = int(periods.min())
+    if last_year is None and len(periods):
+        last_year = int(periods.max())
+    return first_year, last_year
 
 
 def _validate_population(ck: _Checker) -> None:
