@@ -383,8 +383,9 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
     excluded_children = None
     if "children" in checkers and usable["children"]:
         c = checkers["children"]
-        known_children = set(c.df["child_id"])
-        excluded_children = set(c.df.loc[c.excluded != "", "child_id"])
+        # A missing id names no child (pandas' isin would match a missing id to a missing id).
+        known_children = set(c.df["child_id"].dropna())
+        excluded_children = set(c.df.loc[c.excluded != "", "child_id"].dropna())
 
     if "reports" in checkers and usable["reports"]:
         ck = checkers["reports"]

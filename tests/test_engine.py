@@ -1,13 +1,14 @@
 """The DuckDB engine gives exactly what the pandas engine gives: the same problems (messages, rows,
 examples, order), the same row accounting, the same clean tables, stage counts, population and
 measures (a golden comparison on the sample state and on every validation rule's bad input)."""
+import os
 import pickle
 import shutil
 
 import hypothesis.strategies as st
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 import equity_helpers as eh
 from equity_helpers import engine, stages
@@ -199,11 +200,14 @@ def test_counts_only_data_validate_alike():
     _same({"counts": counts})
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# DAMAGE_EXAMPLES=600 searches harder (3 min; run before changing either engine's validation).
+@settings(max_examples=int(os.environ.get("DAMAGE_EXAMPLES", "25")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["children", "reports", "episodes"]), st.integers(0, 7),
                           st.integers(0, 9), st.sampled_from(["", "2023-13-01", "A", "1", "0", "kin", "F", "x",
                                                                "2023-06-30", "2031-01-01", "substantiated"])),
                 min_size=1, max_size=6))
+@example(edits=[("children", 0, 0, ""), ("reports", 0, 1, "")])  # a missing id names no child in either table
 def test_random_damage_gives_the_same_problems(edits):
     raw = tiny_raw()
     for table, row, col, value in edits:
