@@ -6,6 +6,7 @@ Commands
 ``validate``  read and validate a data folder or mapping; print the data-quality table
 ``measures``  every measure from child-level records (``--data``, counted in DuckDB) or from counts
 ``batch``     every notebook for every jurisdiction, offline reports, index.html and manifest.json
+``present``   the facilitator's dashboard (Voila, no code, English or Spanish) on this computer
 
 Bad data produce the plain-language problem list and exit code 2, never a traceback.
 """
@@ -165,6 +166,14 @@ def _survey(args: argparse.Namespace) -> int:
     return 0
 
 
+def _present(args: argparse.Namespace) -> int:
+    from .present import serve
+
+    print("Checking the data and protecting small numbers (reused from the cache when the data have not changed) ...",
+          flush=True)
+    return serve(args.data, mapping=args.mapping, port=args.port, language=args.language)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="equity-workbook", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -222,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "with the most children behind a gap statewide)")
     b.add_argument("--map-stage", default="entered_care", help="decision point on the county map")
     b.set_defaults(func=_batch)
+    pr = sub.add_parser("present", help="a no-code dashboard for a learning exchange, served on this computer")
+    pr.add_argument("--data", default=None, help="folder of child-level files, or a batch's reports folder "
+                    "(release.csv)")
+    pr.add_argument("--mapping", default=None)
+    pr.add_argument("--port", type=int, default=8866)
+    pr.add_argument("--language", choices=("en", "es"), default="en")
+    pr.set_defaults(func=_present)
     return p
 
 

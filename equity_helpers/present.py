@@ -1,0 +1,322 @@
+"""The facilitator's live dashboard: no code, large type, filters a room can ask for, in English or Spanish.
+
+:class:`Dashboard` is an ipywidgets panel over a workbook's protected release: filters for place, years,
+group, reference group and basis; the whole chain at a glance (:func:`equity_helpers.story.chain_chart`) with
+its text alternative, the largest gaps and what changed since the baseline; then one decision point at a
+time with its chart, two or three sentences and the questions for discussion. Every word comes from the
+message catalogue (:mod:`equity_helpers.i18n`); every number from the release table (:mod:`equity_helpers.story`).
+
+:func:`serve` starts Voila (which renders a notebook's widgets without its code) on ``dashboard.ipynb``
+with the ``equity`` Voila template: every script and style is served from this machine, none from a CDN.
+The server's kernel only ever opens a published release folder (aggregate counts, already protected):
+``equity-workbook present`` builds it from the records first, in its own process.
+"""
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .i18n import catalogue
+from .schema import SCHEMES
+from .stages import STATE
+from .story import (STORY_STAGES, StoryFilters, chain, chain_alt, chain_chart, changes, focus_group, hidden_count,
+                    largest_gaps, place_label, published_windows, stage_alt, stage_chart, stage_name, stage_prompts,
+                    stage_rows, stage_sentences)
+
+__all__ = ["Dashboard", "serve", "dashboard_from_environment", "TEMPLATE_ROOT", "DASHBOARD_NOTEBOOK",
+           "RELEASE_ENV", "LANGUAGE_ENV"]
+
+TEMPLATE_ROOT = Path(__file__).parent / "templates"
+"""Put on ``JUPYTER_PATH`` so that Voila finds the ``equity`` template (``voila/templates/equity``)."""
+DASHBOARD_NOTEBOOK = TEMPLATE_ROOT / "present" / "dashboard.ipynb"
+RELEASE_ENV = "EQUITY_WORKBOOK_PRESENT_RELEASE"
+"""The published release folder the dashboard kernel opens."""
+LANGUAGE_ENV = "EQUITY_WORKBOOK_LANGUAGE"
+
+
+def _show_chart(chart) -> None:
+    """Display a chart through the active (offline HTML) renderer without re-validating its spec against the
+    Vega-Lite schema (a tenth of a second per chart; every builder is validated by tests/test_story.py)."""
+    import altair as alt
+    from IPython.display import display
+
+    spec = chart.to_dict(validate=False, context={"pre_transform": False})
+    display(alt.renderers.get()(spec), raw=True)
+
+
+def _html(text: str, cls: str = "", tag: str = "p") -> str:
+    return f"<{tag} class='{cls}'>{html.escape(text)}</{tag}>"
+
+
+def _list(items: list[str], cls: str) -> str:
+    return f"<ul class='{cls}'>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
+
+
+class Dashboard:
+    """The facilitator's panel over a workbook (a published release or records).
+
+    Parameters
+    ----------
+    wb : :class:`equity_helpers.views.Workbook` (``Workbook.from_release`` in the server).
+    language : ``"en"`` or ``"es"``.
+    filters : where to start; defaults to the state over every published year, the focus group, White
+        children as the reference and the population basis.
+
+    Attributes
+    ----------
+    panel : the widget to display.
+    summary, stage_out : the two output areas (the whole chain; one decision point).
+    story : the last drawn summary as plain data: ``rows`` (:func:`equity_helpers.story.chain`), ``gaps``,
+        ``changes``, ``baseline``, ``group``, ``stage_sentences``, ``chain_alt``, ``stage_alt``.
+    """
+
+    def __init__(self, wb, *, language: str = "en", filters: StoryFilters | None = None):
+        import ipywidgets as W
+
+        self.wb = wb
+        self.cat = catalogue(language)
+        scheme = (filters.race_scheme if filters else None) or wb.schemes[0]
+        fy, ly = wb.years
+        f = filters or StoryFilters(place=STATE, first_year=fy, last_year=ly, race_scheme=scheme)
+        self.scheme = f.race_scheme
+        cat = self.cat
+        style = {"description_width": "initial"}
+        wide = W.Layout(width="auto", min_width="16em")
+        groups = [g for g in SCHEMES[self.scheme].groups if g != "unknown"]
+        self.place = W.Dropdown(options=[(cat.t("state"), STATE)] + [(j, j) for j in wb.jurisdictions], value=f.place,
+                                description=cat.t("filter_place"), style=style, layout=wide)
+        self.years = W.Dropdown(options=self._window_options(f.place), value=(f.first_year, f.last_year),
+                                description=cat.t("filter_years"), style=style, layout=wide)
+        start_group = f.group or focus_group(wb, f) or groups[1]
+        self.group = W.Dropdown(options=[(cat.group_label(g), g) for g in groups], value=start_group,
+                                description=cat.t("filter_group"), style=style, layout=wide)
+        self.reference = W.Dropdown(options=[(cat.group_label(g), g) for g in [*groups, "all_other"]],
+                                    value=f.reference, description=cat.t("filter_reference"), style=style, layout=wide)
+        self.basis = W.ToggleButtons(options=[(cat.t("basis_population"), "population"),
+                                              (cat.t("basis_decision"), "decision")], value=f.basis,
+                                     description=cat.t("filter_basis"), style={**style, "button_width": "auto"})
+        self.stage = W.ToggleButtons(options=[(cat.stage(s), s) for s in STORY_STAGES], value="entered_care",
+                                     description="", style={"button_width": "auto"})
+        self.header = W.HTML()
+        self.summary = W.Output()
+        self.stage_out = W.Output()
+        self.how = W.HTML()
+        self.general = W.HTML(f"<h2>{html.escape(cat.t('prompts_heading'))}</h2>"
+                              + _list(cat.prompts("general"), "eh-prompts"))
+        filters_box = W.Box([self.place, self.years, self.group, self.reference, self.basis],
+                            layout=W.Layout(display="flex", flex_flow="row wrap", gap="0.4em 1.5em"))
+        filters_box.add_class("eh-filters")
+        self.panel = W.VBox([self.header, filters_box, self.how, self.summary,
+                             W.HTML(f"<h2>{html.escape(cat.t('stage_heading'))}</h2>"), self.stage, self.stage_out,
+                             self.general])
+        self.panel.add_class("eh-dashboard")
+        self.story: dict[str, Any] = {}
+        self._holding = False
+        self.place.observe(self._place_changed, names="value")
+        for w in (self.years, self.group, self.reference, self.basis):
+            w.observe(lambda _change: self.redraw(), names="value")
+        self.stage.observe(lambda _change: self.redraw_stage(), names="value")
+        self.redraw()
+
+    # ---- filters
+    def filters(self) -> StoryFilters:
+        fy, ly = self.years.value
+        return StoryFilters(place=self.place.value, first_year=fy, last_year=ly, group=self.group.value,
+                            reference=self.reference.value, basis=self.basis.value, race_scheme=self.scheme)
+
+    def _window_options(self, place: str) -> list[tuple[str, tuple[int, int]]]:
+        return [(self.cat.years(a, b), (a, b)) for a, b in published_windows(self.wb, place, scheme=self.scheme)]
+
+    def _place_changed(self, change) -> None:
+        options = self._window_options(change["new"])
+        keep = self.years.value if self.years.value in [v for _, v in options] else options[0][1]
+        self._holding = True  # one redraw for the place change, not one per years update
+        try:
+            self.years.options = options
+            self.years.value = keep
+        finally:
+            self._holding = False
+        self.redraw()
+
+    # ---- drawing
+    def redraw(self) -> None:
+        """Recompute the summary and the chosen decision point for the current filters."""
+        if self._holding:
+            return
+        cat, f = self.cat, self.filters()
+        rows = chain(self.wb, f)
+        where = place_label(f.place, cat)
+        window = cat.years(f.first_year, f.last_year)
+        ref = cat.group(f.reference)
+        baseline, change_text = changes(self.wb, f, cat, group=f.group)
+        self.story = {"rows": rows, "gaps": largest_gaps(rows, cat, reference=f.reference),
+                      "changes": change_text, "baseline": baseline, "group": f.group,
+                      "chain_alt": chain_alt(rows, cat, reference=f.reference)}
+        pooled = "" if f.first_year == f.last_year else " " + cat.t("years_pooled_note")
+        self.header.value = (f"<h1>{html.escape(cat.t('title', place=where, years=window))}</h1>"
+                             + _html(cat.t("subtitle", ref=ref) + pooled, "eh-subtitle"))
+        self.how.value = (f"<details class='eh-how'><summary>{html.escape(cat.t('how_to_read_heading'))}</summary>"
+                          + _html(cat.t("how_to_read", ref=ref), "eh-how-text") + "</details>")
+        self.summary.clear_output(wait=True)
+        with self.summary:
+            from IPython.display import HTML, display
+
+            display(HTML(f"<h2>{html.escape(cat.t('summary_heading'))}</h2>"))
+            if len(rows):
+                _show_chart(chain_chart(rows, cat, reference=f.reference,
+                                        title=cat.t("chain_chart_title", ref=ref, place=where, years=window),
+                                        description=self.story["chain_alt"]))
+            display(HTML(_html(f"{cat.t('text_alternative')}: {self.story['chain_alt']}", "eh-alt")
+                         + f"<h2>{html.escape(cat.t('gaps_heading'))}</h2>" + _list(self.story["gaps"], "eh-gaps")
+                         + (f"<h2>{html.escape(cat.t('changes_heading', baseline=baseline))}</h2>" if baseline else "")
+                         + _list(change_text, "eh-changes")
+                         + (_html(cat.t("hidden_count", n=hidden_count(rows)), "eh-hidden")
+                            if hidden_count(rows) else "")))
+        self.redraw_stage()
+
+    def redraw_stage(self) -> None:
+        """Redraw the chosen decision point only (its chart, sentences and questions)."""
+        cat, f = self.cat, self.filters()
+        rows = stage_rows(self.story["rows"], self.stage.value)
+        where = place_label(f.place, cat)
+        self.story["stage_sentences"] = stage_sentences(rows, cat, group=f.group, reference=f.reference)
+        self.story["stage_alt"] = stage_alt(rows, cat)
+        self.stage_out.clear_output(wait=True)
+        with self.stage_out:
+            from IPython.display import HTML, display
+
+            if len(rows):
+                r = rows.iloc[0]
+                _show_chart(stage_chart(rows, cat, description=self.story["stage_alt"], title=cat.t(
+                    "stage_chart_title", stage=stage_name(r, cat)[:1].upper() + stage_name(r, cat)[1:], place=where,
+                    years=cat.years(int(r["first_year"]), int(r["last_year"])))))
+            display(HTML(_html(f"{cat.t('text_alternative')}: {self.story['stage_alt']}", "eh-alt")
+                         + _list(self.story["stage_sentences"], "eh-sentences")
+                         + f"<h3>{html.escape(cat.t('prompts_heading'))}</h3>"
+                         + _list(stage_prompts(self.stage.value, cat), "eh-prompts")))
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.panel)
+
+
+def dashboard_from_environment() -> Dashboard:
+    """What ``dashboard.ipynb`` runs in the server's kernel: the release folder and language the
+    ``present`` command put in the environment (:data:`RELEASE_ENV`, :data:`LANGUAGE_ENV`)."""
+    from .views import Workbook
+    from .workbook import setup_notebook
+
+    from IPython.display import HTML, display
+
+    setup_notebook("interactive")
+    language = os.environ.get(LANGUAGE_ENV, "en")
+    cat = catalogue(language)
+    # the page's language for screen readers and the browser's tab title, from the catalogue
+    display(HTML(f"<script>document.documentElement.lang = {language!r}; "
+                 f"document.title = {cat.t('page_title')!r};</script>"))
+    folder = os.environ.get(RELEASE_ENV)
+    if not folder:
+        from .errors import ParameterError
+
+        raise ParameterError(f"Start the dashboard with `equity-workbook present --data DIR` ({RELEASE_ENV} is not set).")
+    wb = Workbook.from_release(folder)
+    return Dashboard(wb, language=language)
+
+
+# --------------------------------------------------------------------------- the server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def publish_release(data_dir=None, *, mapping=None, out: str | Path) -> Path:
+    """Validate the records, build (or reuse from the release cache) the protected release and write it to
+    ``out``: the only thing the dashboard server reads. A folder that already holds ``release.csv`` (a
+    batch's reports folder) is used as it is."""
+    from .views import Workbook
+
+    if data_dir is not None and (Path(data_dir) / "release.csv").exists() and mapping is None:
+        return Path(data_dir)
+    wb = Workbook.load(data_dir, mapping=mapping)
+    wb.release().write(out)
+    return Path(out)
+
+
+def voila_command(*, port: int, notebook: Path = DASHBOARD_NOTEBOOK) -> list[str]:
+    """The Voila command line: local address only, no code, our template, no browser opened, no tracebacks."""
+    return [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
+            "--template=equity", "--strip_sources=True", "--show_tracebacks=False", "--theme=light",
+            "--VoilaConfiguration.file_allowlist=[]"]
+
+
+def voila_environment(release: Path, language: str) -> dict[str, str]:
+    """The server's environment: our template on ``JUPYTER_PATH``, the release folder and the language."""
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
+    env[RELEASE_ENV] = str(release)
+    env[LANGUAGE_ENV] = language
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until the server accepts connections on ``port`` (or raise if it died or never did). Its page is
+    not asked for: in Voila every page view starts a kernel."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"The dashboard server stopped (exit code {proc.returncode}).")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"The dashboard server did not answer within {timeout:.0f} s.")
+
+
+def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str = "en",
+          announce=print) -> int:
+    """Publish the release, start the dashboard server and keep it running until Ctrl-C; returns 0.
+
+    The release folder is private (0700) and removed when the server stops.
+    """
+    catalogue(language)  # an unknown language is an error before anything starts
+    tmp = Path(tempfile.mkdtemp(prefix="equity-workbook-present-"))
+    try:
+        release = publish_release(data_dir, mapping=mapping, out=tmp / "release")
+        port = port or 8866
+        url = f"http://127.0.0.1:{port}"
+        log = tmp / "server.log"
+        with open(log, "wb") as sink:
+            proc = subprocess.Popen(voila_command(port=port), env=voila_environment(release, language),
+                                    stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            try:
+                wait_until_up(port, proc)
+            except RuntimeError as exc:
+                tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+                raise RuntimeError(f"{exc}\n" + "\n".join(tail)) from None
+            announce(f"The dashboard is ready at {url}/ (open it in a browser on this computer; Ctrl-C stops it).")
+            proc.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
