@@ -42,14 +42,16 @@ RELEASE_ENV = "EQUITY_WORKBOOK_PRESENT_RELEASE"
 LANGUAGE_ENV = "EQUITY_WORKBOOK_LANGUAGE"
 
 
-def _show_chart(chart) -> None:
-    """Display a chart through the active (offline HTML) renderer without re-validating its spec against the
-    Vega-Lite schema (a tenth of a second per chart; every builder is validated by tests/test_story.py)."""
+def _show_chart(spec: dict) -> None:
+    """Display a Vega-Lite specification (:func:`equity_helpers.story.chain_chart`) through the active (offline
+    HTML) renderer.
+
+    Drawn as SVG, which carries the chart's description as its ``aria-label`` for screen readers, and without
+    the chart menu (one of its items opens an online editor)."""
     import altair as alt
     from IPython.display import display
 
-    spec = chart.to_dict(validate=False, context={"pre_transform": False})
-    display(alt.renderers.get()(spec), raw=True)
+    display(alt.renderers.get()(spec, embed_options={"renderer": "svg", "actions": False}), raw=True)
 
 
 def _html(text: str, cls: str = "", tag: str = "p") -> str:

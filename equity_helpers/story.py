@@ -64,7 +64,11 @@ class StoryFilters:
 
 
 def _measures(wb, f: StoryFilters) -> pd.DataFrame:
-    return wb.measures_for(scheme=f.race_scheme, reference=f.reference)
+    m = wb.measures_for(scheme=f.race_scheme, reference=f.reference)
+    if m.attrs:  # pandas deep-copies a frame's attrs on every operation: a tenth of a redraw
+        m = m.copy(deep=False)
+        m.attrs = {}
+    return m
 
 
 def _status(rows: pd.DataFrame) -> pd.Series:
@@ -316,6 +320,12 @@ def stage_alt(rows: pd.DataFrame, cat: Catalogue) -> str:
 
 
 # --------------------------------------------------------------------------- charts
+def _stage_names(rows: pd.DataFrame, cat: Catalogue) -> list[str]:
+    """:func:`stage_name` of every row."""
+    return [f"{cat.stage(s)} ({cat.years(int(a), int(b))})" if p else cat.stage(s)
+            for s, a, b, p in zip(rows["stage"], rows["first_year"], rows["last_year"], rows["partial"])]
+
+
 def _chart_data(rows: pd.DataFrame, cat: Catalogue) -> pd.DataFrame:
     """Only what a chart draws or shows on hover, labelled in the catalogue's language (no codes, flags or
     anything else that could bound a hidden count)."""
@@ -323,7 +333,7 @@ def _chart_data(rows: pd.DataFrame, cat: Catalogue) -> pd.DataFrame:
               "too_few": cat.t("status_too_few"), "hidden": cat.t("status_hidden")}
     out = pd.DataFrame({
         "group": rows["race_ethnicity"].map(cat.group_label),
-        "stage": [stage_name(r, cat) for _, r in rows.iterrows()],
+        "stage": _stage_names(rows, cat),
         "children": rows["count"].astype("Float64").astype(float),
         "rate": rows["rate"].astype(float).round(2),
         "rate_low": rows["rate_low"].astype(float).round(2),
@@ -337,89 +347,115 @@ def _chart_data(rows: pd.DataFrame, cat: Catalogue) -> pd.DataFrame:
     return out
 
 
-def _colours(cat: Catalogue, *, legend=None):
-    """One colour per group, the same in every chart and on every page (the catalogue's order of groups)."""
-    import altair as alt
+_THEME = {"font": "Helvetica, Arial, sans-serif", "view": {"stroke": None},
+          "title": {"fontSize": 20, "anchor": "start"},
+          "axis": {"labelFontSize": 15, "titleFontSize": 16}, "legend": {"labelFontSize": 15}}
+_LOG = {"type": "log", "domain": [0.1, 10], "clamp": True}
+_VALID = {"filter": "isValid(datum.rri) && datum.rri > 0"}
 
+
+def _colour(cat: Catalogue, *, legend=None) -> dict:
+    """One colour per group, the same in every chart and on every page (the catalogue's order of groups)."""
     from .charts import PALETTE
 
     groups = [cat.group_label(g) for g in cat.messages["group_labels"] if g not in ("all", "overall", "all_other")]
-    return alt.Color("group:N", scale=alt.Scale(domain=groups, range=PALETTE[:len(groups)]), legend=legend)
+    return {"field": "group", "type": "nominal", "scale": {"domain": groups, "range": PALETTE[:len(groups)]},
+            "legend": legend}
 
 
-def _tooltip(cat: Catalogue, *fields):
-    import altair as alt
-
-    names = {"group": ("group:N", "tooltip_group", None), "stage": ("stage:N", "tooltip_stage", None),
-             "rri": ("rri:Q", "tooltip_ratio", ".2f"), "rri_low": ("rri_low:Q", "tooltip_low", ".2f"),
-             "rri_high": ("rri_high:Q", "tooltip_high", ".2f"), "rate": ("rate:Q", "tooltip_rate", ".1f"),
-             "rate_low": ("rate_low:Q", "tooltip_low", ".1f"), "rate_high": ("rate_high:Q", "tooltip_high", ".1f"),
-             "children": ("children:Q", "tooltip_children", ","), "status": ("status:N", "tooltip_status", None)}
+def _tooltip(cat: Catalogue, *fields) -> list[dict]:
+    names = {"group": ("nominal", "tooltip_group", None), "stage": ("nominal", "tooltip_stage", None),
+             "rri": ("quantitative", "tooltip_ratio", ".2f"), "rri_low": ("quantitative", "tooltip_low", ".2f"),
+             "rri_high": ("quantitative", "tooltip_high", ".2f"), "rate": ("quantitative", "tooltip_rate", ".1f"),
+             "rate_low": ("quantitative", "tooltip_low", ".1f"), "rate_high": ("quantitative", "tooltip_high", ".1f"),
+             "children": ("quantitative", "tooltip_children", ","), "status": ("nominal", "tooltip_status", None)}
     out = []
     for name in fields:
-        shorthand, key, fmt = names[name]
-        out.append(alt.Tooltip(shorthand, title=cat.t(key), **({"format": fmt} if fmt else {})))
+        kind, key, fmt = names[name]
+        out.append({"field": name, "type": kind, "title": cat.t(key), **({"format": fmt} if fmt else {})})
     return out
 
 
-def chain_chart(rows: pd.DataFrame, cat: Catalogue, *, reference: str, title: str, description: str):
-    """The whole chain: one row per decision point, a dot per group (offset within the row) at its relative
-    rate on a log axis, its 95% interval as a line, against a dashed line at 1. Hollow dots rest on 20 or
-    fewer children; hidden or too-small values are not drawn (the text alternative counts them)."""
-    import altair as alt
+def _records(df: pd.DataFrame) -> list[dict]:
+    """Rows as JSON records, missing values as null."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in df.astype(object).where(df.notna(), None).to_dict("records")]
 
+
+def _spec(*, title: str, description: str, width: int, height_step: int, datasets: dict, layers: list) -> dict:
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "config": _THEME,
+            "title": {"text": title, "fontSize": 20, "anchor": "start"}, "description": description,
+            "width": width, "height": {"step": height_step}, "datasets": datasets, "layer": layers}
+
+
+def chain_chart(rows: pd.DataFrame, cat: Catalogue, *, reference: str, title: str, description: str) -> dict:
+    """The whole chain as a Vega-Lite specification: one row per decision point, a dot per group (offset within
+    the row) at its relative rate on a log axis, its 95% interval as a line, against a dashed line at 1. Hollow
+    dots rest on 20 or fewer children; a decision point with nothing to show says "hidden".
+
+    Written as a plain specification (validated against the Vega-Lite schema by tests/test_story.py) rather than
+    built through Altair's objects: a redraw in front of a room builds it in microseconds, not a third of a
+    second."""
     df = _chart_data(rows[rows["race_ethnicity"] != reference], cat)
     groups = list(dict.fromkeys(df["group"]))
-    colour = _colours(cat, legend=alt.Legend(title=None, orient="bottom", columns=3, labelFontSize=15,
-                                                   symbolSize=150, labelLimit=420, values=groups))
     order = list(dict.fromkeys(df["stage"]))
-    y = alt.Y("stage:N", sort=order, scale=alt.Scale(domain=order), title=None,
-              axis=alt.Axis(labelFontSize=16, labelLimit=480))
-    off = alt.YOffset("group:N", sort=groups)
-    base = alt.Chart().encode(y=y, yOffset=off, tooltip=_tooltip(cat, "group", "stage", "rri", "rri_low", "rri_high",
-                                                                       "status"))
-    scale = alt.Scale(type="log", domain=[0.1, 10], clamp=True)
-    bars = base.transform_filter("isValid(datum.rri_low)").mark_rule(strokeWidth=2.5).encode(
-        x=alt.X("rri_low:Q", scale=scale, title=cat.t("chain_axis", ref=cat.group(reference)),
-                axis=alt.Axis(values=[0.1, 0.2, 0.5, 1, 2, 5, 10], labelFontSize=15, titleFontSize=16)),
-        x2="rri_high:Q", color=colour)
-    points = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_point(size=120, strokeWidth=2).encode(
-        x=alt.X("rri:Q", scale=scale), color=colour,
-        fill=alt.condition("datum.filled", colour, alt.value("white")))
-    # a decision point with nothing to draw says why, instead of an empty row
-    empty = df.groupby("stage", sort=False)["rri"].apply(lambda v: v.isna().all() or not (v > 0).any())
-    notes = pd.DataFrame({"stage": [s for s in order if empty.get(s, False)], "x": 0.11,
-                          "note": cat.t("status_hidden")})
-    hidden = alt.Chart(notes).mark_text(align="left", fontSize=15, fontStyle="italic", color="#333").encode(
-        y=alt.Y("stage:N", sort=order, scale=alt.Scale(domain=order)), x=alt.X("x:Q", scale=scale), text="note:N")
-    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#222", strokeDash=[5, 4], strokeWidth=1.5).encode(
-        x=alt.X("x:Q", scale=scale))
-    layered = alt.layer(bars, points, data=df) + one + hidden
-    return layered.properties(width=560, height=alt.Step(9), title=alt.TitleParams(title, fontSize=20),
-                              description=description)
+    colour = _colour(cat, legend={"title": None, "orient": "bottom", "columns": 3, "symbolSize": 150,
+                                  "labelLimit": 420, "values": groups})
+    y = {"field": "stage", "type": "nominal", "sort": order, "scale": {"domain": order}, "title": None,
+         "axis": {"labelFontSize": 16, "labelLimit": 480}}
+    off = {"field": "group", "type": "nominal", "sort": groups}
+    tip = _tooltip(cat, "group", "stage", "rri", "rri_low", "rri_high", "status")
+    empty = df.groupby("stage", sort=False)["rri"].apply(lambda v: not (v > 0).any())
+    notes = [{"stage": st, "x": 0.11, "note": cat.t("status_hidden")} for st in order if empty.get(st, False)]
+    layers = [
+        {"data": {"name": "chain"}, "transform": [{"filter": "isValid(datum.rri_low)"}],
+         "mark": {"type": "rule", "strokeWidth": 2.5},
+         "encoding": {"y": y, "yOffset": off, "color": colour, "tooltip": tip,
+                      "x": {"field": "rri_low", "type": "quantitative", "scale": _LOG,
+                            "title": cat.t("chain_axis", ref=cat.group(reference)),
+                            "axis": {"values": [0.1, 0.2, 0.5, 1, 2, 5, 10]}},
+                      "x2": {"field": "rri_high"}}},
+        {"data": {"name": "chain"}, "transform": [_VALID], "mark": {"type": "point", "size": 120, "strokeWidth": 2},
+         "encoding": {"y": y, "yOffset": off, "color": colour, "tooltip": tip,
+                      "x": {"field": "rri", "type": "quantitative", "scale": _LOG},
+                      "fill": {"condition": {"test": "datum.filled", **colour}, "value": "white"}}},
+        {"data": {"values": [{"x": 1.0}]}, "mark": {"type": "rule", "color": "#222", "strokeDash": [5, 4],
+                                                   "strokeWidth": 1.5},
+         "encoding": {"x": {"field": "x", "type": "quantitative", "scale": _LOG}}},
+        {"data": {"name": "notes"}, "mark": {"type": "text", "align": "left", "fontSize": 15, "fontStyle": "italic",
+                                             "color": "#333"},
+         "encoding": {"y": y, "x": {"field": "x", "type": "quantitative", "scale": _LOG},
+                      "text": {"field": "note", "type": "nominal"}}},
+    ]
+    return _spec(title=title, description=description, width=560, height_step=9,
+                 datasets={"chain": _records(df), "notes": notes}, layers=layers)
 
 
-def stage_chart(rows: pd.DataFrame, cat: Catalogue, *, title: str, description: str):
-    """One decision point: each group's rate (per 1,000 children or per 100 at the previous step) with its
-    95% interval; hidden rates are written as "hidden" at the axis instead of a bar."""
-    import altair as alt
-
+def stage_chart(rows: pd.DataFrame, cat: Catalogue, *, title: str, description: str) -> dict:
+    """One decision point as a Vega-Lite specification: each group's rate (per 1,000 children or per 100 at the
+    previous step) as a bar with its 95% interval; a hidden rate is written "hidden" at the axis instead."""
     df = _chart_data(rows, cat)
     groups = list(dict.fromkeys(df["group"]))
     df["note"] = np.where(df["rate"].isna(), df["status"], "")
     unit = cat.t("axis_rate_population" if rows["basis"].iloc[0] == "population" else "axis_rate_decision")
-    colour = _colours(cat)
-    base = alt.Chart().encode(y=alt.Y("group:N", sort=groups, title=None,
-                                      axis=alt.Axis(labelFontSize=16, labelLimit=360)),
-                              tooltip=_tooltip(cat, "group", "rate", "rate_low", "rate_high", "children", "status"))
-    bars = base.transform_filter("isValid(datum.rate)").mark_bar(height=18).encode(
-        x=alt.X("rate:Q", title=unit, axis=alt.Axis(labelFontSize=15, titleFontSize=16)), color=colour,
-        opacity=alt.condition("datum.filled", alt.value(0.9), alt.value(0.45)))
-    err = base.transform_filter("isValid(datum.rate_low)").mark_rule(strokeWidth=2, color="#222").encode(
-        x="rate_low:Q", x2="rate_high:Q")
-    notes = base.transform_filter("datum.note != ''").mark_text(align="left", dx=3, fontSize=15, fontStyle="italic",
-                                                                 color="#333").encode(x=alt.value(0), text="note:N")
-    return alt.layer(bars, err, notes, data=df).properties(width=560, height=alt.Step(30),
-                                                            title=alt.TitleParams(title, fontSize=20),
-                                                            description=description)
-
+    y = {"field": "group", "type": "nominal", "sort": groups, "title": None,
+         "axis": {"labelFontSize": 16, "labelLimit": 360}}
+    tip = _tooltip(cat, "group", "rate", "rate_low", "rate_high", "children", "status")
+    layers = [
+        {"transform": [{"filter": "isValid(datum.rate)"}], "mark": {"type": "bar", "height": 18},
+         "encoding": {"y": y, "tooltip": tip, "color": _colour(cat),
+                      "x": {"field": "rate", "type": "quantitative", "title": unit},
+                      "opacity": {"condition": {"test": "datum.filled", "value": 0.9}, "value": 0.45}}},
+        {"transform": [{"filter": "isValid(datum.rate_low)"}], "mark": {"type": "rule", "strokeWidth": 2,
+                                                                        "color": "#222"},
+         "encoding": {"y": y, "tooltip": tip, "x": {"field": "rate_low", "type": "quantitative"},
+                      "x2": {"field": "rate_high"}}},
+        {"transform": [{"filter": "datum.note != ''"}], "mark": {"type": "text", "align": "left", "dx": 3,
+                                                                 "fontSize": 15, "fontStyle": "italic",
+                                                                 "color": "#333"},
+         "encoding": {"y": y, "x": {"value": 0}, "text": {"field": "note", "type": "nominal"}}},
+    ]
+    spec = _spec(title=title, description=description, width=560, height_step=30,
+                 datasets={"rates": _records(df)}, layers=layers)
+    spec["data"] = {"name": "rates"}
+    return spec

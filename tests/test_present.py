@@ -1,0 +1,77 @@
+"""The facilitator's dashboard as widgets (no browser): filters redraw the story; the server command's
+pieces (release folder, Voila command line, template)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from equity_helpers import present
+from equity_helpers.i18n import Catalogue
+from equity_helpers.stages import STATE
+from equity_helpers.story import StoryFilters
+
+
+@pytest.fixture(scope="module")
+def wb(sample_workbook):
+    return sample_workbook
+
+
+def test_filters_redraw_the_story(wb):
+    d = present.Dashboard(wb, language="en")
+    assert d.filters() == StoryFilters(place=STATE, first_year=2020, last_year=2025, group="black", reference="white",
+                                       basis="population")
+    assert "Where do the gaps open up? Statewide, FY2020-FY2025" in d.header.value
+    assert d.story["gaps"][0].startswith('At "entering foster care", American Indian/Alaska Native children had 6.5')
+    assert d.story["stage_sentences"][0].startswith('At "entering foster care", Black children had 3.2 times')
+    d.place.value = "Bluff"
+    assert [label for label, _ in d.years.options] == ["FY2020-FY2025", "FY2023-FY2025", "FY2020-FY2022"]
+    assert "Bluff, FY2020-FY2025" in d.header.value and d.story["rows"]["status"].eq("hidden").any()
+    d.years.value = (2023, 2025)
+    assert d.story["baseline"] == "" and "Only one period is published for Bluff" in d.story["changes"][0]
+    d.place.value = STATE
+    assert d.years.value == (2023, 2025)  # a window both places publish is kept
+    d.group.value = "hispanic"
+    assert d.story["stage_sentences"][0].startswith('At "entering foster care", Hispanic children had')
+    d.reference.value = "all_other"
+    assert "all other children" in d.story["stage_sentences"][0]
+    d.basis.value = "decision"
+    assert set(d.story["rows"]["basis"]) == {"decision"}
+    d.stage.value = "first_placement_kin"
+    assert "first placed with kin" in d.story["stage_alt"]
+
+
+def test_the_spanish_dashboard_speaks_spanish(wb):
+    d = present.Dashboard(wb, language="es")
+    es = Catalogue("es")
+    assert d.place.description == "Lugar" and d.place.options[0] == ("Todo el estado", STATE)
+    assert [label for label, _ in d.basis.options] == [es.t("basis_population"), es.t("basis_decision")]
+    assert "¿Dónde se abren las brechas? Todo el estado, AF2020-AF2025" in d.header.value
+    assert "Preguntas para conversar" in d.general.value
+    assert d.story["stage_sentences"][0].startswith('En "ingreso a cuidado de crianza", los niños afroamericanos')
+
+
+def test_present_uses_a_published_release_as_it_is(tmp_path, sample_release):
+    sample_release.write(tmp_path / "reports")
+    assert present.publish_release(tmp_path / "reports", out=tmp_path / "unused") == tmp_path / "reports"
+    assert not (tmp_path / "unused").exists()
+
+
+def test_the_server_is_local_and_shows_no_code(tmp_path):
+    cmd = present.voila_command(port=8999)
+    assert "--Voila.ip=127.0.0.1" in cmd and "--strip_sources=True" in cmd and "--template=equity" in cmd
+    assert "--no-browser" in cmd and "--show_tracebacks=False" in cmd
+    env = present.voila_environment(tmp_path, "es")
+    assert env["JUPYTER_PATH"].split(":")[0] == str(present.TEMPLATE_ROOT)
+    assert env[present.LANGUAGE_ENV] == "es" and env[present.RELEASE_ENV] == str(tmp_path)
+    template = present.TEMPLATE_ROOT / "voila" / "templates" / "equity"
+    assert json.loads((template / "conf.json").read_text())["base_template"] == "lab"
+    nb = json.loads(present.DASHBOARD_NOTEBOOK.read_text())
+    assert all(not c.get("outputs") for c in nb["cells"])
+
+
+def test_the_dashboard_kernel_needs_the_release_folder(monkeypatch):
+    from equity_helpers.errors import ParameterError
+
+    monkeypatch.delenv(present.RELEASE_ENV, raising=False)
+    with pytest.raises(ParameterError, match="equity-workbook present"):
+        present.dashboard_from_environment()
