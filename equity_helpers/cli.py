@@ -171,7 +171,11 @@ def _present(args: argparse.Namespace) -> int:
 
     print("Checking the data and protecting small numbers (reused from the cache when the data have not changed) ...",
           flush=True)
-    return serve(args.data, mapping=args.mapping, port=args.port, language=args.language)
+    try:
+        return serve(args.data, mapping=args.mapping, port=args.port, language=args.language)
+    except RuntimeError as exc:  # the server did not start: its last log lines say why
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from .i18n import catalogue
 from .schema import SCHEMES
@@ -40,6 +43,8 @@ DASHBOARD_NOTEBOOK = TEMPLATE_ROOT / "present" / "dashboard.ipynb"
 RELEASE_ENV = "EQUITY_WORKBOOK_PRESENT_RELEASE"
 """The published release folder the dashboard kernel opens."""
 LANGUAGE_ENV = "EQUITY_WORKBOOK_LANGUAGE"
+MEASURES_ENV = "EQUITY_WORKBOOK_PRESENT_MEASURES"
+"""A pickle of the opening measures the ``present`` command computed (see :func:`publish_release`)."""
 
 
 def _show_chart(spec: dict) -> None:
@@ -231,6 +236,12 @@ def dashboard_from_environment() -> Dashboard:
 
         raise ParameterError(f"Start the dashboard with `equity-workbook present --data DIR` ({RELEASE_ENV} is not set).")
     wb = Workbook.from_release(folder)
+    measures = Path(os.environ.get(MEASURES_ENV, "")) if os.environ.get(MEASURES_ENV) else None
+    if measures is not None and measures.is_file():
+        # what Release.measures would compute for the opening filters, computed by the command
+        from .release import SUBGROUP_ALL
+
+        wb.release()._measures[("white", SUBGROUP_ALL, "exclude", "holm")] = pd.read_pickle(measures)
     return Dashboard(wb, language=language)
 
 
@@ -241,17 +252,53 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def publish_release(data_dir=None, *, mapping=None, out: str | Path) -> Path:
+def _published(data_dir) -> bool:
+    return data_dir is not None and (Path(data_dir) / "release.csv").exists()
+
+
+def publish_release(data_dir=None, *, mapping=None, out: str | Path, measures: str | Path | None = None) -> Path:
     """Validate the records, build (or reuse from the release cache) the protected release and write it to
     ``out``: the only thing the dashboard server reads. A folder that already holds ``release.csv`` (a
-    batch's reports folder) is used as it is."""
+    batch's reports folder) is used as it is.
+
+    With ``measures`` (a file in the command's private folder, never in a reports folder), the measures the
+    dashboard opens with (every place and window against White children) are computed here and saved there, so
+    that the server's kernel draws the first page without computing them (or importing SciPy)."""
     from .views import Workbook
 
-    if data_dir is not None and (Path(data_dir) / "release.csv").exists() and mapping is None:
-        return Path(data_dir)
-    wb = Workbook.load(data_dir, mapping=mapping)
-    wb.release().write(out)
-    return Path(out)
+    out = Path(out)
+    if _published(data_dir) and mapping is None:
+        wb, folder = Workbook.from_release(data_dir), Path(data_dir)
+    else:
+        wb, folder = Workbook.load(data_dir, mapping=mapping), out
+        wb.release().write(out)
+    if measures is not None:
+        _opening_measures(wb, folder, measures)
+    return folder
+
+
+def _opening_measures(wb, folder: Path, out: Path) -> None:
+    """Write the opening measures to ``out``, computed once per release and kept in the release cache
+    (:func:`equity_helpers.release.release_cache_dir`: private, aggregates only), keyed by the release's
+    published cells."""
+    import hashlib
+
+    from .release import release_cache_dir
+
+    key = hashlib.sha256((folder / "release.csv").read_bytes() + (folder / "release_population.csv").read_bytes())
+    cache = release_cache_dir()
+    kept = cache / f"opening-measures-{key.hexdigest()[:32]}.pkl" if cache is not None else None
+    if kept is not None and kept.is_file():
+        shutil.copyfile(kept, out)
+        return
+    tmp = Path(f"{out}.tmp")
+    wb.measures_for().to_pickle(tmp)
+    os.replace(tmp, out)
+    if kept is not None:
+        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+        part = kept.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(out, part)
+        os.replace(part, kept)
 
 
 def voila_command(*, port: int, notebook: Path = DASHBOARD_NOTEBOOK) -> list[str]:
@@ -261,12 +308,15 @@ def voila_command(*, port: int, notebook: Path = DASHBOARD_NOTEBOOK) -> list[str
             "--VoilaConfiguration.file_allowlist=[]"]
 
 
-def voila_environment(release: Path, language: str) -> dict[str, str]:
-    """The server's environment: our template on ``JUPYTER_PATH``, the release folder and the language."""
+def voila_environment(release: Path, language: str, *, measures: Path | None = None) -> dict[str, str]:
+    """The server's environment: our template on ``JUPYTER_PATH``, the release folder, the language and the
+    precomputed opening measures."""
     env = dict(os.environ)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     env[RELEASE_ENV] = str(release)
     env[LANGUAGE_ENV] = language
+    if measures is not None:
+        env[MEASURES_ENV] = str(measures)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
 
@@ -286,39 +336,59 @@ def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise RuntimeError(f"The dashboard server did not answer within {timeout:.0f} s.")
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its kernels (its own process group)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str = "en",
           announce=print) -> int:
-    """Publish the release, start the dashboard server and keep it running until Ctrl-C; returns 0.
+    """Publish the release, start the dashboard server and keep it running until Ctrl-C (or SIGTERM); returns
+    0 once the server, its kernels and the private release folder (0700) are gone."""
+    from .safety import BatchInterrupted, stop_on_signals
 
-    The release folder is private (0700) and removed when the server stops.
-    """
+    from .errors import ParameterError
+
     catalogue(language)  # an unknown language is an error before anything starts
-    tmp = Path(tempfile.mkdtemp(prefix="equity-workbook-present-"))
+    port = port or 8866
     try:
-        release = publish_release(data_dir, mapping=mapping, out=tmp / "release")
-        port = port or 8866
-        url = f"http://127.0.0.1:{port}"
-        log = tmp / "server.log"
-        with open(log, "wb") as sink:
-            proc = subprocess.Popen(voila_command(port=port), env=voila_environment(release, language),
-                                    stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            raise ParameterError(f"Port {port} is already in use on this computer; choose another with --port.")
+    except OSError:
+        pass
+    tmp = Path(tempfile.mkdtemp(prefix="equity-workbook-present-"))
+    proc = None
+    try:
+        with stop_on_signals():
+            # the server starts while the release is prepared: its kernel reads the release only when a
+            # browser opens the page, which it cannot before the command says it is ready
+            release = Path(data_dir) if _published(data_dir) and mapping is None else tmp / "release"
+            log = tmp / "server.log"
+            with open(log, "wb") as sink:
+                proc = subprocess.Popen(voila_command(port=port), env=voila_environment(
+                    release, language, measures=tmp / "measures.pkl"),
+                                        stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+            publish_release(data_dir, mapping=mapping, out=tmp / "release", measures=tmp / "measures.pkl")
             try:
                 wait_until_up(port, proc)
             except RuntimeError as exc:
                 tail = log.read_text(errors="replace").strip().splitlines()[-15:]
                 raise RuntimeError(f"{exc}\n" + "\n".join(tail)) from None
-            announce(f"The dashboard is ready at {url}/ (open it in a browser on this computer; Ctrl-C stops it).")
+            announce(f"The dashboard is ready at http://127.0.0.1:{port}/ (open it in a browser on this computer; "
+                     "Ctrl-C stops it).", flush=True)
             proc.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        return 0
+    except BatchInterrupted:
+        pass
     finally:
+        if proc is not None:
+            _stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
+    announce("The dashboard has stopped.", flush=True)
+    return 0

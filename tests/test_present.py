@@ -75,3 +75,52 @@ def test_the_dashboard_kernel_needs_the_release_folder(monkeypatch):
     monkeypatch.delenv(present.RELEASE_ENV, raising=False)
     with pytest.raises(ParameterError, match="equity-workbook present"):
         present.dashboard_from_environment()
+
+
+def test_a_port_in_use_is_named_before_anything_starts(tmp_path):
+    import socket
+
+    from equity_helpers.errors import ParameterError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(ParameterError, match=f"Port {port} is already in use"):
+            present.serve(tmp_path, port=port)
+
+
+def test_stopping_the_command_stops_the_server_and_removes_the_release(sample_release):
+    """SIGTERM (or Ctrl-C) stops Voila and its kernels and removes the private release folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from .conftest import SAMPLE
+
+    port = present._free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "equity_helpers.cli", "present", "--data", str(SAMPLE),
+                             "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert "is ready at" in lines[-1], lines
+        children = psutil.Process(proc.pid).children(recursive=True)
+        server = [c for c in children if "voila" in " ".join(c.cmdline())]
+        assert len(server) == 1
+        release = Path(server[0].environ()[present.RELEASE_ENV])
+        assert (release / "release.csv").exists() and oct(release.parent.stat().st_mode)[-3:] == "700"
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "has stopped" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    time.sleep(0.5)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not release.parent.exists()

@@ -56,13 +56,21 @@ def _start(language: str, port: int):
     pytest.fail("the dashboard did not start:\n" + "".join(lines[-20:]))
 
 
-def _stop(proc) -> None:
-    proc.stdout.close()
-    proc.terminate()
+def _stop(proc) -> list:
+    """Stop the command as a facilitator does (Ctrl-C); returns its server and kernel processes still running."""
+    import signal
+
+    import psutil
+
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:  # pragma: no cover
         proc.kill()
+    proc.stdout.close()
+    time.sleep(0.5)
+    return [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -74,7 +82,7 @@ def test_dashboard_draws_redraws_and_stays_offline(language, tmp_path):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     proc, started, ready = _start(language, port)
-    blocked, errors = [], []
+    blocked, errors, left = [], [], []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
@@ -133,8 +141,9 @@ def test_dashboard_draws_redraws_and_stays_offline(language, tmp_path):
             assert errors == [], errors
             browser.close()
     finally:
-        _stop(proc)
+        left = _stop(proc)
     assert blocked == [], blocked[:5]
+    assert left == [], "the server or a kernel outlived the command"
     times = {"ready_s": round(ready, 2), "charts_drawn_s": round(drawn, 2), "redraw_place_ms": round(place_ms),
              "redraw_stage_ms": round(stage_s * 1000)}
     (shots / f"present_times_{language}.json").write_text(json.dumps(times, indent=1))
