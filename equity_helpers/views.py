@@ -18,7 +18,7 @@ from .suppression import DEFAULT_POLICY, SuppressionPolicy
 from .validate import ValidatedData
 
 __all__ = ["stage_overview", "stage_overview_table", "Workbook", "Filters", "DecisionPointView",
-           "decision_point_view", "measures_table", "rri_matrix", "rri_matrix_view", "window_phrase", "TimeInCareView", "time_in_care_view",
+           "decision_point_view", "show_whole_chain", "measures_table", "rri_matrix", "rri_matrix_view", "window_phrase", "TimeInCareView", "time_in_care_view",
            "stays_table"]
 
 
@@ -325,6 +325,18 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
     return DecisionPointView(filters=filters, stages=stages, current=current.reset_index(drop=True),
                              trend=trend.reset_index(drop=True), counties=counties.reset_index(drop=True),
                              focus_group=focus, sentences=text, trend_unit=unit)
+
+
+def show_whole_chain(wb: Workbook, *, filters: Filters) -> list[DecisionPointView]:
+    """Show the front of the chain (:data:`DECISION_CHAIN`) on both bases, population first, then each
+    decision against the previous one; returns the two views."""
+    from dataclasses import replace
+
+    views = [decision_point_view(wb, stages=DECISION_CHAIN, filters=replace(filters, basis=basis))
+             for basis in ("population", "decision")]
+    for v in views:
+        v.show()
+    return views
 
 
 def _trend(rows: pd.DataFrame, groups_shown=None) -> tuple[pd.DataFrame, str]:

@@ -26,6 +26,26 @@ def test_notebooks_are_committed_without_outputs():
         assert len(tagged) == 1, path.name
 
 
+def test_notebooks_are_the_thin_source_people_edit():
+    """The notebooks themselves are the source (no generator overwrites an analyst's edit): each has a
+    parameters cell for papermill, imports only the package and IPython's display, and holds no logic
+    (no functions, classes or loops): every number comes from equity_helpers."""
+    import ast
+
+    for path in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert any("parameters" in c.metadata.get("tags", []) for c in code), path.name
+        for cell in code:
+            tree = ast.parse(cell.source)
+            for node in ast.walk(tree):
+                assert not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While, ast.Lambda)), (
+                    path.name, cell.source)
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                    assert all(n.split(".")[0] in ("equity_helpers", "IPython") for n in names), (path.name, names)
+
+
 def test_the_survey_page_is_about_the_whole_collaboration():
     assert notebook_scope(NOTEBOOK_DIR / SURVEY_NOTEBOOK) == "collaboration" and SURVEY_NOTEBOOK not in PLACE_NOTEBOOKS
 
