@@ -7,6 +7,7 @@ Commands
 ``measures``  every measure from child-level records (``--data``, counted in DuckDB) or from counts
 ``batch``     every notebook for every jurisdiction, offline reports, index.html and manifest.json
 ``present``   the facilitator's dashboard (Voila, no code, English or Spanish) on this computer
+``slides``    the same story for one place as an offline reveal.js slide deck (one HTML file)
 
 Bad data produce the plain-language problem list and exit code 2, never a traceback.
 """
@@ -126,16 +127,19 @@ def _measures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _years(text: str) -> tuple[int, int]:
+    """``--years 2020-2025`` (or one year, ``2025``) as (first, last)."""
+    try:
+        a, _, b = text.partition("-")
+        return int(a), int(b or a)
+    except ValueError:
+        raise ParameterError(f"--years must look like 2020-2025, not {text!r}.") from None
+
+
 def _batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
 
-    years = None
-    if args.years:
-        try:
-            a, b = (int(x) for x in args.years.split("-"))
-        except ValueError:
-            raise ParameterError(f"--years must look like 2020-2025, not {args.years!r}.") from None
-        years = (a, b)
+    years = _years(args.years) if args.years else None
     split = (lambda v: "all" if v == "all" else [x.strip() for x in v.split(",") if x.strip()])
     manifest = run_batch(data_dir=args.data, mapping=args.mapping, jurisdictions=split(args.jurisdictions),
                          notebooks=split(args.notebooks), years=years, out=args.out, workers=args.workers,
@@ -176,6 +180,23 @@ def _present(args: argparse.Namespace) -> int:
     except RuntimeError as exc:  # the server did not start: its last log lines say why
         print(f"Error: {exc}", file=sys.stderr)
         return 2
+
+
+def _slides(args: argparse.Namespace) -> int:
+    from .present import open_workbook
+    from .slides import write_slides
+    from .stages import STATE
+
+    wb = open_workbook(args.data, mapping=args.mapping)
+    places = [STATE, *wb.jurisdictions]
+    if args.jurisdiction not in places:
+        raise ParameterError(f"Unknown jurisdiction {args.jurisdiction!r}; the data have: {', '.join(places)}.")
+    first, last = _years(args.years) if args.years else wb.years
+    path = write_slides(wb, args.out, place=args.jurisdiction, first_year=first, last_year=last,
+                        reference=args.reference, basis=args.basis, group=args.group, language=args.language)
+    print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB; opens in a browser with no network: arrow keys move "
+          "between slides, F is full screen).")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--port", type=int, default=8866)
     pr.add_argument("--language", choices=("en", "es"), default="en")
     pr.set_defaults(func=_present)
+    sl = sub.add_parser("slides", help="an offline reveal.js slide deck of one place's story")
+    sl.add_argument("--data", default=None, help="folder of child-level files, or a batch's reports folder")
+    sl.add_argument("--mapping", default=None)
+    sl.add_argument("--jurisdiction", default="Statewide")
+    sl.add_argument("--years", default=None, help="a published window, e.g. 2023-2025 (default: every year)")
+    sl.add_argument("--group", default=None, help="group the sentences follow (default: the group with the most "
+                    "children behind a gap statewide)")
+    sl.add_argument("--reference", default="white")
+    sl.add_argument("--basis", choices=("population", "decision"), default="population")
+    sl.add_argument("--language", choices=("en", "es"), default="en")
+    sl.add_argument("--out", required=True, help="the deck, an .html file")
+    sl.set_defaults(func=_slides)
     return p
 
 

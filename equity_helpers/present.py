@@ -256,6 +256,16 @@ def _published(data_dir) -> bool:
     return data_dir is not None and (Path(data_dir) / "release.csv").exists()
 
 
+def open_workbook(data_dir=None, *, mapping=None):
+    """The workbook of a data folder or mapping (validated records), or of a batch's reports folder (its
+    published ``release.csv``: aggregates only)."""
+    from .views import Workbook
+
+    if _published(data_dir) and mapping is None:
+        return Workbook.from_release(data_dir)
+    return Workbook.load(data_dir, mapping=mapping)
+
+
 def publish_release(data_dir=None, *, mapping=None, out: str | Path, measures: str | Path | None = None) -> Path:
     """Validate the records, build (or reuse from the release cache) the protected release and write it to
     ``out``: the only thing the dashboard server reads. A folder that already holds ``release.csv`` (a
@@ -264,14 +274,13 @@ def publish_release(data_dir=None, *, mapping=None, out: str | Path, measures: s
     With ``measures`` (a file in the command's private folder, never in a reports folder), the measures the
     dashboard opens with (every place and window against White children) are computed here and saved there, so
     that the server's kernel draws the first page without computing them (or importing SciPy)."""
-    from .views import Workbook
-
     out = Path(out)
-    if _published(data_dir) and mapping is None:
-        wb, folder = Workbook.from_release(data_dir), Path(data_dir)
-    else:
-        wb, folder = Workbook.load(data_dir, mapping=mapping), out
+    wb = open_workbook(data_dir, mapping=mapping)
+    if wb.has_records:
+        folder = out
         wb.release().write(out)
+    else:
+        folder = Path(data_dir)
     if measures is not None:
         _opening_measures(wb, folder, measures)
     return folder

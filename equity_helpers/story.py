@@ -388,7 +388,8 @@ def _spec(*, title: str, description: str, width: int, height_step: int, dataset
             "width": width, "height": {"step": height_step}, "datasets": datasets, "layer": layers}
 
 
-def chain_chart(rows: pd.DataFrame, cat: Catalogue, *, reference: str, title: str, description: str) -> dict:
+def chain_chart(rows: pd.DataFrame, cat: Catalogue, *, reference: str, title: str, description: str,
+                height_step: int = 9) -> dict:
     """The whole chain as a Vega-Lite specification: one row per decision point, a dot per group (offset within
     the row) at its relative rate on a log axis, its 95% interval as a line, against a dashed line at 1. Hollow
     dots rest on 20 or fewer children; a decision point with nothing to show says "hidden".
@@ -427,7 +428,7 @@ def chain_chart(rows: pd.DataFrame, cat: Catalogue, *, reference: str, title: st
          "encoding": {"y": y, "x": {"field": "x", "type": "quantitative", "scale": _LOG},
                       "text": {"field": "note", "type": "nominal"}}},
     ]
-    return _spec(title=title, description=description, width=560, height_step=9,
+    return _spec(title=title, description=description, width=560, height_step=height_step,
                  datasets={"chain": _records(df), "notes": notes}, layers=layers)
 
 
