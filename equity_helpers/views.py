@@ -207,7 +207,12 @@ class DecisionPointView:
         return window_phrase(self.filters.first_year, self.filters.last_year)
 
     def table(self) -> pd.DataFrame:
-        return measures_table(self.current) if len(self.current) else pd.DataFrame()
+        """The readable measures table, indexed by decision point and group (one decision point: by group)."""
+        if not len(self.current):
+            return pd.DataFrame()
+        t = measures_table(self.current)
+        keys = ["group"] if t["decision point"].nunique() == 1 else ["decision point", "group"]
+        return t.drop(columns=[] if len(keys) == 2 else ["decision point"]).set_index(keys)
 
     def charts(self) -> list:
         from . import charts

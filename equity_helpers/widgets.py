@@ -49,6 +49,9 @@ class DecisionPointPanel:
         self.wb = wb
         self.stages = stages
         self._render = render or self._decision_point
+        # labels in full ("Compare with", not "Compare ..."), each control as wide as its longest option
+        style = {"description_width": "initial"}
+        fit = W.Layout(width="auto")
         self.jurisdiction = W.Dropdown(options=[STATE, *wb.jurisdictions], value=filters.jurisdiction,
                                        description="Place")
         self.years = W.Dropdown(options=self._window_options(filters.race_scheme),
@@ -65,11 +68,15 @@ class DecisionPointPanel:
         if not any(STAGES[s].population_base for s in stages if s in STAGES):
             bases = bases[1:]
         self.basis = W.ToggleButtons(options=bases, value=filters.basis if filters.basis in dict(
-            (v, k) for k, v in bases) else bases[0][1], description="Base")
+            (v, k) for k, v in bases) else bases[0][1], description="Base",
+            style={**style, "button_width": "auto"})
         self.unknown = W.Dropdown(options=[("left out of totals (AFCARS)", "exclude"), ("kept in totals", "include")],
                                   value=filters.unknown_race, description="Unknown race")
         self.adjust = W.Dropdown(options=[("Holm", "holm"), ("Benjamini-Hochberg", "bh"), ("none", "none")],
                                  value=filters.multiple_comparisons, description="Many groups")
+        for w in (self.jurisdiction, self.years, self.age_group, self.sex, self.scheme, self.reference, self.unknown,
+                  self.adjust):
+            w.style, w.layout = style, fit
         self.output = W.Output()
         self.scheme.observe(self._scheme_changed, names="value")
         for w in (self.jurisdiction, self.years, self.reference, self.basis, self.unknown, self.adjust):

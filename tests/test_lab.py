@@ -20,6 +20,7 @@ from equity_helpers.report import NOTEBOOK_DIR
 from .conftest import SAMPLE
 
 NOTEBOOK = "09_collaboration_over_time.ipynb"
+DECISION = "04_entry_to_care.ipynb"
 TOKEN = "equity-workbook-test"
 
 
@@ -30,11 +31,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server over a copy of the notebook (so autosave never touches the committed one)."""
+def lab(tmp_path_factory, sample_release):
+    """A JupyterLab server over copies of the notebooks (so autosave never touches the committed ones). The
+    sample's release is protected first (``sample_release``), so the kernels read it from the session's
+    release cache instead of protecting it again inside the page."""
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
-    shutil.copy(NOTEBOOK_DIR / NOTEBOOK, root / "notebooks" / NOTEBOOK)
+    for name in (NOTEBOOK, DECISION):
+        shutil.copy(NOTEBOOK_DIR / name, root / "notebooks" / name)
     (root / "data").mkdir()
     (root / "data" / "sample").symlink_to(SAMPLE, target_is_directory=True)
     port = _free_port()
@@ -137,4 +141,61 @@ def test_survey_panel_redraws_in_jupyterlab(lab, tmp_path):
         page.locator(".jp-OutputArea .vega-embed").first.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "lab_survey_child_welfare_2025.png"), full_page=False)
         _no_error(page)
+    assert blocked == [], blocked[:5]
+
+
+def _sentences(page) -> str:
+    """Every sentence on the page (textContent: JupyterLab does not lay out cells scrolled out of view)."""
+    return " ".join(page.locator(".jp-OutputArea li").all_text_contents())
+
+
+def test_decision_point_panel_redraws_in_jupyterlab(lab, tmp_path):
+    """Entry to care in interactive mode: run all, then change the place and the base; the sentences, the charts
+    and the table follow, labels are shown in full, and no error is shown."""
+    shots = Path(os.environ.get("EQUITY_WORKBOOK_ARTIFACTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    blocked = []
+    with _notebook_page(lab, DECISION, blocked) as page:
+        page.wait_for_selector(".widget-dropdown select", timeout=180000)
+        _charts_drawn(page, 2, timeout=180000)
+        page.wait_for_function("[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
+                               "li.innerText.includes('Black children entered foster care'))", timeout=60000)
+        _no_error(page)
+        # labels in full, not cut off ("Compare ...", "per 100 at the pr...")
+        for label in ("Compare with", "Race coding", "Unknown race", "Many groups"):
+            box = page.locator(".widget-dropdown").filter(has_text=label).locator("label").first
+            assert box.evaluate("e => e.scrollWidth <= e.clientWidth"), label
+        assert page.get_by_role("button", name="per 100 at the previous decision").evaluate(
+            "e => e.scrollWidth <= e.clientWidth")
+        table = page.locator(".jp-OutputArea table.dataframe").first.text_content()
+        assert "Black" in table and "decision point" not in table
+        before = _sentences(page)
+        news = page.get_by_role("button", name="No", exact=True)
+        if news.count():
+            news.first.click()  # JupyterLab's question about news, over the page in a screenshot
+        panel = page.locator(".widget-dropdown").first
+        panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "lab_entry_statewide.png"), full_page=False)
+
+        _dropdown(page, "Place").select_option(label="Granite")
+        page.wait_for_function("[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
+                               "li.innerText.includes('Granite') || li.innerText.includes('3-year block') || "
+                               "li.innerText.includes('too small to report') || li.innerText.includes('hidden'))",
+                               timeout=30000)
+        page.wait_for_function("document.querySelector('.jp-OutputArea li') !== null", timeout=30000)
+        _charts_drawn(page, 1, 30000)
+        assert _sentences(page) != before
+        assert page.locator(".jp-OutputArea table.dataframe").first.text_content() != table
+        _no_error(page)
+        panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "lab_entry_granite.png"), full_page=False)
+
+        _dropdown(page, "Place").select_option(label="Statewide")
+        page.get_by_role("button", name="per 100 at the previous decision").click()
+        page.wait_for_function("[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
+                               "li.innerText.includes('per 100 children with a substantiated'))", timeout=30000)
+        _charts_drawn(page, 2, 30000)
+        _no_error(page)
+        panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "lab_entry_decision_base.png"), full_page=False)
     assert blocked == [], blocked[:5]
