@@ -200,6 +200,8 @@ def _slides(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .i18n import LANGUAGES
+
     p = argparse.ArgumentParser(prog="equity-workbook", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -261,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(release.csv)")
     pr.add_argument("--mapping", default=None)
     pr.add_argument("--port", type=int, default=8866)
-    pr.add_argument("--language", choices=("en", "es"), default="en")
+    pr.add_argument("--language", choices=LANGUAGES, default="en")
     pr.set_defaults(func=_present)
     sl = sub.add_parser("slides", help="an offline reveal.js slide deck of one place's story")
     sl.add_argument("--data", default=None, help="folder of child-level files, or a batch's reports folder")
@@ -272,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "children behind a gap statewide)")
     sl.add_argument("--reference", default="white")
     sl.add_argument("--basis", choices=("population", "decision"), default="population")
-    sl.add_argument("--language", choices=("en", "es"), default="en")
+    sl.add_argument("--language", choices=LANGUAGES, default="en")
     sl.add_argument("--out", required=True, help="the deck, an .html file")
     sl.set_defaults(func=_slides)
     return p

@@ -18,8 +18,9 @@ from .errors import ParameterError
 
 __all__ = ["LANGUAGES", "Catalogue", "catalogue", "placeholders"]
 
-LANGUAGES = ("en", "es")
-"""Languages with a complete catalogue; English is the default."""
+LANGUAGES = tuple(sorted((p.name[:-4] for p in resources.files("equity_helpers").joinpath("messages").iterdir()
+                          if p.name.endswith(".yml")), key=lambda lang: (lang != "en", lang)))
+"""Languages with a catalogue (``messages/<language>.yml``), English first and the default."""
 
 
 @lru_cache(maxsize=None)
