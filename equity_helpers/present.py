@@ -30,11 +30,10 @@ import pandas as pd
 from .i18n import catalogue
 from .schema import SCHEMES
 from .stages import STATE
-from .story import (STORY_STAGES, StoryFilters, chain, chain_alt, chain_chart, changes, focus_group, hidden_count,
-                    largest_gaps, place_label, published_windows, stage_alt, stage_chart, stage_name, stage_prompts,
-                    stage_rows, stage_sentences)
+from .story import (STORY_STAGES, StageStory, StoryFilters, Summary, focus_group, published_windows, stage_story,
+                    summary)
 
-__all__ = ["Dashboard", "serve", "dashboard_from_environment", "TEMPLATE_ROOT", "DASHBOARD_NOTEBOOK",
+__all__ = ["Dashboard", "serve", "show_summary", "open_workbook", "dashboard_from_environment", "TEMPLATE_ROOT", "DASHBOARD_NOTEBOOK",
            "RELEASE_ENV", "LANGUAGE_ENV"]
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
@@ -53,10 +52,18 @@ def _show_chart(spec: dict) -> None:
 
     Drawn as SVG, which carries the chart's description as its ``aria-label`` for screen readers, and without
     the chart menu (one of its items opens an online editor)."""
-    import altair as alt
     from IPython.display import display
 
-    display(alt.renderers.get()(spec, embed_options={"renderer": "svg", "actions": False}), raw=True)
+    display(chart_bundle(spec), raw=True)
+
+
+def chart_bundle(spec: dict) -> dict:
+    """The offline HTML output of a Vega-Lite specification (Altair's HTML renderer, which uses the Vega runtime
+    :func:`equity_helpers.charts.offline_loader_html` put on the page), drawn as SVG without the chart menu."""
+    import altair as alt
+
+    alt.renderers.enable("html")
+    return alt.renderers.get()(spec, embed_options={"renderer": "svg", "actions": False})
 
 
 def _html(text: str, cls: str = "", tag: str = "p") -> str:
@@ -125,7 +132,6 @@ class Dashboard:
                              W.HTML(f"<h2>{html.escape(cat.t('stage_heading'))}</h2>"), self.stage, self.stage_out,
                              self.general])
         self.panel.add_class("eh-dashboard")
-        self.story: dict[str, Any] = {}
         self._holding = False
         self.place.observe(self._place_changed, names="value")
         for w in (self.years, self.group, self.reference, self.basis):
@@ -158,62 +164,88 @@ class Dashboard:
         """Recompute the summary and the chosen decision point for the current filters."""
         if self._holding:
             return
-        cat, f = self.cat, self.filters()
-        rows = chain(self.wb, f)
-        where = place_label(f.place, cat)
-        window = cat.years(f.first_year, f.last_year)
-        ref = cat.group(f.reference)
-        baseline, change_text = changes(self.wb, f, cat, group=f.group)
-        self.story = {"rows": rows, "gaps": largest_gaps(rows, cat, reference=f.reference),
-                      "changes": change_text, "baseline": baseline, "group": f.group,
-                      "chain_alt": chain_alt(rows, cat, reference=f.reference)}
-        pooled = "" if f.first_year == f.last_year else " " + cat.t("years_pooled_note")
-        self.header.value = (f"<h1>{html.escape(cat.t('title', place=where, years=window))}</h1>"
-                             + _html(cat.t("subtitle", ref=ref) + pooled, "eh-subtitle"))
+        cat = self.cat
+        self.summary_story = s = summary(self.wb, self.filters(), cat)
+        self.header.value = f"<h1>{html.escape(s.title)}</h1>" + _html(s.subtitle, "eh-subtitle")
+        ref = cat.group(s.filters.reference)
         self.how.value = (f"<details class='eh-how'><summary>{html.escape(cat.t('how_to_read_heading'))}</summary>"
                           + _html(cat.t("how_to_read", ref=ref), "eh-how-text") + "</details>")
         self.summary.clear_output(wait=True)
         with self.summary:
-            from IPython.display import HTML, display
-
-            display(HTML(f"<h2>{html.escape(cat.t('summary_heading'))}</h2>"))
-            if len(rows):
-                _show_chart(chain_chart(rows, cat, reference=f.reference,
-                                        title=cat.t("chain_chart_title", ref=ref, place=where, years=window),
-                                        description=self.story["chain_alt"]))
-            display(HTML(_html(f"{cat.t('text_alternative')}: {self.story['chain_alt']}", "eh-alt")
-                         + f"<h2>{html.escape(cat.t('gaps_heading'))}</h2>" + _list(self.story["gaps"], "eh-gaps")
-                         + (f"<h2>{html.escape(cat.t('changes_heading', baseline=baseline))}</h2>" if baseline else "")
-                         + _list(change_text, "eh-changes")
-                         + (_html(cat.t("hidden_count", n=hidden_count(rows)), "eh-hidden")
-                            if hidden_count(rows) else "")))
+            show_summary_story(s, cat)
         self.redraw_stage()
 
     def redraw_stage(self) -> None:
         """Redraw the chosen decision point only (its chart, sentences and questions)."""
-        cat, f = self.cat, self.filters()
-        rows = stage_rows(self.story["rows"], self.stage.value)
-        where = place_label(f.place, cat)
-        self.story["stage_sentences"] = stage_sentences(rows, cat, group=f.group, reference=f.reference)
-        self.story["stage_alt"] = stage_alt(rows, cat)
+        self.stage_story = st = stage_story(self.summary_story, self.stage.value, self.cat)
         self.stage_out.clear_output(wait=True)
         with self.stage_out:
-            from IPython.display import HTML, display
+            show_stage_story(st, self.cat)
 
-            if len(rows):
-                r = rows.iloc[0]
-                _show_chart(stage_chart(rows, cat, description=self.story["stage_alt"], title=cat.t(
-                    "stage_chart_title", stage=stage_name(r, cat)[:1].upper() + stage_name(r, cat)[1:], place=where,
-                    years=cat.years(int(r["first_year"]), int(r["last_year"])))))
-            display(HTML(_html(f"{cat.t('text_alternative')}: {self.story['stage_alt']}", "eh-alt")
-                         + _list(self.story["stage_sentences"], "eh-sentences")
-                         + f"<h3>{html.escape(cat.t('prompts_heading'))}</h3>"
-                         + _list(stage_prompts(self.stage.value, cat), "eh-prompts")))
+    @property
+    def story(self) -> dict[str, Any]:
+        """The drawn page as plain data: ``rows``, ``gaps``, ``changes``, ``baseline``, ``group``, ``chain_alt``,
+        ``stage_sentences``, ``stage_alt``."""
+        s, st = self.summary_story, self.stage_story
+        return {"rows": s.rows, "gaps": s.gaps, "changes": s.changes, "baseline": s.baseline,
+                "group": s.filters.group, "chain_alt": s.chain_alt, "stage_sentences": st.sentences,
+                "stage_alt": st.alt}
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.panel)
+
+
+def alt_html(text: str, cat) -> str:
+    """A chart's text alternative, shown under it."""
+    return _html(f"{cat.t('text_alternative')}: {text}", "eh-alt")
+
+
+def summary_html(s: Summary, cat, *, with_alt: bool = True) -> str:
+    """The whole chain's words: the chart's text alternative, the largest gaps, the changes, the hidden count."""
+    return ((alt_html(s.chain_alt, cat) if with_alt else "")
+            + f"<h2>{html.escape(cat.t('gaps_heading'))}</h2>" + _list(s.gaps, "eh-gaps")
+            + (f"<h2>{html.escape(cat.t('changes_heading', baseline=s.baseline))}</h2>" if s.baseline else "")
+            + _list(s.changes, "eh-changes")
+            + (_html(cat.t("hidden_count", n=s.hidden), "eh-hidden") if s.hidden else ""))
+
+
+def stage_html(st: StageStory, cat) -> str:
+    """One decision point's words: the chart's text alternative, the sentences and the questions."""
+    return (alt_html(st.alt, cat) + _list(st.sentences, "eh-sentences")
+            + f"<h3>{html.escape(cat.t('prompts_heading'))}</h3>" + _list(st.prompts, "eh-prompts"))
+
+
+def show_summary_story(s: Summary, cat) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(f"<h2>{html.escape(cat.t('summary_heading'))}</h2>"))
+    if s.chart is not None:
+        _show_chart(s.chart)
+    display(HTML(summary_html(s, cat)))
+
+
+def show_stage_story(st: StageStory, cat) -> None:
+    from IPython.display import HTML, display
+
+    if st.chart is not None:
+        _show_chart(st.chart)
+    display(HTML(stage_html(st, cat)))
+
+
+def show_summary(wb, *, filters, language: str = "en") -> Summary:
+    """The summary a room can follow, for a notebook or a batch report (``08_summary``): the whole chain in one
+    chart with its text alternative, the largest gaps and what changed since the baseline, for the place,
+    years, reference and basis of ``filters`` (:class:`equity_helpers.views.Filters`), following the group
+    with the most children behind a gap."""
+    cat = catalogue(language)
+    f = StoryFilters(place=filters.jurisdiction, first_year=filters.first_year, last_year=filters.last_year,
+                     reference=filters.reference, basis=filters.basis, race_scheme=filters.race_scheme)
+    f = StoryFilters(**{**f.__dict__, "group": focus_group(wb, f)})
+    s = summary(wb, f, cat)
+    show_summary_story(s, cat)
+    return s
 
 
 def dashboard_from_environment() -> Dashboard:

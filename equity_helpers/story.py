@@ -28,7 +28,7 @@ from .i18n import Catalogue
 from .schema import sentence_start
 from .stages import STATE
 
-__all__ = ["STORY_STAGES", "PROMPT_FAMILY", "StoryFilters", "chain", "focus_group", "largest_gaps", "changes",
+__all__ = ["STORY_STAGES", "PROMPT_FAMILY", "StoryFilters", "Summary", "summary", "StageStory", "stage_story", "chain", "focus_group", "largest_gaps", "changes",
            "stage_rows", "stage_sentences", "stage_prompts", "chain_alt", "stage_alt", "chain_chart", "stage_chart",
            "published_windows", "place_label", "hidden_count"]
 
@@ -282,6 +282,68 @@ def place_label(place: str, cat: Catalogue) -> str:
 def hidden_count(rows: pd.DataFrame) -> int:
     """Numbers hidden on a page built from these :func:`chain` rows."""
     return int((rows["status"] == "hidden").sum())
+
+
+# --------------------------------------------------------------------------- a page's worth
+@dataclass
+class Summary:
+    """What the whole-chain part of a page shows (:func:`summary`): the :func:`chain` rows, the heading texts,
+    the chart (a Vega-Lite specification, ``None`` when nothing is published), its text alternative, the
+    largest gaps, the baseline period's name and the changes since it, and how many numbers are hidden."""
+
+    filters: StoryFilters
+    rows: pd.DataFrame
+    title: str
+    subtitle: str
+    chart: dict | None
+    chain_alt: str
+    gaps: list[str]
+    baseline: str
+    changes: list[str]
+    hidden: int
+
+
+def summary(wb, f: StoryFilters, cat: Catalogue, *, height_step: int = 9) -> Summary:
+    """The whole chain for ``f`` (whose ``group`` the change sentences follow: set it, see :func:`focus_group`)."""
+    rows = chain(wb, f)
+    where, window, ref = place_label(f.place, cat), cat.years(f.first_year, f.last_year), cat.group(f.reference)
+    baseline, change_text = changes(wb, f, cat, group=f.group)
+    alt_text = chain_alt(rows, cat, reference=f.reference)
+    chart = chain_chart(rows, cat, reference=f.reference, description=alt_text, height_step=height_step,
+                        title=cat.t("chain_chart_title", ref=ref, place=where, years=window)) if len(rows) else None
+    pooled = "" if f.first_year == f.last_year else " " + cat.t("years_pooled_note")
+    return Summary(filters=f, rows=rows, title=cat.t("title", place=where, years=window),
+                   subtitle=cat.t("subtitle", ref=ref) + pooled, chart=chart, chain_alt=alt_text,
+                   gaps=largest_gaps(rows, cat, reference=f.reference), baseline=baseline, changes=change_text,
+                   hidden=hidden_count(rows))
+
+
+@dataclass
+class StageStory:
+    """One decision point (:func:`stage_story`): its chart (``None`` when not published), text alternative,
+    sentences and questions."""
+
+    stage: str
+    chart: dict | None
+    alt: str
+    sentences: list[str]
+    prompts: list[str]
+
+
+def stage_story(s: Summary, stage: str, cat: Catalogue) -> StageStory:
+    """The decision point ``stage`` of a :func:`summary`."""
+    f = s.filters
+    rows = stage_rows(s.rows, stage)
+    text_alt = stage_alt(rows, cat)
+    chart = None
+    if len(rows):
+        name = stage_name(rows.iloc[0], cat)
+        chart = stage_chart(rows, cat, description=text_alt, title=cat.t(
+            "stage_chart_title", stage=sentence_start(name), place=place_label(f.place, cat),
+            years=cat.years(int(rows["first_year"].iloc[0]), int(rows["last_year"].iloc[0]))))
+    return StageStory(stage=stage, chart=chart, alt=text_alt,
+                      sentences=stage_sentences(rows, cat, group=f.group, reference=f.reference),
+                      prompts=stage_prompts(stage, cat))
 
 
 # --------------------------------------------------------------------------- text alternatives
