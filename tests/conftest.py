@@ -24,6 +24,13 @@ def pytest_sessionfinish(session, exitstatus):
         shutil.rmtree(os.environ["EQUITY_WORKBOOK_CACHE"], ignore_errors=True)
 
 
+def launch_chromium(playwright):
+    """Debian's chromium (never a downloaded browser), headless, with its background requests turned off."""
+    return playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+
+
 @pytest.fixture(scope="session")
 def cases() -> dict:
     """Worked examples with known answers (copied from shared/methods/validation_cases.json)."""

@@ -9,7 +9,7 @@ import pytest
 from equity_helpers.batch import run_batch
 from equity_helpers.cli import main
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, launch_chromium
 
 NOTEBOOKS = ["00_start_here", "04_entry_to_care", "09_collaboration_over_time"]
 
@@ -98,9 +98,7 @@ def test_reports_render_offline_in_headless_chromium(batch):
     pages = [out / "index.html", out / "Granite" / "04_entry_to_care.html", out / "Statewide" / "00_start_here.html",
              out / "Statewide" / "09_collaboration_over_time.html"]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        browser = launch_chromium(p)
         page = browser.new_page()
         blocked = []
 

@@ -17,7 +17,7 @@ import pytest
 
 from equity_helpers.report import NOTEBOOK_DIR
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, launch_chromium
 
 NOTEBOOK = "09_collaboration_over_time.ipynb"
 DECISION = "04_entry_to_care.ipynb"
@@ -75,9 +75,7 @@ def _notebook_page(lab, name, blocked):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
         def deny(route):

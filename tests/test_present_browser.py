@@ -9,7 +9,6 @@ drawn, redraw after a change of place and of decision point, in the browser) are
 (benchmarks/bench_present.py prints them)."""
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, launch_chromium
 
 CHARTS = "document.querySelectorAll('.eh-dashboard .vega-embed svg, .eh-dashboard .vega-embed canvas').length"
 
@@ -85,9 +84,7 @@ def test_dashboard_draws_redraws_and_stays_offline(language, tmp_path):
     blocked, errors, left = [], [], []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1300, "height": 3300})
 
             def deny(route):

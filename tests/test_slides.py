@@ -3,7 +3,6 @@ English or Spanish, opened in Debian's chromium from disk with every non-file re
 every chart draws. Screenshots go to ``$EQUITY_WORKBOOK_ARTIFACTS`` (default: the test's temporary folder)."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from equity_helpers.slides import deck_notebook, write_slides
 from equity_helpers.stages import STATE
 from equity_helpers.story import STORY_STAGES
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, launch_chromium
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +65,7 @@ def test_every_slide_and_chart_draws_offline_in_chromium(wb, tmp_path, language)
     path = write_slides(wb, tmp_path / "deck.html", place=STATE, language=language)
     blocked, errors = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
 
         def deny(route):
