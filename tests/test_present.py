@@ -124,3 +124,26 @@ def test_stopping_the_command_stops_the_server_and_removes_the_release(sample_re
     time.sleep(0.5)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not release.parent.exists()
+
+
+def test_bad_data_stop_the_command_with_every_problem_and_no_server_left(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    import pandas as pd
+    import psutil
+
+    from .conftest import SAMPLE
+
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    children = pd.read_csv(data / "children.csv", dtype=str)
+    children.drop(columns=["birth_date"]).to_csv(data / "children.csv", index=False)
+    before = {p.pid for p in psutil.process_iter(["cmdline"]) if "voila" in " ".join(p.info["cmdline"] or [])}
+    run = subprocess.run([sys.executable, "-m", "equity_helpers.cli", "present", "--data", str(data), "--port",
+                          str(present._free_port())], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "has no 'birth_date' column" in run.stderr and "Traceback" not in run.stderr
+    after = {p.pid for p in psutil.process_iter(["cmdline"]) if "voila" in " ".join(p.info["cmdline"] or [])}
+    assert after <= before, "the server started for these data was stopped"
