@@ -298,24 +298,73 @@ def open_workbook(data_dir=None, *, mapping=None):
     return Workbook.load(data_dir, mapping=mapping)
 
 
+def _kept_release(data_dir, mapping) -> Path | None:
+    """Where the release of these source files is kept between ``present`` runs: in the release cache
+    (private, aggregates only), keyed by the files' names, sizes and modification times, the mapping and the
+    code that validates and protects them (:func:`equity_helpers.extracts.extract_key`), so that a second start
+    on unchanged files neither validates nor protects again. ``None`` when the cache is off."""
+    from .extracts import extract_key
+    from .release import release_cache_dir
+
+    cache = release_cache_dir()
+    if cache is None:
+        return None
+    key = extract_key(data_dir, mapping=mapping, present=_release_code())
+    return cache / f"present-{key}"
+
+
+def _release_code() -> str:
+    """A hash of the code that builds and protects a release (a change to it builds the release again)."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for mod in ("release.py", "release_survival.py", "disclosure.py", "stages.py", "survival.py", "suppression.py",
+                "measures.py", "views.py"):
+        h.update((here / mod).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def release_folder(data_dir=None, *, mapping=None, scratch: Path) -> Path:
+    """The folder the dashboard server will read the release from: a batch's reports folder as it is, the
+    release kept from an earlier start on the same files, or ``scratch/release`` (built by
+    :func:`publish_release`)."""
+    if _published(data_dir) and mapping is None:
+        return Path(data_dir)
+    kept = _kept_release(data_dir, mapping)
+    if kept is not None and (kept / "release_meta.csv").is_file():
+        return kept
+    return Path(scratch) / "release"
+
+
 def publish_release(data_dir=None, *, mapping=None, out: str | Path, measures: str | Path | None = None) -> Path:
-    """Validate the records, build (or reuse from the release cache) the protected release and write it to
-    ``out``: the only thing the dashboard server reads. A folder that already holds ``release.csv`` (a
-    batch's reports folder) is used as it is.
+    """Make sure ``out`` (:func:`release_folder`) holds the protected release of the data: validate the records
+    and build the release (or reuse it from the release cache), write it to ``out`` and keep a copy for the next
+    start on the same files. A batch's reports folder, or a release kept from an earlier start, is used as it is.
 
     With ``measures`` (a file in the command's private folder, never in a reports folder), the measures the
     dashboard opens with (every place and window against White children) are computed here and saved there, so
     that the server's kernel draws the first page without computing them (or importing SciPy)."""
+    from .views import Workbook
+
     out = Path(out)
-    wb = open_workbook(data_dir, mapping=mapping)
-    if wb.has_records:
-        folder = out
-        wb.release().write(out)
+    if (out / "release_meta.csv").is_file():
+        wb = Workbook.from_release(out)
     else:
-        folder = Path(data_dir)
+        wb = open_workbook(data_dir, mapping=mapping)
+        wb.release().write(out)
+        kept = _kept_release(data_dir, mapping)
+        if kept is not None and not kept.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            part = Path(tempfile.mkdtemp(dir=kept.parent, prefix=".present-"))
+            wb.release().write(part)
+            try:
+                os.replace(part, kept)
+            except OSError:  # another start kept it first
+                shutil.rmtree(part, ignore_errors=True)
     if measures is not None:
-        _opening_measures(wb, folder, measures)
-    return folder
+        _opening_measures(wb, out, measures)
+    return out
 
 
 def _opening_measures(wb, folder: Path, out: Path) -> None:
@@ -410,13 +459,13 @@ def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str
         with stop_on_signals():
             # the server starts while the release is prepared: its kernel reads the release only when a
             # browser opens the page, which it cannot before the command says it is ready
-            release = Path(data_dir) if _published(data_dir) and mapping is None else tmp / "release"
+            release = release_folder(data_dir, mapping=mapping, scratch=tmp)
             log = tmp / "server.log"
             with open(log, "wb") as sink:
                 proc = subprocess.Popen(voila_command(port=port), env=voila_environment(
                     release, language, measures=tmp / "measures.pkl"),
                                         stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-            publish_release(data_dir, mapping=mapping, out=tmp / "release", measures=tmp / "measures.pkl")
+            publish_release(data_dir, mapping=mapping, out=release, measures=tmp / "measures.pkl")
             try:
                 wait_until_up(port, proc)
             except RuntimeError as exc:

@@ -51,9 +51,37 @@ def test_the_spanish_dashboard_speaks_spanish(wb):
 
 
 def test_present_uses_a_published_release_as_it_is(tmp_path, sample_release):
-    sample_release.write(tmp_path / "reports")
-    assert present.publish_release(tmp_path / "reports", out=tmp_path / "unused") == tmp_path / "reports"
-    assert not (tmp_path / "unused").exists()
+    reports = tmp_path / "reports"
+    sample_release.write(reports)
+    before = sorted(p.name for p in reports.iterdir())
+    assert present.release_folder(reports, scratch=tmp_path / "scratch") == reports
+    present.publish_release(reports, out=reports, measures=tmp_path / "measures.pkl")
+    assert sorted(p.name for p in reports.iterdir()) == before, "nothing is written into a reports folder"
+    assert (tmp_path / "measures.pkl").is_file()
+
+
+def test_a_second_start_on_unchanged_files_reuses_the_kept_release(tmp_path, sample_release):
+    import os
+    import shutil
+    import time
+
+    from equity_helpers.release import release_cache_dir
+
+    from .conftest import SAMPLE
+
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    stamp = time.time_ns()  # files of their own: the key is names, sizes and modification times
+    for f in data.iterdir():
+        os.utime(f, ns=(stamp, stamp))
+    first = present.release_folder(data, scratch=tmp_path / "one")
+    assert first == tmp_path / "one" / "release"
+    present.publish_release(data, out=first)
+    kept = present.release_folder(data, scratch=tmp_path / "two")
+    assert kept.parent == release_cache_dir() and (kept / "release.csv").read_bytes() == (
+        first / "release.csv").read_bytes()
+    os.utime(data / "reports.csv", ns=(1, 1))  # a changed file: a new key, built again
+    assert present.release_folder(data, scratch=tmp_path / "three") == tmp_path / "three" / "release"
 
 
 def test_the_server_is_local_and_shows_no_code(tmp_path):
@@ -111,8 +139,9 @@ def test_stopping_the_command_stops_the_server_and_removes_the_release(sample_re
         children = psutil.Process(proc.pid).children(recursive=True)
         server = [c for c in children if "voila" in " ".join(c.cmdline())]
         assert len(server) == 1
-        release = Path(server[0].environ()[present.RELEASE_ENV])
-        assert (release / "release.csv").exists() and oct(release.parent.stat().st_mode)[-3:] == "700"
+        env = server[0].environ()
+        release, private = Path(env[present.RELEASE_ENV]), Path(env[present.MEASURES_ENV]).parent
+        assert (release / "release.csv").exists() and oct(private.stat().st_mode)[-3:] == "700"
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert "has stopped" in proc.stdout.read()
@@ -123,7 +152,7 @@ def test_stopping_the_command_stops_the_server_and_removes_the_release(sample_re
         proc.stdout.close()
     time.sleep(0.5)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    assert not release.parent.exists()
+    assert not private.exists()
 
 
 def test_bad_data_stop_the_command_with_every_problem_and_no_server_left(tmp_path):
