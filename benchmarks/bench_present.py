@@ -21,13 +21,14 @@ import time
 CHARTS = "document.querySelectorAll('.eh-dashboard .vega-embed svg').length"
 REDRAW = """async ([selector, value]) => {
   const text = sel => (document.querySelector(sel) || {innerText: ''}).innerText;
-  const gaps0 = text('.eh-gaps'), sentences0 = text('.eh-sentences'), alt0 = [...document.querySelectorAll('.eh-alt')].map(a => a.innerText).join();
+  const alts = () => [...document.querySelectorAll('.eh-alt')].map(a => a.innerText).join();
+  const gaps0 = text('.eh-gaps'), sentences0 = text('.eh-sentences'), alt0 = alts();
   const select = document.querySelectorAll(selector)[0];
   const t0 = performance.now();
   select.value = value;
   select.dispatchEvent(new Event('change', {bubbles: true}));
   const changed = () => text('.eh-gaps') !== '' && (text('.eh-gaps') !== gaps0 || text('.eh-sentences') !== sentences0
-      || [...document.querySelectorAll('.eh-alt')].map(a => a.innerText).join() !== alt0);
+      || alts() !== alt0);
   while (!(changed() && %s >= 2)) { await new Promise(r => requestAnimationFrame(r)); }
   return performance.now() - t0;
 }""" % CHARTS
@@ -98,8 +99,9 @@ def main() -> None:
               f"(target 10 s)")
         for name in ("place", "stage"):
             v = r[f"{name}_ms"]
+            timed = "timed from Python" if name == "stage" else "timed in the browser"
             print(f"[{language}] redraw after a change of {name}: median {statistics.median(v):.0f} ms, worst "
-                  f"{max(v):.0f} ms over {len(v)} changes (target 300 ms; {name == 'stage' and 'timed from Python' or 'timed in the browser'})")
+                  f"{max(v):.0f} ms over {len(v)} changes (target 300 ms; {timed})")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ from .stages import STATE
 from .story import (STORY_STAGES, StageStory, StoryFilters, Summary, focus_group, published_windows, stage_story,
                     summary)
 
-__all__ = ["Dashboard", "serve", "show_summary", "open_workbook", "dashboard_from_environment", "TEMPLATE_ROOT", "DASHBOARD_NOTEBOOK",
-           "RELEASE_ENV", "LANGUAGE_ENV"]
+__all__ = ["Dashboard", "serve", "show_summary", "open_workbook", "release_folder", "publish_release",
+           "dashboard_from_environment", "chart_bundle", "TEMPLATE_ROOT", "DASHBOARD_NOTEBOOK", "RELEASE_ENV",
+           "LANGUAGE_ENV", "MEASURES_ENV"]
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
 """Put on ``JUPYTER_PATH`` so that Voila finds the ``equity`` template (``voila/templates/equity``)."""
@@ -266,7 +267,8 @@ def dashboard_from_environment() -> Dashboard:
     if not folder:
         from .errors import ParameterError
 
-        raise ParameterError(f"Start the dashboard with `equity-workbook present --data DIR` ({RELEASE_ENV} is not set).")
+        raise ParameterError(f"Start the dashboard with `equity-workbook present --data DIR` ({RELEASE_ENV} is "
+                             "not set).")
     wb = Workbook.from_release(folder)
     measures = Path(os.environ.get(MEASURES_ENV, "")) if os.environ.get(MEASURES_ENV) else None
     if measures is not None and measures.is_file():

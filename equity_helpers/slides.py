@@ -63,7 +63,8 @@ def deck_notebook(wb, *, place: str = STATE, first_year: int | None = None, last
         st = stage_story(s, stage, cat)
         if st.chart is not None:
             cells.append(_slide(_chart_html(st.chart) + stage_html(st, cat)))
-    cells.append(_slide(f"<h2>{html.escape(cat.t('prompts_heading'))}</h2>" + _list(cat.prompts("general"), "eh-prompts")))
+    cells.append(_slide(f"<h2>{html.escape(cat.t('prompts_heading'))}</h2>"
+                        + _list(cat.prompts("general"), "eh-prompts")))
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
     nb.metadata["title"] = cat.t("page_title")

@@ -28,9 +28,10 @@ from .i18n import Catalogue
 from .schema import sentence_start
 from .stages import STATE
 
-__all__ = ["STORY_STAGES", "PROMPT_FAMILY", "StoryFilters", "Summary", "summary", "StageStory", "stage_story", "chain", "focus_group", "largest_gaps", "changes",
-           "stage_rows", "stage_sentences", "stage_prompts", "chain_alt", "stage_alt", "chain_chart", "stage_chart",
-           "published_windows", "place_label", "hidden_count"]
+__all__ = ["STORY_STAGES", "PROMPT_FAMILY", "StoryFilters", "Summary", "summary", "StageStory", "stage_story",
+           "chain", "focus_group", "largest_gaps", "changes", "stage_rows", "stage_sentences", "stage_prompts",
+           "chain_alt", "stage_alt", "chain_chart", "stage_chart", "published_windows", "place_label",
+           "hidden_count", "stage_name"]
 
 STORY_STAGES = ["reported", "screened_in", "substantiated", "entered_care", "first_placement_kin",
                 "first_placement_congregate", "reunified_12m", "permanency_12m", "in_care_24m_plus", "aged_out",

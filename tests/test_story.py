@@ -74,7 +74,8 @@ def _hand_made():
     rows.append(_row("FY2020-FY2022", 2020, 2022, "entered_care", "asian", 0.5, excess=-57.4))
     rows.append(_row("FY2020-FY2022", 2020, 2022, "reported", "black", 1.1, se=0.2, excess=5.0))
     rows.append(_row("FY2020-FY2022", 2020, 2022, "reported", "asian", np.nan, count=np.nan, rate=np.nan,
-                     rate_low=np.nan, rate_high=np.nan, rri_low=np.nan, rri_high=np.nan, excess=np.nan, suppressed=True))
+                     rate_low=np.nan, rate_high=np.nan, rri_low=np.nan, rri_high=np.nan, excess=np.nan,
+                     suppressed=True))
     # a Holm-adjusted p over 0.05 makes an interval that excludes 1 "could be chance" too
     rows.append(_row("FY2020-FY2022", 2020, 2022, "entered_care", "hispanic", 1.3, lo=1.05, hi=1.6, p_adjusted=0.2))
     return _Workbook(pd.DataFrame(rows))
