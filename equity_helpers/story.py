@@ -201,6 +201,8 @@ def changes(wb, f: StoryFilters, cat: Catalogue, *, group: str, n: int = 3) -> t
     """
     from .views import _trend
 
+    if group == f.reference:
+        return "", [cat.t("same_group")]
     m = _measures(wb, f)
     place = m[(m["jurisdiction"] == f.place) & m["stage"].isin(STORY_STAGES) & (m["first_year"] >= f.first_year)
               & (m["last_year"] <= f.last_year) & ~m["race_ethnicity"].isin(_NOT_GROUPS)]
@@ -252,6 +254,8 @@ def stage_sentences(rows: pd.DataFrame, cat: Catalogue, *, group: str | None, re
     """Two or three sentences for one decision point (:func:`stage_rows`): the gap for ``group``, its
     rates against the reference group's, and whether it could be chance."""
     ref = cat.group(reference)
+    if group is not None and group == reference:
+        return [cat.t("same_group")]
     r = rows[rows["race_ethnicity"] == group] if group else rows.iloc[0:0]
     if r.empty:
         return [cat.t("stage_none", ref=ref)]

@@ -200,3 +200,11 @@ def test_spanish_sentences_have_no_english_left(wb, place):
                            + [story.stage_alt(story.stage_rows(rows, s), ES)] for s in story.STORY_STAGES), []))
     for english in ("children", "the", "times", "rate", "hidden", "interval", "FY2020"):
         assert not re.search(rf"\b{english}\b", text), english
+
+
+def test_following_the_reference_group_itself_says_so(wb):
+    f = StoryFilters(place=STATE, first_year=2020, last_year=2025, group="white", reference="white")
+    rows = story.chain(wb, f)
+    assert story.stage_sentences(story.stage_rows(rows, "entered_care"), ES, group="white",
+                                 reference="white") == [ES.t("same_group")]
+    assert story.changes(wb, f, EN, group="white") == ("", [EN.t("same_group")])
