@@ -41,6 +41,14 @@ def lab(tmp_path_factory, sample_release):
         shutil.copy(NOTEBOOK_DIR / name, root / "notebooks" / name)
     (root / "data").mkdir()
     (root / "data" / "sample").symlink_to(SAMPLE, target_is_directory=True)
+    # every cell laid out (JupyterLab otherwise skips cells scrolled out of view, and a panel above the cell that
+    # "Run All" scrolls to would never count as visible) and no question about news over the page
+    settings = root / ".settings" / "@jupyterlab"
+    (settings / "notebook-extension").mkdir(parents=True)
+    (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    (settings / "apputils-extension").mkdir(parents=True)
+    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}')
     port = _free_port()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"), "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces")}
@@ -161,7 +169,8 @@ def test_decision_point_panel_redraws_in_jupyterlab(lab, tmp_path):
     shots.mkdir(parents=True, exist_ok=True)
     blocked = []
     with _notebook_page(lab, DECISION, blocked) as page:
-        page.wait_for_selector(".widget-dropdown select", timeout=180000)
+        page.wait_for_selector(".widget-dropdown select", state="attached", timeout=240000)
+        page.locator(".widget-dropdown").first.scroll_into_view_if_needed()
         _charts_drawn(page, 2, timeout=180000)
         page.wait_for_function("[...document.querySelectorAll('.jp-OutputArea li')].some(li => "
                                "li.innerText.includes('Black children entered foster care'))", timeout=60000)
