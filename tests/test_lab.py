@@ -93,7 +93,10 @@ def _notebook_page(lab, name, blocked):
             return route.abort()
 
         page.route("**/*", deny)
-        page.goto(f"{lab}/lab/tree/notebooks/{name}?token={TOKEN}")
+        # a workspace of its own: with another notebook's tab open from an earlier test, the status bar's "Idle"
+        # could be that notebook's kernel, and "Run All" would be clicked before this one's kernel is ready
+        workspace = name.split("_")[0] + "-" + str(time.time_ns())
+        page.goto(f"{lab}/lab/workspaces/{workspace}/tree/notebooks/{name}?reset&token={TOKEN}")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
         # run only once the kernel and the widget manager are ready (the status bar says Idle)
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60000)
