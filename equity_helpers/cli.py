@@ -176,7 +176,8 @@ def _present(args: argparse.Namespace) -> int:
     print("Checking the data and protecting small numbers (reused from the cache when the data have not changed) ...",
           flush=True)
     try:
-        return serve(args.data, mapping=args.mapping, port=args.port, language=args.language)
+        return serve(args.data, mapping=args.mapping, port=args.port, language=args.language,
+                     server_log=args.server_log)
     except RuntimeError as exc:  # the server did not start: its last log lines say why
         print(f"Error: {exc}", file=sys.stderr)
         return 2
@@ -264,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--mapping", default=None)
     pr.add_argument("--port", type=int, default=8866)
     pr.add_argument("--language", choices=LANGUAGES, default="en")
+    pr.add_argument("--server-log", default=None, help="keep the server's log (Voila and its kernels) in this "
+                    "file, for troubleshooting a page that does not appear (default: a private file removed on exit)")
     pr.set_defaults(func=_present)
     sl = sub.add_parser("slides", help="an offline reveal.js slide deck of one place's story")
     sl.add_argument("--data", default=None, help="folder of child-level files, or a batch's reports folder")

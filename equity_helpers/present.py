@@ -441,9 +441,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str = "en",
-          announce=print) -> int:
+          server_log: str | Path | None = None, announce=print) -> int:
     """Publish the release, start the dashboard server and keep it running until Ctrl-C (or SIGTERM); returns
-    0 once the server, its kernels and the private release folder (0700) are gone."""
+    0 once the server, its kernels and the private release folder (0700) are gone. The server's log goes to
+    ``server_log`` (appended; it holds no numbers, only the server's and kernels' messages), else to a file in
+    the private folder."""
     from .safety import BatchInterrupted, stop_on_signals
 
     from .errors import ParameterError
@@ -462,8 +464,8 @@ def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str
             # the server starts while the release is prepared: its kernel reads the release only when a
             # browser opens the page, which it cannot before the command says it is ready
             release = release_folder(data_dir, mapping=mapping, scratch=tmp)
-            log = tmp / "server.log"
-            with open(log, "wb") as sink:
+            log = Path(server_log) if server_log else tmp / "server.log"
+            with open(log, "ab") as sink:
                 proc = subprocess.Popen(voila_command(port=port), env=voila_environment(
                     release, language, measures=tmp / "measures.pkl"),
                                         stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)

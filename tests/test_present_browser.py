@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -42,10 +43,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(language: str, port: int):
+def _start(language: str, port: int, log: Path):
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "equity_helpers.cli", "present", "--data", str(SAMPLE),
-                             "--port", str(port), "--language", language],
+                             "--port", str(port), "--language", language, "--server-log", str(log)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = []
     for line in proc.stdout:
@@ -53,6 +54,33 @@ def _start(language: str, port: int):
         if "is ready at" in line:
             return proc, started, time.perf_counter() - started
     pytest.fail("the dashboard did not start:\n" + "".join(lines[-20:]))
+
+
+def _open(page, url: str, log: Path, stalled: Path) -> None:
+    """Open the dashboard and wait for both charts. Voila streams the page while its kernel runs the notebook,
+    so the wait is for the charts, not the page's load event. A first page that has not drawn within 120 s
+    (once in CI: the page never finished loading, cause unknown) is reported as a warning with the server's
+    log and the page's text, and reloaded once, as a facilitator would; a second stall fails the test with
+    the same diagnostics."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in (1, 2):
+        try:
+            if attempt == 1:
+                page.goto(url + "/", wait_until="commit", timeout=120000)
+            else:
+                page.reload(wait_until="commit", timeout=120000)
+            page.wait_for_function(f"{CHARTS} >= 2", timeout=120000)
+            return
+        except PlaywrightTimeout as exc:
+            page.screenshot(path=str(stalled))
+            text = page.evaluate("document.body ? document.body.innerText.slice(0, 1500) : ''")
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.is_file() else ""
+            report = f"the dashboard had not drawn ({exc.message.splitlines()[0]}); page text:\n{text}\n" \
+                     f"server log:\n{tail}"
+            if attempt == 2:
+                pytest.fail(report)
+            warnings.warn("reloading: " + report)
 
 
 def _stop(proc) -> list:
@@ -80,7 +108,8 @@ def test_dashboard_draws_redraws_and_stays_offline(language, tmp_path):
     shots.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    proc, started, ready = _start(language, port)
+    log = tmp_path / "server.log"
+    proc, started, ready = _start(language, port, log)
     blocked, errors, left = [], [], []
     try:
         with sync_playwright() as p:
@@ -95,8 +124,7 @@ def test_dashboard_draws_redraws_and_stays_offline(language, tmp_path):
 
             page.route("**/*", deny)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url + "/", timeout=180000)
-            page.wait_for_function(f"{CHARTS} >= 2", timeout=180000)
+            _open(page, url, log, shots / f"present_{language}_stalled.png")
             drawn = time.perf_counter() - started
             page.wait_for_timeout(300)
             page.screenshot(path=str(shots / f"present_{language}_statewide.png"))
