@@ -123,11 +123,29 @@ def run_task(task: Task) -> dict[str, Any]:
     return entry
 
 
+_WARM_RUNS = False
+"""Whether this process runs its tasks in one warm kernel (:mod:`equity_helpers.kernels`): set in the batch's
+own worker processes (and in the batch's process when it runs tasks itself), not on a Dask cluster."""
+
+
+def _use_warm_kernel(warm: bool) -> None:
+    """Worker-process initializer: Ctrl-C is the main process's to handle, and tasks run in a warm kernel."""
+    global _WARM_RUNS
+    ignore_interrupts()
+    _WARM_RUNS = warm
+
+
 def _run_task_quietly(task: Task) -> dict[str, Any]:
     """:func:`_run_task` with the kernels' stderr in a temporary file; returns the entry with its
     ``kernel_messages``."""
     import tempfile
 
+    if _WARM_RUNS:
+        from .kernels import warm_kernel
+
+        kernel = warm_kernel()
+        entry = _run_task(task, kernel=kernel)
+        return _with_kernel_messages(entry, kernel.last_messages, task)
     with tempfile.TemporaryFile(mode="w+b") as log:
         saved = os.dup(2)
         sys.stderr.flush()
@@ -140,6 +158,12 @@ def _run_task_quietly(task: Task) -> dict[str, Any]:
             os.close(saved)
         log.seek(0)
         lines = log.read().decode("utf-8", "replace").splitlines()
+    return _with_kernel_messages(entry, lines, task)
+
+
+def _with_kernel_messages(entry: dict[str, Any], lines: list[str], task: Task) -> dict[str, Any]:
+    """The entry with the kernel's stderr lines that say something (``kernel_messages``: no
+    :data:`KERNEL_NOISE`, no machine paths, at most 20)."""
     keep = [ln.strip() for ln in lines if ln.strip() and not any(n in ln for n in KERNEL_NOISE)]
     labels = path_labels(task.parameters, out_dir=Path(task.out_dir).parent)
     for raw, label in labels.items():  # a warning's file path is a machine path too
@@ -148,11 +172,12 @@ def _run_task_quietly(task: Task) -> dict[str, Any]:
     return entry
 
 
-def _run_task(task: Task) -> dict[str, Any]:
+def _run_task(task: Task, kernel=None) -> dict[str, Any]:
     started = time.perf_counter()
     entry = _entry(task)
     try:
-        info = render_report(task.notebook, task.out_dir, parameters=task.parameters, assets=task.assets)
+        info = render_report(task.notebook, task.out_dir, parameters=task.parameters, assets=task.assets,
+                             kernel=kernel)
         entry.update(status="ok", html=_relative(info["html"], task), executed=_relative(info["executed"], task),
                      error="")
     except Exception as exc:  # one failing run must not stop the batch
@@ -210,8 +235,13 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
               notebooks: str | list[str] = "all", years: tuple[int, int] | None = None, out: str | Path,
               workers: int = 2, scheduler: str | None = None, force: bool = False,
               suppression_threshold: int = 10, progress: bool = True, self_contained: bool = False,
-              map_group: str | None = None, map_stage: str = "entered_care") -> dict[str, Any]:
+              map_group: str | None = None, map_stage: str = "entered_care",
+              fresh_kernels: bool = False) -> dict[str, Any]:
     """Run a batch and write ``index.html`` and ``manifest.json`` into ``out``.
+
+    Each worker process runs its notebooks one after another in one warm kernel, cleared between runs
+    (:mod:`equity_helpers.kernels`); ``fresh_kernels`` starts a new kernel for every notebook instead, as
+    papermill does on its own (slower; the reports are the same).
 
     The Vega runtime is written once into ``out/assets`` and every report loads it by relative path
     (offline, from disk); ``self_contained`` inlines it in every report instead (one file to email).
@@ -238,12 +268,14 @@ def run_batch(*, data_dir: str | None, mapping: str | None = None, jurisdictions
         return _run_batch(data_dir=data_dir, mapping=mapping, jurisdictions=jurisdictions, notebooks=notebooks,
                           years=years, out=out, workers=workers, scheduler=scheduler, force=force,
                           suppression_threshold=suppression_threshold, progress=progress,
-                          self_contained=self_contained, map_group=map_group, map_stage=map_stage)
+                          self_contained=self_contained, map_group=map_group, map_stage=map_stage,
+                          fresh_kernels=fresh_kernels)
 
 
 def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path, workers: int, scheduler,
                force: bool, suppression_threshold: int, progress: bool, self_contained: bool = False,
-               map_group: str | None = None, map_stage: str = "entered_care") -> dict[str, Any]:
+               map_group: str | None = None, map_stage: str = "entered_care",
+               fresh_kernels: bool = False) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from .views import Workbook
@@ -320,7 +352,7 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
                 todo.append(t)
         bar = tqdm(total=len(todo), desc="notebooks", unit="run", disable=not progress)
         before = child_pids()
-        runs = _execute(todo, workers=workers, scheduler=scheduler)
+        runs = _execute(todo, workers=workers, scheduler=scheduler, warm=not fresh_kernels)
         try:
             with stop_on_signals():
                 for entry in runs:
@@ -386,7 +418,11 @@ def _entry(task: Task, **fields: Any) -> dict[str, Any]:
             "parameters": public_parameters(task.parameters), **fields}
 
 
-def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
+def _execute(tasks: list[Task], *, workers: int, scheduler: str | None, warm: bool = True):
+    """Run the tasks, yielding each entry as it completes: on a Dask cluster, in this process (one worker), or
+    in a pool of worker processes. ``warm``: each of the batch's own processes runs its tasks one after another
+    in one kernel (:mod:`equity_helpers.kernels`) instead of a new kernel per notebook."""
+    global _WARM_RUNS
     if not tasks:
         return
     if scheduler:
@@ -402,10 +438,17 @@ def _execute(tasks: list[Task], *, workers: int, scheduler: str | None):
                 raise
         return
     if workers <= 1:
-        for t in tasks:
-            yield run_task(t)
+        from .kernels import shutdown_warm_kernel
+
+        _WARM_RUNS = warm
+        try:
+            for t in tasks:
+                yield run_task(t)
+        finally:
+            _WARM_RUNS = False
+            shutdown_warm_kernel()
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_use_warm_kernel, initargs=(warm,))
     try:
         futures = {pool.submit(run_task, t): t for t in tasks}
         for fut in as_completed(futures):

@@ -145,7 +145,7 @@ def _batch(args: argparse.Namespace) -> int:
                          notebooks=split(args.notebooks), years=years, out=args.out, workers=args.workers,
                          scheduler=args.scheduler, force=args.force,
                          suppression_threshold=args.suppression_threshold, self_contained=args.self_contained,
-                         map_group=args.map_group, map_stage=args.map_stage)
+                         map_group=args.map_group, map_stage=args.map_stage, fresh_kernels=args.fresh_kernels)
     runs = manifest["runs"]
     print(f"{len(runs)} runs ({manifest['skipped']} skipped as already complete), {manifest['failed']} failed, "
           f"{manifest['seconds']} s. Index: {Path(args.out) / 'index.html'}")
@@ -258,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--map-group", default=None, help="group on the index page's county map (default: the group "
                    "with the most children behind a gap statewide)")
     b.add_argument("--map-stage", default="entered_care", help="decision point on the county map")
+    b.add_argument("--fresh-kernels", action="store_true", help="a new kernel for every notebook (default: each "
+                   "worker runs its notebooks in one kernel, cleared between runs; the reports are the same)")
     b.set_defaults(func=_batch)
     pr = sub.add_parser("present", help="a no-code dashboard for a learning exchange, served on this computer")
     pr.add_argument("--data", default=None, help="folder of child-level files, or a batch's reports folder "

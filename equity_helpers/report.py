@@ -104,9 +104,11 @@ def path_labels(parameters: dict[str, Any], *, out_dir: str | Path | None = None
     return dict(sorted(keep.items(), key=lambda kv: -len(kv[0])))
 
 
-def scrub_paths(path: str | Path, labels: dict[str, str]) -> None:
+def scrub_paths(path: str | Path, labels: dict[str, str], *, compact: bool = False) -> None:
     """Replace every machine path of ``labels`` in the file at ``path`` (an executed notebook), in
-    place and atomically; the notebook's papermill input and output paths become file names."""
+    place and atomically; the notebook's papermill input and output paths become file names. With
+    ``compact`` the notebook is written compactly (:func:`compact_outputs`, no indentation); a failed
+    notebook is not, because the batch quotes its error display's plain text."""
     import json
 
     text = Path(path).read_text(encoding="utf-8")
@@ -116,7 +118,11 @@ def scrub_paths(path: str | Path, labels: dict[str, str]) -> None:
         for key in ("input_path", "output_path"):
             if pm_meta.get(key):
                 pm_meta[key] = Path(pm_meta[key]).name
-        text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        if compact:
+            compact_outputs(nb)
+            text = json.dumps(nb, separators=(",", ":"), ensure_ascii=False) + "\n"
+        else:
+            text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
     except json.JSONDecodeError:
         pass
     for raw, label in labels.items():
@@ -125,24 +131,49 @@ def scrub_paths(path: str | Path, labels: dict[str, str]) -> None:
     atomic_write_text(path, text)
 
 
+RICHER = ("text/html", "image/svg+xml", "image/png", "application/vnd.vegalite.v5+json", "text/markdown")
+
+
+def compact_outputs(nb: dict) -> dict:
+    """Drop the ``text/plain`` copy of every rich output (a display or a result) that also has a richer
+    form (:data:`RICHER`): JupyterLab and the HTML report show the richer one, and the plain copy of a table
+    or chart made up a fifth of an executed notebook. Error and stream outputs are kept as they are."""
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data")
+            if out.get("output_type") in ("display_data", "execute_result") and data and "text/plain" in data \
+                    and any(k in data for k in RICHER):
+                del data["text/plain"]
+    return nb
+
+
 def run_notebook(notebook: str | Path, out: str | Path, *, parameters: dict[str, Any],
-                 cwd: str | Path | None = None, timeout: int = 600, labels: dict[str, str] | None = None) -> Path:
+                 cwd: str | Path | None = None, timeout: int = 600, labels: dict[str, str] | None = None,
+                 kernel=None) -> Path:
     """Execute ``notebook`` with papermill's Python API and write it (atomically) to ``out``.
 
     ``labels`` (see :func:`path_labels`) are scrubbed from the executed notebook, also from a
-    failed one kept beside the report."""
+    failed one kept beside the report. ``kernel``: a :class:`equity_helpers.kernels.WarmKernel` to run
+    in (prepared before and kept after the run) instead of a new kernel."""
     import papermill as pm
 
+    cwd = str(cwd or Path(notebook).parent)
+    engine = {}
+    if kernel is not None:
+        from .kernels import ENGINE
+
+        kernel.prepare(cwd=cwd)
+        engine = {"engine_name": ENGINE, "km": kernel.km}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.running.ipynb")
     failed = out.with_name(f"{out.stem}.failed.ipynb")
+    ok = False
     try:
-        pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name="python3",
-                            cwd=str(cwd or Path(notebook).parent), progress_bar=False,
-                            execution_timeout=timeout)
-        if labels:
-            scrub_paths(tmp, labels)
+        pm.execute_notebook(str(notebook), str(tmp), parameters=parameters, kernel_name="python3", cwd=cwd,
+                            progress_bar=False, execution_timeout=timeout, **engine)
+        ok = True
+        scrub_paths(tmp, labels or {}, compact=True)
         os.replace(tmp, out)
         failed.unlink(missing_ok=True)
     except Exception:
@@ -151,6 +182,9 @@ def run_notebook(notebook: str | Path, out: str | Path, *, parameters: dict[str,
                 scrub_paths(tmp, labels)
             os.replace(tmp, failed)
         raise
+    finally:
+        if kernel is not None:
+            kernel.finished(ok)
     return out
 
 
@@ -216,7 +250,7 @@ def notebook_scope(notebook: str | Path) -> str:
 
 
 def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict[str, Any],
-                  name: str | None = None, assets: str | None = None) -> dict[str, Any]:
+                  name: str | None = None, assets: str | None = None, kernel=None) -> dict[str, Any]:
     """Run one notebook and export its report; returns a manifest entry (status, paths, timing).
 
     ``assets``: relative folder of the shared Vega runtime and page style (see :func:`export_html`);
@@ -228,7 +262,8 @@ def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict
     stem = name or notebook.stem
     started = time.perf_counter()
     labels = path_labels(parameters, out_dir=out_dir.parent)
-    executed = run_notebook(notebook, out_dir / f"{stem}.ipynb", parameters=parameters, labels=labels)
+    executed = run_notebook(notebook, out_dir / f"{stem}.ipynb", parameters=parameters, labels=labels,
+                            kernel=kernel)
     info = {
         "notebook": notebook.name,
         "parameters": ", ".join(f"{k}={v}" for k, v in public_parameters(parameters).items()),

@@ -5,7 +5,9 @@ tracebacks) and :func:`check_parameters` right after their ``parameters`` cell.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
 from .errors import DataValidationError, ParameterError
 from .schema import SCHEMES, group_label
 from .stages import STATE
@@ -130,17 +132,14 @@ def start(*, data_dir, mapping=None, jurisdiction: str, first_year: int | None, 
     """Everything a decision-point notebook does after its parameters cell, in one call.
 
     Sets up the notebook, loads and validates the data (or, in a batch run, reads the workbook
-    the batch validated once, from ``cache``), checks the parameters and returns
-    ``(workbook, parameters, filters)``.
+    the batch validated once, from ``cache``: once per kernel, see :func:`_open_cache`), checks the
+    parameters and returns ``(workbook, parameters, filters)``.
     """
-    import pickle
-
     from .views import Filters, Workbook
 
     setup_notebook(mode)
     if cache:
-        with open(cache, "rb") as fh:
-            wb = pickle.load(fh)
+        wb = _open_cache(cache)
     else:
         wb = Workbook.load(data_dir, mapping=mapping, suppression_threshold=suppression_threshold)
     p = check_parameters(wb.data, jurisdiction=jurisdiction, first_year=first_year, last_year=last_year,
@@ -153,6 +152,26 @@ def start(*, data_dir, mapping=None, jurisdiction: str, first_year: int | None, 
     filters = Filters(jurisdiction=p.jurisdiction, first_year=p.first_year, last_year=p.last_year,
                       reference=p.reference, race_scheme=p.race_scheme, basis=basis)
     return wb, p, filters
+
+
+_OPENED: tuple[tuple, object] | None = None
+
+
+def _open_cache(cache: str):
+    """The workbook a batch saved to ``cache``, unpickled once per kernel: a batch worker's warm kernel
+    (:mod:`equity_helpers.kernels`) runs every notebook of its share of places with the same workbook, and
+    what one page computes (its measures) the next one reuses. Keyed by the file's path, size and
+    modification time; only the last one opened is kept."""
+    import pickle
+
+    global _OPENED
+    st = os.stat(cache)
+    key = (os.path.abspath(cache), st.st_size, st.st_mtime_ns)
+    if _OPENED is None or _OPENED[0] != key:
+        _OPENED = None  # the previous one can go before the next is read
+        with open(cache, "rb") as fh:
+            _OPENED = (key, pickle.load(fh))
+    return _OPENED[1]
 
 
 def show_view(wb, *, filters, mode: str, stages: list[str] | None = None, kind: str = "decision_point"):
