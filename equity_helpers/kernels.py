@@ -18,8 +18,9 @@ multiprocessing finaliser; ipykernel also ends itself when its parent process is
 signal handling stops it with the worker on Ctrl-C.
 
 Papermill executes each notebook through the ``equity-warm`` engine registered here: papermill's own nbclient
-engine, given the warm kernel's manager, which closes its client's channels after the run and leaves the
-kernel running.
+engine, given the warm kernel's manager and its one client (connected and ready once per kernel: a new client
+waits about 0.2 s for the kernel's output channel to go quiet), which leaves the kernel running. nbclient
+reads only the replies and outputs of its own requests, so nothing of one run reaches the next.
 """
 from __future__ import annotations
 
@@ -42,18 +43,15 @@ class WarmEngine(NBClientEngine):
     """Papermill's nbclient engine on a kernel that is already running (``km``), kept running after the run."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, *, km, log_output=False, stdout_file=None,
+    def execute_managed_notebook(cls, nb_man, kernel_name, *, km, kc, log_output=False, stdout_file=None,
                                  stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
                              kernel_name=kernel_name, log=logger, log_output=log_output, stdout_file=stdout_file,
                              stderr_file=stderr_file)
         client = PapermillNotebookClient(nb_man, km=km, **final)
-        try:
-            return client.execute()
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
+        client.kc = kc  # the warm kernel's client, ready: nbclient neither starts nor stops one
+        return client.execute()
 
 
 papermill_engines.register(ENGINE, WarmEngine)
@@ -85,6 +83,7 @@ class WarmKernel:
     def __init__(self, kernel_name: str = "python3"):
         self.kernel_name = kernel_name
         self.km = None
+        self.kc = None  # the one client of the running kernel
         self.runs = 0  # notebooks run in the current kernel
         self.starts = 0  # kernels started
         self.last_messages: list[str] = []  # what the kernel wrote to stderr during the last run
@@ -99,6 +98,7 @@ class WarmKernel:
         self._log = tempfile.TemporaryFile(mode="w+b")  # private (0600, unlinked)
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
         run_sync(self.km.start_kernel)(stderr=self._log, env=dict(os.environ))
+        run_sync(self._connect)()
         self.runs = 0
         self.starts += 1
 
@@ -111,6 +111,9 @@ class WarmKernel:
         """Stop the kernel (if running) and remove its log."""
         from jupyter_core.utils import run_sync
 
+        if self.kc is not None:
+            self.kc.stop_channels()
+            self.kc = None
         if self.km is not None:
             try:
                 run_sync(self.km.shutdown_kernel)(now=True)
@@ -143,16 +146,17 @@ class WarmKernel:
         self._offset = self._log.tell()
         self.last_messages = []
 
+    async def _connect(self) -> None:
+        self.kc = self.km.client()
+        self.kc.allow_stdin = False
+        self.kc.start_channels()
+        await self.kc.wait_for_ready(timeout=60)
+
     async def _execute(self, code: str) -> None:
-        kc = self.km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=60)
-            reply = await kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda m: None)
-            if reply["content"]["status"] != "ok":
-                raise RuntimeError(f"the kernel could not be prepared: {reply['content'].get('evalue', '')}")
-        finally:
-            kc.stop_channels()
+        reply = await self.kc.execute_interactive(code, store_history=False, timeout=60,
+                                                  output_hook=lambda m: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"the kernel could not be prepared: {reply['content'].get('evalue', '')}")
 
     def finished(self, ok: bool) -> None:
         """After a run: keep what the kernel wrote to stderr during it (:attr:`last_messages`); a failed run's

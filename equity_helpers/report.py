@@ -163,7 +163,7 @@ def run_notebook(notebook: str | Path, out: str | Path, *, parameters: dict[str,
         from .kernels import ENGINE
 
         kernel.prepare(cwd=cwd)
-        engine = {"engine_name": ENGINE, "km": kernel.km}
+        engine = {"engine_name": ENGINE, "km": kernel.km, "kc": kernel.kc}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.running.ipynb")

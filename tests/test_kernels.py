@@ -68,7 +68,9 @@ def test_a_failed_run_or_a_dead_kernel_gets_a_new_kernel(kernel, tmp_path):
     assert (tmp_path / "b.failed.ipynb").exists() and kernel.km is None  # replaced before the next run
     run_notebook(good, tmp_path / "g2.ipynb", parameters={"name": "two"}, kernel=kernel)
     assert kernel.starts == 2 and "fine two" in _outputs(tmp_path / "g2.ipynb")[1]
-    psutil.Process(kernel.km.provisioner.process.pid).kill()  # a kernel that died between runs
+    dead = psutil.Process(kernel.km.provisioner.process.pid)
+    dead.kill()  # a kernel that died between runs
+    dead.wait(timeout=10)
     run_notebook(good, tmp_path / "g3.ipynb", parameters={"name": "three"}, kernel=kernel)
     assert kernel.starts == 3 and "fine three" in _outputs(tmp_path / "g3.ipynb")[1]
 
