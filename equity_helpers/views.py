@@ -332,16 +332,15 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
                              focus_group=focus, sentences=text, trend_unit=unit)
 
 
-def show_whole_chain(wb: Workbook, *, filters: Filters) -> list[DecisionPointView]:
+def show_whole_chain(wb: Workbook, *, filters: Filters) -> None:
     """Show the front of the chain (:data:`DECISION_CHAIN`) on both bases, population first, then each
-    decision against the previous one; returns the two views."""
+    decision against the previous one. Returns nothing (a notebook cell ending with it shows no repr)."""
     from dataclasses import replace
 
     views = [decision_point_view(wb, stages=DECISION_CHAIN, filters=replace(filters, basis=basis))
              for basis in ("population", "decision")]
     for v in views:
         v.show()
-    return views
 
 
 def _trend(rows: pd.DataFrame, groups_shown=None) -> tuple[pd.DataFrame, str]:

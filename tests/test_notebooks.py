@@ -68,6 +68,10 @@ def test_notebook_runs_in_batch_and_passes_nbval(tmp_path, notebook, jurisdictio
         jurisdiction != "Statewide" and "Too few children entered care in" in "".join(
             str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)), "charts are rendered"
     assert "application/vnd.jupyter.widget-view+json" not in kinds, "no widget left as the only output"
+    # every output is a page element (text, a table, a chart): no plain-text repr of an object a cell returned
+    plain = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             if o.output_type in ("display_data", "execute_result") and set(o.get("data", {})) <= {"text/plain"}]
+    assert plain == [], [str(o["data"])[:200] for o in plain]
     if notebook == SURVEY_NOTEBOOK:
         text = "".join(str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert "people answered the survey for all partners together" in text and "hidden" in text
