@@ -12,7 +12,7 @@ import pandas as pd
 
 from .schema import STAGES, group_label
 
-__all__ = ["PALETTE", "group_scale", "offline_loader_html", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "CHART_FIELDS", "trend_chart", "county_chart",
+__all__ = ["PALETTE", "group_scale", "offline_loader_html", "chart_html", "RENDERER", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "CHART_FIELDS", "trend_chart", "county_chart",
            "survival_chart", "exits_chart", "survey_waves_chart", "survey_sectors_chart", "survey_items_chart",
            "SURVEY_AGREEMENT"]
 
@@ -70,17 +70,65 @@ def offline_loader_html(src: str | None = None) -> str:
                 f"vegaembed_version: {alt.VEGAEMBED_VERSION!r}}}")
     runtime = (f"<script type=\"text/javascript\" src=\"{src}\"></script>" if src
                else f"<script type=\"text/javascript\">{vega_bundle()}</script>")
-    return runtime + f"<script type=\"text/javascript\">var VEGA_DEBUG = {versions};</script>"
+    return (runtime + f"<script type=\"text/javascript\">var VEGA_DEBUG = {versions};</script>"
+            f"<style>{_EMBED_CSS}</style>")
+
+
+# what Altair's HTML output repeats before every chart, on the page once instead
+_EMBED_CSS = ".vega-embed{width:100%;display:flex}.vega-embed details,.vega-embed details summary{position:relative}"
+
+RENDERER = "equity"
+"""Altair renderer name of :func:`chart_html` (enabled by :func:`equity_helpers.workbook.setup_notebook`)."""
+
+
+def chart_html(spec: dict, embed_options: dict | None = None) -> str:
+    """The HTML of one chart: an empty ``div`` and one call to ``vegaEmbed`` with the specification as
+    compact JSON (with ``embed_options``; Vega-Lite mode).
+
+    Altair's own HTML output wraps every chart in about 3 KB of loader code (CDN addresses, RequireJS, a
+    style block) that pages with :func:`offline_loader_html` never use: a dozen charts on a page made a
+    sixth of a report. This needs the runtime that block puts on the page; without it the chart says so
+    instead of reaching for the network."""
+    import json
+    import uuid
+
+    uid = f"eh-chart-{uuid.uuid4().hex[:16]}"
+    opts = {"mode": "vega-lite", **(embed_options or {})}
+    # "</" cannot end the script early
+    code = json.dumps(spec, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    return (f'<div id="{uid}"></div><script type="text/javascript">(function(){{'
+            f'var el=document.getElementById("{uid}");'
+            'if(typeof vegaEmbed!=="function"){el.textContent="This chart needs the chart runtime of its page.";'
+            'return;}'
+            f'vegaEmbed(el,{code},{json.dumps(opts, separators=(",", ":"))}).catch(function(e){{'
+            'el.textContent="This chart could not be drawn: "+e.message;});})();</script>')
+
+
+def _render(spec: dict, **metadata) -> dict:
+    return {"text/html": chart_html(spec, metadata.get("embed_options"))}
+
+
+alt.renderers.register(RENDERER, _render)
 
 
 # Okabe-Ito colour-blind safe palette
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000", "#999999"]
 
 
+GROUP_COLOURS: dict[str, str] = {
+    "aian": PALETTE[0], "aian_aic": PALETTE[0], "asian": PALETTE[1], "black": PALETTE[2], "black_aic": PALETTE[2],
+    "hispanic": PALETTE[3], "multiracial": PALETTE[4], "nhpi": PALETTE[5], "white": PALETTE[6],
+    "all": PALETTE[7], "overall": PALETTE[7], "all_other": PALETTE[8], "unknown": PALETTE[8]}
+"""One colour per group in every chart of every page (a group the table does not know takes the next
+unused palette colour in its chart)."""
+
+
 def group_scale(groups: list[str]) -> alt.Scale:
-    """A fixed colour per group label, the same across charts."""
+    """A fixed colour per group (:data:`GROUP_COLOURS`), the same across charts: the rates chart, which also
+    shows all children, no longer shifts every colour after "all children" by one."""
     labels = [group_label(g) for g in groups]
-    return alt.Scale(domain=labels, range=PALETTE[: len(labels)])
+    spare = iter([c for c in PALETTE if c not in {GROUP_COLOURS.get(g) for g in groups}])
+    return alt.Scale(domain=labels, range=[GROUP_COLOURS.get(g) or next(spare, PALETTE[8]) for g in groups])
 
 
 def stage_counts_chart(counts: pd.DataFrame, *, title: str) -> alt.Chart:

@@ -59,12 +59,12 @@ def _show_chart(spec: dict) -> None:
 
 
 def chart_bundle(spec: dict) -> dict:
-    """The offline HTML output of a Vega-Lite specification (Altair's HTML renderer, which uses the Vega runtime
-    :func:`equity_helpers.charts.offline_loader_html` put on the page), drawn as SVG without the chart menu."""
-    import altair as alt
+    """The offline HTML output of a Vega-Lite specification (:func:`equity_helpers.charts.chart_html`, which
+    uses the Vega runtime :func:`equity_helpers.charts.offline_loader_html` put on the page), drawn as SVG
+    without the chart menu."""
+    from .charts import chart_html
 
-    alt.renderers.enable("html")
-    return alt.renderers.get()(spec, embed_options={"renderer": "svg", "actions": False})
+    return {"text/html": chart_html(spec, {"renderer": "svg", "actions": False})}
 
 
 def _html(text: str, cls: str = "", tag: str = "p") -> str:

@@ -35,8 +35,9 @@ class Parameters:
 def setup_notebook(mode: str = "interactive") -> None:
     """Prepare the kernel for charts that work offline and errors in plain words.
 
-    * Charts use Altair's HTML renderer, and one output of this call inlines the Vega JavaScript
-      (:func:`equity_helpers.charts.offline_loader_html`), so every chart after it renders with
+    * Charts use a compact HTML renderer (:func:`equity_helpers.charts.chart_html`), and one output of
+      this call inlines the Vega JavaScript (:func:`equity_helpers.charts.offline_loader_html`), so
+      every chart after it renders with
       no network, with hover tooltips, in JupyterLab and in the exported HTML report (which then
       holds the bundle exactly once).
     * A :class:`DataValidationError` or :class:`ParameterError` is shown as its plain-language
@@ -46,7 +47,9 @@ def setup_notebook(mode: str = "interactive") -> None:
         raise ParameterError(f"mode must be one of {MODES}, not {mode!r}.")
     import altair as alt
 
-    alt.renderers.enable("html")
+    from .charts import RENDERER
+
+    alt.renderers.enable(RENDERER)
     alt.data_transformers.disable_max_rows()
     try:
         from IPython import get_ipython

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from equity_helpers import charts
-from equity_helpers.views import Filters, Workbook, decision_point_view, time_in_care_view
+from equity_helpers.views import Filters, decision_point_view, time_in_care_view
 
 from .conftest import SAMPLE
 
@@ -103,3 +103,35 @@ def test_every_chart_a_page_draws_passes_the_vega_lite_schema(wb):
             ch.to_dict(validate=True)
         except jsonschema.ValidationError as exc:  # pragma: no cover - the failure message
             pytest.fail(f"{ch.to_dict(validate=False).get('title')}: {exc.message}")
+
+
+def test_chart_html_is_one_embed_call_with_the_spec_and_no_network():
+    import re
+
+    from equity_helpers.charts import chart_html, offline_loader_html
+
+    spec = {"title": "a title with </script> in it", "mark": "point", "data": {"values": [{"a": 1}]},
+            "encoding": {"x": {"field": "a", "type": "quantitative"}}}
+    page = chart_html(spec, {"renderer": "svg", "actions": False})
+    assert "http" not in page and page.count("<script") == 1 and page.count("</script>") == 1
+    m = re.search(r'vegaEmbed\(el,(.*),(\{"mode".*?\})\)\.catch', page)
+    assert json.loads(m.group(1).replace("<\\/", "</")) == spec
+    assert json.loads(m.group(2)) == {"mode": "vega-lite", "renderer": "svg", "actions": False}
+    ids = re.findall(r'id="(eh-chart-[0-9a-f]+)"', page)
+    assert len(ids) == 1 and f'getElementById("{ids[0]}")' in page and ids[0] not in chart_html(spec)
+    # the style Altair repeated per chart is on the page once, with the runtime
+    assert ".vega-embed{width:100%;display:flex}" in offline_loader_html(src="../assets/vega.js")
+
+
+def test_a_group_has_one_colour_in_every_chart(wb):
+    """The rates chart also shows all children; its colours must not shift against the ratio chart's."""
+    v = decision_point_view(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
+    colours = []
+    for ch in v.charts()[:2]:
+        spec = ch.to_dict()
+        scale = next(lay["encoding"]["color"]["scale"] for lay in _layers(spec)
+                     if "scale" in lay.get("encoding", {}).get("color", {}))
+        colours.append(dict(zip(scale["domain"], scale["range"])))
+    rates, ratios = colours
+    assert "all children" in rates and "all children" not in ratios
+    assert all(rates[g] == ratios[g] for g in ratios) and len(set(rates.values())) == len(rates)

@@ -64,7 +64,7 @@ def test_notebook_runs_in_batch_and_passes_nbval(tmp_path, notebook, jurisdictio
                    for o in c.outputs)
     assert html.count("window.vegaEmbed=") == 1, "the offline Vega bundle is inlined exactly once"
     # charts are rendered, or the page says why a small place's numbers are all hidden
-    assert "vegaEmbed(outputDiv" in html or "image/svg+xml" in kinds or (
+    assert "vegaEmbed(el," in html or "image/svg+xml" in kinds or (
         jurisdiction != "Statewide" and "Too few children entered care in" in "".join(
             str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs)), "charts are rendered"
     assert "application/vnd.jupyter.widget-view+json" not in kinds, "no widget left as the only output"
@@ -131,7 +131,7 @@ def test_report_is_offline_and_hides_code(tmp_path):
     assert entry["status"] == "ok"
     assert not re.search(r"<script[^>]+src=", html), "no external scripts"
     assert not re.search(r"<link[^>]+href=[\"']https?:", html), "no external stylesheets"
-    assert html.count("window.vegaEmbed=") == 1 and "vegaEmbed(outputDiv" in html  # bundle inlined once
+    assert html.count("window.vegaEmbed=") == 1 and "vegaEmbed(el," in html  # bundle inlined once
     assert "eh.load" not in html and "import equity_helpers" not in html, "code is hidden"
     assert "About this report" in html and "Counts from 1 to 10" in html
     assert re.search(r"C\d{8}", html) is None, "no child ids in a shared report"
