@@ -1,7 +1,8 @@
-"""Altair chart builders: one theme, colour-blind safe, suppression shown with text, not colour alone.
+"""Chart builders: one theme, colour-blind safe, suppression shown with text, not colour alone.
 
-Every builder takes a tidy table produced by the package and returns an ``alt.Chart``; none
-computes a number of its own.
+Every builder takes a tidy table produced by the package and returns a chart (an Altair chart, or for
+the four charts of a decision-point page, which an analyst's filters redraw, a plain Vega-Lite
+:class:`Spec`); none computes a number of its own.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pandas as pd
 
 from .schema import STAGES, group_label
 
-__all__ = ["PALETTE", "group_scale", "offline_loader_html", "chart_html", "RENDERER", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "CHART_FIELDS", "trend_chart", "county_chart",
+__all__ = ["PALETTE", "group_scale", "offline_loader_html", "chart_html", "RENDERER", "Spec", "vega_bundle", "stage_counts_chart", "rri_chart", "rate_chart", "CHART_FIELDS", "trend_chart", "county_chart",
            "survival_chart", "exits_chart", "survey_waves_chart", "survey_sectors_chart", "survey_items_chart",
            "SURVEY_AGREEMENT"]
 
@@ -217,13 +218,84 @@ def _slim(df: pd.DataFrame, keep: tuple[str, ...] = ()) -> pd.DataFrame:
                    errors="ignore")
 
 
-_TOOLTIP = [alt.Tooltip("group:N"), alt.Tooltip("decision point:N"), alt.Tooltip("count:Q", title="children", format=","),
-            alt.Tooltip("base_count:Q", title="base", format=","), alt.Tooltip("rate:Q", format=".1f"),
-            alt.Tooltip("rri:Q", title="relative rate", format=".2f"), alt.Tooltip("rri_low:Q", format=".2f"),
-            alt.Tooltip("rri_high:Q", format=".2f"), alt.Tooltip("status:N")]
+# The four charts of a decision-point page are plain Vega-Lite specifications (:class:`Spec`), not Altair
+# objects: an analyst's filter change redraws them, and building them through Altair (encodings parsed,
+# copied and checked against the schema) took 0.3-0.7 s of every redraw; a dict takes a millisecond. Their
+# output is what the Altair builders produced, and tests check every one against the Vega-Lite schema.
+_TOOLTIP = [{"field": "group", "type": "nominal"}, {"field": "decision point", "type": "nominal"},
+            {"field": "count", "format": ",", "title": "children", "type": "quantitative"},
+            {"field": "base_count", "format": ",", "title": "base", "type": "quantitative"},
+            {"field": "rate", "format": ".1f", "type": "quantitative"},
+            {"field": "rri", "format": ".2f", "title": "relative rate", "type": "quantitative"},
+            {"field": "rri_low", "format": ".2f", "type": "quantitative"},
+            {"field": "rri_high", "format": ".2f", "type": "quantitative"},
+            {"field": "status", "type": "nominal"}]
+_PARITY = {"mark": {"type": "rule", "color": "#333", "strokeDash": [4, 3]},
+           "encoding": {"x": {"field": "one", "type": "quantitative"}}}
+_NOTE_MARK = {"type": "text", "align": "left", "dx": 4, "fontStyle": "italic", "color": "#444"}
 
 
-def rri_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart:
+class Spec:
+    """A chart as a plain Vega-Lite specification: shown in Jupyter through the active Altair renderer
+    (:func:`chart_html` on our pages), ``to_dict`` like an Altair chart (``validate=True`` checks it against
+    the Vega-Lite schema and raises :class:`jsonschema.ValidationError`)."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+
+    @property
+    def kind(self) -> str:
+        """"facet" or "layer"."""
+        return "facet" if "facet" in self.spec else "layer"
+
+    def to_dict(self, validate: bool = False, **_) -> dict:
+        import copy
+
+        if validate:
+            from altair.utils.schemapi import validate_jsonschema
+            from altair.vegalite.v6.schema.core import load_schema
+
+            validate_jsonschema(self.spec, load_schema(), rootschema=load_schema())
+        return copy.deepcopy(self.spec)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return alt.renderers.get()(self.spec)
+
+
+def _values(df: pd.DataFrame) -> list[dict]:
+    """Rows as JSON values (missing as null)."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
+def _dataset(values: list[dict]) -> str:
+    """Altair's name for inline data: a hash of the rows."""
+    import hashlib
+    import json
+
+    return "data-" + hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _spec(body: dict, *datasets: list[dict]) -> Spec:
+    """A top-level specification: schema, theme, the inline datasets and ``body``."""
+    return Spec({"$schema": alt.SCHEMA_URL, "config": _theme()["config"],
+                 "datasets": {_dataset(v): v for v in datasets}, **body})
+
+
+def _colour(groups: list[str], **extra) -> dict:
+    scale = group_scale(groups)
+    return {"field": "group", **extra, "scale": {"domain": scale.domain, "range": scale.range}, "type": "nominal"}
+
+
+def _children(label: str) -> str:
+    """"White children", but "all other children" (the reference's label may already say children)."""
+    return label if label.endswith("children") else f"{label} children"
+
+
+def _facet_order(df: pd.DataFrame) -> list[str]:
+    return [STAGES[s].label if s in STAGES else s for s in dict.fromkeys(df["stage"])]
+
+
+def rri_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> Spec:
     """Relative rate index per group with its interval, against a line at 1 (parity).
 
     ``m``: :func:`~equity_helpers.measures.measures` rows for one jurisdiction, period and basis
@@ -235,91 +307,116 @@ def rri_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart
     df["note"] = df["status"].where(df["rri"].isna() & df["status"].isin(
         ["suppressed", "too few children for a ratio", "no children in the base"]), "")
     df["one"] = 1.0
-    order = [group_label(g) for g in dict.fromkeys(df["race_ethnicity"])]
-    y = alt.Y("group:N", sort=order, title=None)
-    data = _slim(df)  # at the top of the layer: a faceted chart needs it there (see _layer)
-    base = alt.Chart().encode(y=y, tooltip=_TOOLTIP)
-    rule = alt.Chart().mark_rule(color="#333", strokeDash=[4, 3]).encode(x=alt.X("one:Q"))
-    bars = base.transform_filter("isValid(datum.rri_low)").mark_rule(strokeWidth=2).encode(
-        x=alt.X("rri_low:Q", scale=alt.Scale(type="log"), title=f"relative rate index (1 = same rate as "
-                                                                 f"{reference_label} children)"),
-        x2="rri_high:Q", color=alt.Color("group:N", scale=group_scale(list(dict.fromkeys(df["race_ethnicity"]))),
-                                         legend=None))
-    points = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_point(size=90).encode(
-        x=alt.X("rri:Q", scale=alt.Scale(type="log")),
-        color=alt.Color("group:N", scale=group_scale(list(dict.fromkeys(df["race_ethnicity"]))), legend=None),
-        fill=alt.condition("datum.filled", alt.Color("group:N", scale=group_scale(list(dict.fromkeys(
-            df["race_ethnicity"]))), legend=None), alt.value("white")),
-        shape=alt.Shape("status:N", title="status"))
-    notes = base.transform_filter("datum.note != ''").mark_text(align="left", dx=4, fontStyle="italic",
-                                                                color="#444").encode(x=alt.X("one:Q"), text="note:N")
-    layered = alt.layer(rule, bars, points, notes, data=data).properties(width=420, height=alt.Step(22))
+    groups = list(dict.fromkeys(df["race_ethnicity"]))
+    y = {"field": "group", "sort": [group_label(g) for g in groups], "title": None, "type": "nominal"}
+    colour = _colour(groups, legend=None)
+    values = _values(_slim(df))
+    layers = [_PARITY, {
+        "mark": {"type": "rule", "strokeWidth": 2},
+        "encoding": {"color": colour, "tooltip": _TOOLTIP,
+                     "x": {"field": "rri_low", "scale": {"type": "log"},
+                           "title": f"relative rate index (1 = same rate as {_children(reference_label)})",
+                           "type": "quantitative"}, "x2": {"field": "rri_high"}, "y": y},
+        "transform": [{"filter": "isValid(datum.rri_low)"}]}, {
+        "mark": {"type": "point", "size": 90},
+        "encoding": {"color": colour, "fill": {"condition": {"test": "datum.filled", **colour}, "value": "white"},
+                     "shape": {"field": "status", "title": "status", "type": "nominal"}, "tooltip": _TOOLTIP,
+                     "x": {"field": "rri", "scale": {"type": "log"}, "type": "quantitative"}, "y": y},
+        "transform": [{"filter": "isValid(datum.rri) && datum.rri > 0"}]}, {
+        "mark": _NOTE_MARK,
+        "encoding": {"text": {"field": "note", "type": "nominal"}, "tooltip": _TOOLTIP,
+                     "x": {"field": "one", "type": "quantitative"}, "y": y},
+        "transform": [{"filter": "datum.note != ''"}]}]
+    inner = {"height": {"step": 22}, "width": 420, "layer": layers}
+    data = {"data": {"name": _dataset(values)}, "title": title}
     if df["stage"].nunique() > 1:
-        order_s = [STAGES[s].label if s in STAGES else s for s in dict.fromkeys(df["stage"])]
-        return layered.facet(row=alt.Row("decision point:N", sort=order_s, title=None,
-                                         header=alt.Header(labelAngle=0, labelAlign="left"))).properties(
-            title=title)
-    return layered.properties(title=title)
+        return _spec({**data, "facet": {"row": {"field": "decision point", "header": {
+            "labelAlign": "left", "labelAngle": 0}, "sort": _facet_order(df), "title": None, "type": "nominal"}},
+            "spec": inner}, values)
+    return _spec({**data, **inner}, values)
 
 
-def rate_chart(m: pd.DataFrame, *, title: str) -> alt.Chart:
+def rate_chart(m: pd.DataFrame, *, title: str) -> Spec:
     """Rates per group with intervals (per 1,000 children or per 100 at the base), one panel per stage."""
     df = _prepare(m[m["race_ethnicity"] != "unknown"])
     groups = list(dict.fromkeys(df["race_ethnicity"]))
     df["note"] = df["status"].where(df["rate"].isna() & (df["status"] == "suppressed"), "")
     unit = "per 1,000 children" if (df["per"] == 1000).all() else "per 100 at the previous decision"
-    base = alt.Chart().encode(y=alt.Y("group:N", sort=[group_label(g) for g in groups], title=None),
-                              tooltip=_TOOLTIP)
-    err = base.mark_rule(strokeWidth=2).encode(x=alt.X("rate_low:Q", title=f"rate {unit}"), x2="rate_high:Q",
-                                               color=alt.Color("group:N", scale=group_scale(groups), legend=None))
-    pts = base.mark_point(size=80, filled=True).encode(x="rate:Q", color=alt.Color("group:N", legend=None),
-                                                       shape=alt.Shape("status:N", title="status"))
-    notes = base.transform_filter("datum.note != ''").mark_text(align="left", fontStyle="italic", color="#444").encode(
-        x=alt.value(2), text="note:N")
-    layer = alt.layer(err, pts, notes, data=_slim(df)).properties(width=300, height=alt.Step(20))
+    y = {"field": "group", "sort": [group_label(g) for g in groups], "title": None, "type": "nominal"}
+    values = _values(_slim(df))
+    layers = [{
+        "mark": {"type": "rule", "strokeWidth": 2},
+        "encoding": {"color": _colour(groups, legend=None), "tooltip": _TOOLTIP,
+                     "x": {"field": "rate_low", "title": f"rate {unit}", "type": "quantitative"},
+                     "x2": {"field": "rate_high"}, "y": y}}, {
+        "mark": {"type": "point", "filled": True, "size": 80},
+        "encoding": {"color": {"field": "group", "legend": None, "type": "nominal"},
+                     "shape": {"field": "status", "title": "status", "type": "nominal"}, "tooltip": _TOOLTIP,
+                     "x": {"field": "rate", "type": "quantitative"}, "y": y}}, {
+        "mark": {"type": "text", "align": "left", "fontStyle": "italic", "color": "#444"},
+        "encoding": {"text": {"field": "note", "type": "nominal"}, "tooltip": _TOOLTIP, "x": {"value": 2}, "y": y},
+        "transform": [{"filter": "datum.note != ''"}]}]
+    inner = {"height": {"step": 20}, "width": 300, "layer": layers}
+    data = {"data": {"name": _dataset(values)}, "title": title}
     if df["stage"].nunique() > 1:
-        order_s = [STAGES[s].label if s in STAGES else s for s in dict.fromkeys(df["stage"])]
-        return layer.facet(facet=alt.Facet("decision point:N", sort=order_s, title=None), columns=2).resolve_scale(
-            x="independent").properties(title=title)
-    return layer.properties(title=title)
+        return _spec({**data, "columns": 2, "facet": {"field": "decision point", "sort": _facet_order(df),
+                                                     "title": None, "type": "nominal"},
+                      "resolve": {"scale": {"x": "independent"}}, "spec": inner}, values)
+    return _spec({**data, **inner}, values)
 
 
-def trend_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart:
+def trend_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> Spec:
     """Relative rate index by year for each group, with intervals, against the parity line."""
     df = _prepare(m[~m["race_ethnicity"].isin(["all", "unknown"])])
     groups = list(dict.fromkeys(df["race_ethnicity"]))
     df["year"] = df["period"].astype(str).str.replace("(pooled: each child counted once per year)", "", regex=False)
-    base = alt.Chart(_slim(df)).encode(x=alt.X("year:O", title="fiscal years", sort=list(dict.fromkeys(df["year"]))),
-                                tooltip=_TOOLTIP + [alt.Tooltip("year:O")])
-    scale = group_scale(groups)
-    line = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_line(point=True).encode(
-        y=alt.Y("rri:Q", scale=alt.Scale(type="log"), title=f"relative rate vs {reference_label} children"),
-        color=alt.Color("group:N", scale=scale, title="group"), strokeDash=alt.StrokeDash("group:N", legend=None))
-    band = base.transform_filter("isValid(datum.rri_low) && datum.rri_low > 0").mark_rule(opacity=0.5).encode(
-        y="rri_low:Q", y2="rri_high:Q", color=alt.Color("group:N", scale=scale))
-    parity = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(y="one:Q")
-    return alt.layer(band, line, parity).properties(width=480, height=260, title=title)
+    values, parity = _values(_slim(df)), [{"one": 1.0}]
+    data = {"name": _dataset(values)}
+    x = {"field": "year", "sort": list(dict.fromkeys(df["year"])), "title": "fiscal years", "type": "ordinal"}
+    tooltip = _TOOLTIP + [{"field": "year", "type": "ordinal"}]
+    layers = [{
+        "data": data, "mark": {"type": "rule", "opacity": 0.5},
+        "encoding": {"color": _colour(groups), "tooltip": tooltip, "x": x,
+                     "y": {"field": "rri_low", "type": "quantitative"}, "y2": {"field": "rri_high"}},
+        "transform": [{"filter": "isValid(datum.rri_low) && datum.rri_low > 0"}]}, {
+        "data": data, "mark": {"type": "line", "point": True},
+        "encoding": {"color": _colour(groups, title="group"),
+                     "strokeDash": {"field": "group", "legend": None, "type": "nominal"}, "tooltip": tooltip,
+                     "x": x, "y": {"field": "rri", "scale": {"type": "log"},
+                                   "title": f"relative rate vs {_children(reference_label)}",
+                                   "type": "quantitative"}},
+        "transform": [{"filter": "isValid(datum.rri) && datum.rri > 0"}]}, {
+        "data": {"name": _dataset(parity)}, "mark": {"type": "rule", "color": "#333", "strokeDash": [4, 3]},
+        "encoding": {"y": {"field": "one", "type": "quantitative"}}}]
+    return _spec({"height": 260, "width": 480, "title": title, "layer": layers}, values, parity)
 
 
-def county_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> alt.Chart:
+def county_chart(m: pd.DataFrame, *, title: str, reference_label: str) -> Spec:
     """One group's relative rate index in every jurisdiction, with intervals; suppressed ones written as text."""
     df = _prepare(m)
     df["note"] = df["status"].where(df["rri"].isna(), "")
     df["one"] = 1.0
     order = df.sort_values("rri", ascending=False)["jurisdiction"].tolist()
-    data = _slim(df, keep=("jurisdiction",))
-    base = alt.Chart().encode(y=alt.Y("jurisdiction:N", sort=order, title=None),
-                              tooltip=[alt.Tooltip("jurisdiction:N")] + _TOOLTIP)
-    rule = alt.Chart().mark_rule(color="#333", strokeDash=[4, 3]).encode(x="one:Q")
-    err = base.transform_filter("isValid(datum.rri_low) && datum.rri_low > 0").mark_rule(
-        strokeWidth=2, color=PALETTE[0]).encode(
-        x=alt.X("rri_low:Q", scale=alt.Scale(type="log"), title=f"relative rate vs {reference_label} children"),
-        x2="rri_high:Q")
-    pts = base.transform_filter("isValid(datum.rri) && datum.rri > 0").mark_point(
-        size=80, filled=True, color=PALETTE[0]).encode(x="rri:Q", shape=alt.Shape("status:N", title="status"))
-    notes = base.transform_filter("datum.note != ''").mark_text(align="left", dx=4, fontStyle="italic",
-                                                                color="#444").encode(x="one:Q", text="note:N")
-    return alt.layer(rule, err, pts, notes, data=data).properties(width=420, height=alt.Step(20), title=title)
+    values = _values(_slim(df, keep=("jurisdiction",)))
+    y = {"field": "jurisdiction", "sort": order, "title": None, "type": "nominal"}
+    tooltip = [{"field": "jurisdiction", "type": "nominal"}] + _TOOLTIP
+    layers = [_PARITY, {
+        "mark": {"type": "rule", "strokeWidth": 2, "color": PALETTE[0]},
+        "encoding": {"tooltip": tooltip, "x": {"field": "rri_low", "scale": {"type": "log"},
+                                               "title": f"relative rate vs {_children(reference_label)}",
+                                               "type": "quantitative"},
+                     "x2": {"field": "rri_high"}, "y": y},
+        "transform": [{"filter": "isValid(datum.rri_low) && datum.rri_low > 0"}]}, {
+        "mark": {"type": "point", "size": 80, "filled": True, "color": PALETTE[0]},
+        "encoding": {"shape": {"field": "status", "title": "status", "type": "nominal"}, "tooltip": tooltip,
+                     "x": {"field": "rri", "type": "quantitative"}, "y": y},
+        "transform": [{"filter": "isValid(datum.rri) && datum.rri > 0"}]}, {
+        "mark": _NOTE_MARK,
+        "encoding": {"text": {"field": "note", "type": "nominal"}, "tooltip": tooltip,
+                     "x": {"field": "one", "type": "quantitative"}, "y": y},
+        "transform": [{"filter": "datum.note != ''"}]}]
+    return _spec({"data": {"name": _dataset(values)}, "height": {"step": 20}, "width": 420, "title": title,
+                  "layer": layers}, values)
 
 
 def survival_chart(km: pd.DataFrame, *, title: str) -> alt.Chart:
