@@ -127,7 +127,7 @@ class WarmKernel:
     # -- runs ----------------------------------------------------------------------------------------------------
     def prepare(self, *, cwd: str | Path, env: dict[str, str | None] | None = None) -> None:
         """Make the kernel ready for the next notebook, starting it if needed. ``env``: the variables to set
-        (``None`` removes one); by default :data:`PASSED_ENV` as this process has them now."""
+        (``None`` removes one); by default those of :func:`passed_env` as this process has them now."""
         from jupyter_core.utils import run_sync
 
         if env is None:
