@@ -131,7 +131,8 @@ def scrub_paths(path: str | Path, labels: dict[str, str], *, compact: bool = Fal
     atomic_write_text(path, text)
 
 
-RICHER = ("text/html", "image/svg+xml", "image/png", "application/vnd.vegalite.v5+json", "text/markdown")
+RICHER = ("text/html", "text/markdown", "image/svg+xml", "image/png", "application/vnd.vegalite")
+"""Output forms richer than plain text (Vega-Lite's mime types by prefix: one per version)."""
 
 
 def compact_outputs(nb: dict) -> dict:
@@ -142,7 +143,7 @@ def compact_outputs(nb: dict) -> dict:
         for out in cell.get("outputs", []) or []:
             data = out.get("data")
             if out.get("output_type") in ("display_data", "execute_result") and data and "text/plain" in data \
-                    and any(k in data for k in RICHER):
+                    and any(k.startswith(RICHER) for k in data):
                 del data["text/plain"]
     return nb
 

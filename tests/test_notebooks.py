@@ -135,3 +135,19 @@ def test_report_is_offline_and_hides_code(tmp_path):
     assert "eh.load" not in html and "import equity_helpers" not in html, "code is hidden"
     assert "About this report" in html and "Counts from 1 to 10" in html
     assert re.search(r"C\d{8}", html) is None, "no child ids in a shared report"
+
+
+def test_executed_notebooks_keep_one_form_of_each_rich_output():
+    from equity_helpers.report import compact_outputs
+
+    error = {"output_type": "error", "ename": "ValueError", "evalue": "x", "traceback": []}
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "data": {"text/plain": "<Chart>", "text/html": "<div></div>"}},
+        {"output_type": "execute_result", "data": {"text/plain": "table", "text/markdown": "| a |"}},
+        {"output_type": "display_data", "data": {"text/plain": "only words"}},
+        {"output_type": "display_data", "data": {"text/plain": "s", "application/vnd.vegalite.v6+json": {}}},
+        {"output_type": "stream", "name": "stdout", "text": "printed"}, error]}]}
+    outs = compact_outputs(nb)["cells"][0]["outputs"]
+    assert [sorted(o.get("data", {})) for o in outs] == [["text/html"], ["text/markdown"], ["text/plain"],
+                                                         ["application/vnd.vegalite.v6+json"], [], []]
+    assert outs[4]["text"] == "printed" and outs[5] == error
