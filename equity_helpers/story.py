@@ -422,12 +422,14 @@ _VALID = {"filter": "isValid(datum.rri) && datum.rri > 0"}
 
 
 def _colour(cat: Catalogue, *, legend=None) -> dict:
-    """One colour per group, the same in every chart and on every page (the catalogue's order of groups)."""
-    from .charts import PALETTE
+    """One colour per group, the same in every chart and on every page, the analyst pages' too
+    (:data:`equity_helpers.charts.GROUP_COLOURS`)."""
+    from .charts import group_colours
 
-    groups = [cat.group_label(g) for g in cat.messages["group_labels"] if g not in ("all", "overall", "all_other")]
-    return {"field": "group", "type": "nominal", "scale": {"domain": groups, "range": PALETTE[:len(groups)]},
-            "legend": legend}
+    codes = [g for g in cat.messages["group_labels"] if g not in ("all", "overall", "all_other")]
+    _, colours = group_colours(codes)
+    return {"field": "group", "type": "nominal", "scale": {"domain": [cat.group_label(g) for g in codes],
+                                                          "range": colours}, "legend": legend}
 
 
 def _tooltip(cat: Catalogue, *fields) -> list[dict]:

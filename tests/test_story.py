@@ -208,3 +208,16 @@ def test_following_the_reference_group_itself_says_so(wb):
     assert story.stage_sentences(story.stage_rows(rows, "entered_care"), ES, group="white",
                                  reference="white") == [ES.t("same_group")]
     assert story.changes(wb, f, EN, group="white") == ("", [EN.t("same_group")])
+
+
+def test_a_group_has_the_same_colour_on_the_dashboard_as_on_the_analyst_pages():
+    from equity_helpers.charts import GROUP_COLOURS
+    from equity_helpers.i18n import catalogue
+    from equity_helpers.story import _colour
+
+    for language in ("en", "es"):
+        cat = catalogue(language)
+        scale = _colour(cat)["scale"]
+        by_label = dict(zip(scale["domain"], scale["range"]))
+        for code in ("white", "black", "hispanic", "aian", "asian", "nhpi", "multiracial"):
+            assert by_label[cat.group_label(code)] == GROUP_COLOURS[code], (language, code)
