@@ -199,6 +199,15 @@ class _System:
             self.eq = np.zeros(0, bool)
         self.AT = self.A.T.tocsr()
 
+    def cells_of(self, relation: int) -> np.ndarray:
+        """Positions of the cells in one relation (``A[relation].indices`` without building a 1-row matrix:
+        slicing a row of a sparse matrix costs about as much as the rest of the search around it)."""
+        return self.A.indices[self.A.indptr[relation]:self.A.indptr[relation + 1]]
+
+    def relations_of(self, cell: int) -> np.ndarray:
+        """The relations holding one cell (``AT[cell].indices``, as :meth:`cells_of`)."""
+        return self.AT.indices[self.AT.indptr[cell]:self.AT.indptr[cell + 1]]
+
 
 def components(cells: pd.DataFrame, relations: Relations, *, hidden: pd.Series | np.ndarray,
                value: str = "value") -> np.ndarray:
@@ -459,7 +468,8 @@ def audit(cells: pd.DataFrame, relations: Relations, *, hidden: pd.Series | np.n
 def _rank(sys: _System, hid: np.ndarray, cols: np.ndarray, protection: Protection) -> np.ndarray:
     """Visible cells among ``cols``, best to hide first: non-zero, at least the width + 1 and the
     smallest such, then the largest smaller ones."""
-    cand = np.array([int(c) for c in cols if not hid[c]], int)
+    cols = np.asarray(cols, dtype=int)
+    cand = cols[~hid[cols]]
     if not len(cand):
         return cand
     v = sys.values[cand]
@@ -486,12 +496,12 @@ def _candidates(sys: _System, hid: np.ndarray, pos: int, protection: Protection,
     the same among the relations of the hidden cells it is linked with, and so on."""
     frontier, seen = [pos], {pos}
     for _ in range(depth):
-        rows = np.unique(np.concatenate([sys.AT[p].indices for p in frontier])) if frontier else np.array([], int)
+        rows = np.unique(np.concatenate([sys.relations_of(p) for p in frontier])) if frontier else np.array([], int)
         if slack is not None:
             rows = rows[np.lexsort((~sys.eq[rows], slack[rows]))]
         else:
             rows = rows[np.argsort(~sys.eq[rows], kind="stable")]
-        cols = [sys.A[r].indices for r in rows]
+        cols = [sys.cells_of(r) for r in rows]
         for cs in cols:
             cand = _rank(sys, hid, cs, protection)
             if len(cand):
@@ -590,7 +600,7 @@ def _protect_sensitive(sys: _System, hid: np.ndarray, sens: np.ndarray, check: n
         if quick_fail.any():
             new = set()
             for f in np.flatnonzero(quick_fail):
-                cand = _rank(sys, hid, sys.A[which[f]].indices, protection)
+                cand = _rank(sys, hid, sys.cells_of(which[f]), protection)
                 if len(cand):
                     new.add(int(cand[0]))
             if _VERBOSE:
