@@ -400,10 +400,14 @@ def voila_command(*, port: int, notebook: Path = DASHBOARD_NOTEBOOK) -> list[str
             "--VoilaConfiguration.file_allowlist=[]"]
 
 
-def voila_environment(release: Path, language: str, *, measures: Path | None = None) -> dict[str, str]:
+def voila_environment(release: Path, language: str, *, measures: Path | None = None,
+                      ipython_dir: Path | None = None) -> dict[str, str]:
     """The server's environment: our template on ``JUPYTER_PATH``, the release folder, the language and the
-    precomputed opening measures."""
+    precomputed opening measures; with ``ipython_dir`` (in the command's private folder) the kernels keep their
+    IPython profile and history there, not in the user's (no lock shared with the user's other kernels)."""
     env = dict(os.environ)
+    if ipython_dir is not None:
+        env["IPYTHONDIR"] = str(ipython_dir)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     env[RELEASE_ENV] = str(release)
     env[LANGUAGE_ENV] = language
@@ -467,7 +471,7 @@ def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str
             log = Path(server_log) if server_log else tmp / "server.log"
             with open(log, "ab") as sink:
                 proc = subprocess.Popen(voila_command(port=port), env=voila_environment(
-                    release, language, measures=tmp / "measures.pkl"),
+                    release, language, measures=tmp / "measures.pkl", ipython_dir=tmp / "ipython"),
                                         stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
             publish_release(data_dir, mapping=mapping, out=release, measures=tmp / "measures.pkl")
             try:
