@@ -59,17 +59,17 @@ papermill_engines.register(ENGINE, WarmEngine)
 # what runs in the kernel before each notebook: a clean namespace, the run's folder and environment, and the
 # execution count of a new kernel
 _PREPARE = """\
-get_ipython().reset(new_session=True)
-import os as _eh_os
-_eh_os.chdir({cwd})
-for _eh_k, _eh_v in {env}.items():
-    if _eh_v is None:
-        _eh_os.environ.pop(_eh_k, None)
-    else:
-        _eh_os.environ[_eh_k] = _eh_v
-del _eh_os, _eh_k, _eh_v
+def _eh_prepare(cwd, env):
+    import os
+    get_ipython().reset(new_session=True)
+    os.chdir(cwd)
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+_eh_prepare({cwd}, {env})  # the reset inside it also removes the function itself
 """
-
 
 class WarmKernel:
     """A Python kernel kept running between notebook runs (see the module's description).
