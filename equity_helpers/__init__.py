@@ -45,7 +45,7 @@ from .validate import ValidatedData, load, validate
 from .workbook import check_parameters, describe_parameters, setup_notebook, show_view, start
 from .survey_view import describe_survey, show_survey, start_survey  # noqa: E402
 
-_LAZY = ("charts", "narrative", "survival", "views", "present", "slides", "story", "i18n")
+_LAZY = ("charts", "narrative", "survival", "views", "present", "slides", "story", "i18n", "breakdowns")
 """Modules imported on first use (``equity_helpers.charts`` ...): Altair alone takes 0.7 s to import, which
 a command that only computes measures, or a notebook run that draws nothing yet, need not pay."""
 

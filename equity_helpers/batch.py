@@ -73,8 +73,9 @@ ASSETS = "assets"
 
 def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameters: dict,
          shared_assets: bool = True, survey: bool = True) -> list[Task]:
-    """The runs of a batch: every notebook for every jurisdiction (Statewide first); a
-    collaboration-wide notebook (:func:`notebook_scope`) once, with the state, and only when the data
+    """The runs of a batch: every notebook for every jurisdiction (Statewide first); a state-wide notebook
+    (:func:`notebook_scope` "state": what is published for the state only, such as the equity breakdowns)
+    once, with the state; a collaboration-wide notebook once, with the state, and only when the data
     have a collaboration survey (``survey``).
 
     ``shared_assets``: reports load the Vega runtime and the page style from :data:`ASSETS` by
@@ -85,6 +86,8 @@ def plan(*, jurisdictions: list[str], notebooks: list[str], out: Path, parameter
     for j in jurisdictions:
         for nb in notebooks:
             if scopes[nb] == "collaboration" and (j != STATE or not survey):
+                continue
+            if scopes[nb] == "state" and j != STATE:
                 continue
             params = {**parameters, "jurisdiction": j, "mode": "batch"}
             tasks.append(Task(notebook=str(NOTEBOOK_DIR / nb), jurisdiction=j, out_dir=str(out / _slug(j)),

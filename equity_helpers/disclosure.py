@@ -54,6 +54,7 @@ import pandas as pd
 # Protection) without solving anything, and should not pay for scipy.optimize at startup.
 
 __all__ = ["Protection", "Relations", "additive", "ordered", "protect", "audit", "components", "DisclosureError",
+           "primary_cells",
            "AUDIT_FAILED", "EXACT_MAX"]
 
 EXACT_MAX = 60
@@ -82,6 +83,9 @@ class Protection:
     Attributes
     ----------
     min_count, max_count : counts in ``[min_count, max_count]`` are sensitive and hidden (1-10).
+    strict_max_count : the upper end for cells the caller marks as more sensitive (:func:`primary_cells`'s
+        ``strict``; the workbook marks sexual orientation and gender identity, which the field treats as
+        more sensitive: 1-20).
     suppress_zero : also treat zero as sensitive.
     width : every sensitive hidden count keeps a feasible interval at least this wide (5: a reader
         can never narrow it to fewer than six possible values); other hidden cells are never pinned.
@@ -91,11 +95,13 @@ class Protection:
     max_count: int = 10
     suppress_zero: bool = False
     width: int = 5
+    strict_max_count: int = 20
 
     def describe(self) -> str:
         """The rule in plain words (report footers, README)."""
         zero = " and zero" if self.suppress_zero else ""
-        return (f"Counts from {self.min_count} to {self.max_count}{zero} are hidden, and more cells are hidden "
+        return (f"Counts from {self.min_count} to {self.max_count}{zero} are hidden (from {self.min_count} to "
+                f"{self.strict_max_count} for sexual orientation and gender identity), and more cells are hidden "
                 f"until, combining every published number and total, a reader cannot narrow any hidden count "
                 f"to a range of fewer than {self.width + 1} values, nor work out any other hidden number.")
 
@@ -407,6 +413,17 @@ def _outer_upper(sys: _System, hid: np.ndarray, lb: float) -> tuple[np.ndarray, 
     upper[c[order]] = vals[order]
     which[c[order]] = r[order]
     return upper, which
+
+
+def primary_cells(cells: pd.DataFrame, protection: Protection, *, value: str = "value",
+                  strict: np.ndarray | pd.Series | None = None) -> np.ndarray:
+    """The sensitive cells: counts from ``min_count`` to ``max_count`` (and zero with ``suppress_zero``),
+    and, among the ``strict`` cells, counts up to ``strict_max_count``."""
+    m = _primary(cells, protection, value, None)
+    if strict is not None:
+        v = cells[value].to_numpy(dtype=float)
+        m |= np.asarray(strict, bool) & (v >= protection.min_count) & (v <= protection.strict_max_count)
+    return m
 
 
 def _primary(cells: pd.DataFrame, protection: Protection, value: str, primary) -> np.ndarray:

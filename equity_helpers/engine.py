@@ -43,6 +43,7 @@ import pandas as pd
 from .errors import DataValidationError, ParameterError, Problem
 from .schema import (
     AGE_GROUPS,
+    EQUITY_COLUMNS,
     FAMILY_EXITS,
     PERMANENT_EXITS,
     RACE_FLAGS,
@@ -50,7 +51,7 @@ from .schema import (
     TABLES,
     RaceScheme,
 )
-from .stages import EXTRA_DIMS, LINK_DAYS
+from .stages import EXTRA_DIMS, LINK_DAYS, REPORT_DIMS
 from .stages import STATE as _STATE
 from .validate import (
     _FALSE,
@@ -399,6 +400,8 @@ def _code_errors(ck: _SqlChecker) -> list[tuple[str, str, dict]]:
             checks.append(("duplicate_id", f"{k} IN (SELECT k FROM dup_{ck.table})", {"column": spec.key}))
         checks.append(("missing_value", f"{k} IS NULL", {"column": spec.key}))
     for col, allowed in spec.codes.items():
+        if col not in ck:  # an optional column the agency does not record
+            continue
         c = _q(col)
         checks.append(("unknown_code", f"({c} IS NOT NULL AND {c} NOT IN {_in(allowed)})",
                        {"column": col, "codes": lambda cond, col=col: ck.codes(col, cond),
@@ -590,6 +593,8 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         for c in ck.columns:
             if name == "reports" and c == "disposition":
                 sel.append("coalesce(w.disposition, 'none') AS disposition")
+            elif c in EQUITY_COLUMNS:  # not recorded: unknown
+                sel.append(f"coalesce(w.{_q(c)}, 'unknown') AS {_q(c)}")
             elif name == "episodes" and c == "placement_count":
                 sel.append('CAST(trunc(coalesce(w."placement_count__n", 0)) AS BIGINT) AS placement_count')
             elif f"{c}__t" in have:
@@ -888,6 +893,13 @@ class Extract(ValidatedData):
         :func:`equity_helpers.stages.stage_counts`, the same rules)."""
         from .schema import assign_groups
 
+        if any(b in REPORT_DIMS for b in by):
+            # a report's note is per child, place and year, not a child's kind: counted from the records in
+            # pandas (the same rules as every other breakdown)
+            from .stages import _count_events
+
+            return _count_events(self.to_validated(), scheme, list(by), include_state=include_state,
+                                 include_counties=include_counties)
         attrs = ["child_id", "birth_date", "sex"] + [b for b in by if b not in ("age_group", "sex")]
         missing = [a for a in attrs if a not in self._kid_columns()]
         if missing:

@@ -42,14 +42,14 @@ import pandas as pd
 
 from . import disclosure
 from .errors import ParameterError
-from .schema import STAGES, get_scheme
+from .schema import EQUITY_COLUMNS, STAGES, get_scheme
 from .release_survival import (federal_release, federal_years, survival_relation_terms, survival_release,
                                visible_stats)
 from .stages import ALL, STATE, population_table, stage_counts
 
 __all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_label", "subgroup_levels",
            "release_cells", "relations", "Release", "build_release", "release_cache_dir", "CACHE_ENV",
-           "CHAIN_ORDER", "RELEASE_COLUMNS"]
+           "CHAIN_ORDER", "RELEASE_COLUMNS", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
 
 WINDOW_YEARS = 3
 """Length of the pooled blocks of years offered beside single years and the whole range."""
@@ -66,6 +66,25 @@ county totals and yearly state totals that agree, some yearly county counts fit 
 SUBGROUP_ALL = "all"
 BREAKDOWNS = ("age_group", "sex")
 """Subgroups offered as filters (one at a time: all children, one age group, or one sex)."""
+EQUITY_BREAKDOWNS = EQUITY_COLUMNS
+"""Equity breakdowns published when the data have the column (:data:`equity_helpers.schema.EQUITY_CODES`):
+each level of each, for the state over pooled windows, every race group within it."""
+STRICT_BREAKDOWNS = ("lgbtq",)
+"""Breakdowns whose counts are hidden up to :attr:`~equity_helpers.disclosure.Protection.strict_max_count`
+(20, not 10): sexual orientation and gender identity, which the field treats as more sensitive (a
+disclosed identity can put a young person at risk at home or in placement)."""
+
+
+def default_breakdowns(data) -> tuple[str, ...]:
+    """Age group and sex, and every equity breakdown whose column the data have."""
+    have = set()
+    kids = getattr(data, "children", None) if data.child_level else None
+    if kids is not None:
+        have |= set(kids.columns)
+    reps = getattr(data, "reports", None) if data.child_level else None
+    if reps is not None:
+        have |= set(reps.columns)
+    return (*BREAKDOWNS, *[b for b in EQUITY_BREAKDOWNS if b in have])
 
 CHAIN_ORDER: tuple[tuple[tuple[str, ...], str], ...] = (
     (("screened_in",), "reported"),
@@ -529,7 +548,7 @@ def _fingerprint(data, **settings) -> str:
 
 def build_release(data, *, scheme: str = "hispanic_first", first_year: int | None = None,
                   last_year: int | None = None, extra_windows: Iterable[tuple[int, int]] = (),
-                  breakdowns: Sequence[str] = BREAKDOWNS, references: Sequence[str] | None = None,
+                  breakdowns: Sequence[str] | None = None, references: Sequence[str] | None = None,
                   protection: disclosure.Protection | None = None,
                   single_year_places: Sequence[str] = SINGLE_YEAR_PLACES, cache: bool = True) -> Release:
     """Build, protect and audit the release table of a validated dataset, or read the same release
@@ -541,6 +560,7 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
         If the audit fails (see :func:`_build_release`).
     """
     protection = protection or disclosure.Protection()
+    breakdowns = default_breakdowns(data) if breakdowns is None else tuple(breakdowns)
     folder = release_cache_dir() if cache else None
     fy = data.first_year if first_year is None else int(first_year)
     ly = data.last_year if last_year is None else int(last_year)
@@ -604,7 +624,9 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
         more.insert(0, "cell", np.arange(len(cells), len(cells) + len(more), dtype="int64"))
         cells = pd.concat([cells, more[["cell", *CELL_COLUMNS]]], ignore_index=True)
     rel = relations(cells, exclusive_groups=get_scheme(scheme).exclusive)
-    protected, audit = disclosure.protect(cells, rel, protection=protection)
+    strict = cells["subgroup"].str.startswith(tuple(f"{b}:" for b in STRICT_BREAKDOWNS)).to_numpy()
+    protected, audit = disclosure.protect(cells, rel, protection=protection,
+                                          primary=disclosure.primary_cells(cells, protection, strict=strict))
     if not audit["ok"].all():
         bad = int((~audit["ok"]).sum())
         raise disclosure.DisclosureError(disclosure.AUDIT_FAILED.format(n=bad))

@@ -244,8 +244,9 @@ def export_html(executed: str | Path, out: str | Path, *, provenance: dict[str, 
 
 
 def notebook_scope(notebook: str | Path) -> str:
-    """"place" (a page per jurisdiction) or "collaboration" (one page about the whole collaboration, run
-    once, with the state: the survey page), from the notebook's ``equity_workbook.scope`` metadata."""
+    """"place" (a page per jurisdiction), "state" (one page, run with the state: numbers published for the
+    state only) or "collaboration" (one page about the whole collaboration, run once, with the state: the
+    survey page), from the notebook's ``equity_workbook.scope`` metadata."""
     meta = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata", {})
     return meta.get("equity_workbook", {}).get("scope", "place")
 

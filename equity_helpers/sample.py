@@ -46,6 +46,8 @@ __all__ = [
     "SampleState",
     "generate",
     "truth_table",
+    "EQUITY_PLANTED",
+    "equity_truth_table",
     "write_sample",
     "DEFAULT_SEED",
     "survey_responses",
@@ -171,6 +173,33 @@ PLANTED: dict = {
     "population_growth_per_year": 0.005,
 }
 """Every planted effect. Multipliers are relative to White non-Hispanic children."""
+
+EQUITY_PLANTED: dict = {
+    "disability": {"yes": 0.12, "unknown": 0.10, "entered_care": 1.40, "first_placement_congregate": 1.8},
+    "lgbtq": {"asked_from_age": 12, "yes": 0.11, "unknown": 0.25, "first_placement_congregate": 2.0,
+              "black_and_lgbtq_congregate": 1.5},
+    "immigrant_family": {"yes": dict(hispanic=0.30, asian=0.35, other=0.04), "unknown": 0.12,
+                         "first_placement_kin": 0.70},
+    "tribal_affiliation": {"yes": dict(aian=0.70, aian_in_combination=0.35, other=0.005),
+                           "unknown": dict(aian=0.20, other=0.06)},
+    "dv_involved": {"yes": 0.20, "unknown": 0.08, "screened_in": 1.25, "substantiated": 1.20,
+                    "entered_care": 1.15},
+}
+"""Planted effects of the optional equity columns (children: ``disability``, ``lgbtq``,
+``immigrant_family``, ``tribal_affiliation``; reports: ``dv_involved``, caregiver domestic violence).
+
+Shares are of all children (``lgbtq``: of children 12 or older at their report; younger children are
+``not_asked``); the rest are ``no``. Factors multiply a decision's probability for children with the
+flag (``yes``) against those without (``no``), in every race group, so the decision-based ratio of
+``yes`` to ``no`` equals the factor within each group, and for all children together where the flag is
+drawn alike in every group (not immigrant families) (:func:`equity_truth_table`). One intersection: Black youth who identify as LGBTQ are placed in
+congregate care 1.5 times as often again (3.0 times Black youth who do not; 2.25 times White LGBTQ
+youth). Tribal affiliation (ICWA) carries no effect beyond race. Every report about a child in a year
+carries the same caregiver domestic-violence note as the child's first report that year (a family's
+situation, NCANDS caregiver risk factor "domestic violence"). The flags are drawn from their own
+random stream, so the race effects above are unchanged in expectation; only the intersection moves
+the Black congregate-care ratio of all children (by about 3%).
+"""
 
 _AGE_BOUNDS = {"0-4": (0, 5), "5-9": (5, 10), "10-14": (10, 15), "15-17": (15, 18)}
 _AGE_SHARE = {"0-4": 5 / 18, "5-9": 5 / 18, "10-14": 5 / 18, "15-17": 3 / 18}
@@ -302,11 +331,20 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
     for j, f in enumerate(RACE_FLAGS):
         children[f] = flags[:, j]
     children["hispanic"] = hisp
+    eq = _equity_flags(np.random.default_rng([seed, 2026]), grp, flags[:, 0] == 1, age)
+    for name in ("disability", "lgbtq", "immigrant_family", "tribal_affiliation"):
+        children[name] = eq[name]
+    ep = EQUITY_PLANTED
+    dv = eq["dv_involved"] == "yes"
+    disabled = eq["disability"] == "yes"
 
     # --- index report through the chain
-    screened = rng.random(N) < _mult(PLANTED["screened_in"], grp)
-    subst = screened & (rng.random(N) < _mult(PLANTED["substantiated"], grp))
-    enters = subst & (rng.random(N) < _mult(PLANTED["entered_care"], grp))
+    screened = rng.random(N) < _mult(PLANTED["screened_in"], grp) * _factor(dv, ep["dv_involved"]["screened_in"])
+    subst = screened & (rng.random(N) < _mult(PLANTED["substantiated"], grp)
+                        * _factor(dv, ep["dv_involved"]["substantiated"]))
+    enters = subst & (rng.random(N) < _mult(PLANTED["entered_care"], grp)
+                      * _factor(dv, ep["dv_involved"]["entered_care"])
+                      * _factor(disabled, ep["disability"]["entered_care"]))
     disp = np.where(rng.random(N) < 0.7, "unsubstantiated", "alternative_response").astype(object)
     disp[subst] = np.where(rng.random(int(subst.sum())) < 0.8, "substantiated", "indicated")
     disp[~screened] = "none"
@@ -327,6 +365,7 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
         "report_date": _fmt(r_date[order]),
         "screened_in": r_screen[order],
         "disposition": r_disp[order],
+        "dv_involved": eq["dv_involved"][r_child[order]],
     })
 
     # --- episodes
@@ -334,14 +373,21 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
     entry = report_date[e] + rng.integers(0, 46, len(e)).astype("timedelta64[D]")
     keep = entry <= DATA_END.to_datetime64()
     e, entry = e[keep], entry[keep]
-    first = _episodes(rng, e, entry, grp, birth_date, prior=0)
+    lgbtq = eq["lgbtq"] == "yes"
+    # immigrant families are more common in some groups: scaled within groups to keep the race effects
+    kin_f = _factor(eq["immigrant_family"] == "yes", ep["immigrant_family"]["first_placement_kin"], grp)
+    cong_f = (_factor(disabled, ep["disability"]["first_placement_congregate"])
+              * _factor(lgbtq, ep["lgbtq"]["first_placement_congregate"])
+              * _factor(lgbtq & (grp == GROUPS.index("black")), ep["lgbtq"]["black_and_lgbtq_congregate"]))
+    factors = (kin_f, cong_f)
+    first = _episodes(rng, e, entry, grp, birth_date, prior=0, factors=factors)
     # re-entries within a year of going home
     fam = first["exit_reason"].isin(["reunification", "relative", "guardianship"]).to_numpy()
     back = fam & (rng.random(len(first)) < _mult(PLANTED["reentry_12m"], grp[first["_child"].to_numpy()]))
     rc = first["_child"].to_numpy()[back]
     r_entry = first["_exit"].to_numpy()[back] + rng.integers(14, 366, int(back.sum())).astype("timedelta64[D]")
     ok = r_entry <= DATA_END.to_datetime64()
-    second = _episodes(rng, rc[ok], r_entry[ok], grp, birth_date, prior=1)
+    second = _episodes(rng, rc[ok], r_entry[ok], grp, birth_date, prior=1, factors=factors)
     eps = pd.concat([first, second], ignore_index=True).sort_values(["_entry", "_child"], kind="stable")
     episodes = pd.DataFrame({
         "episode_id": np.char.add("E", np.char.zfill(np.arange(1, len(eps) + 1).astype(str), 8)),
@@ -357,13 +403,56 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
     return SampleState(children=children, reports=reports, episodes=episodes, population=pop)
 
 
+def _factor(flagged: np.ndarray, ratio: float, groups: np.ndarray | None = None) -> np.ndarray:
+    """Probability factors giving flagged children ``ratio`` times the chance of the others, scaled so
+    that their mean is 1 over all children (or within each of ``groups``): a decision's overall rate
+    stays as in :data:`PLANTED`, and so does every race group's when the flag is drawn alike in every
+    group or the factors are scaled within groups."""
+    raw = np.where(flagged, ratio, 1.0)
+    if not len(raw):
+        return raw
+    if groups is None:
+        return raw / raw.mean()
+    means = np.bincount(groups, weights=raw) / np.maximum(np.bincount(groups), 1)
+    return raw / means[groups]
+
+
+def _equity_flags(rng: np.random.Generator, grp: np.ndarray, aian_flag: np.ndarray,
+                  age: np.ndarray) -> dict[str, np.ndarray]:
+    """The optional equity columns of every child (:data:`EQUITY_PLANTED`), from their own stream."""
+    ep = EQUITY_PLANTED
+    n = len(grp)
+
+    def three(p_yes, p_unknown) -> np.ndarray:
+        u = rng.random(n)
+        return np.where(u < p_yes, "yes", np.where(u < p_yes + p_unknown, "unknown", "no")).astype(object)
+
+    out = {"disability": three(ep["disability"]["yes"], ep["disability"]["unknown"])}
+    lg = three(ep["lgbtq"]["yes"], ep["lgbtq"]["unknown"])
+    lg[age < ep["lgbtq"]["asked_from_age"]] = "not_asked"
+    out["lgbtq"] = lg
+    im = ep["immigrant_family"]["yes"]
+    p_im = np.array([im.get(g, im["other"]) for g in GROUPS])[grp]
+    out["immigrant_family"] = three(p_im, ep["immigrant_family"]["unknown"])
+    tr_y, tr_u = ep["tribal_affiliation"]["yes"], ep["tribal_affiliation"]["unknown"]
+    is_aian = grp == GROUPS.index("aian")
+    p_tr = np.where(is_aian, tr_y["aian"], np.where(aian_flag, tr_y["aian_in_combination"], tr_y["other"]))
+    out["tribal_affiliation"] = three(p_tr, np.where(is_aian, tr_u["aian"], tr_u["other"]))
+    out["dv_involved"] = three(ep["dv_involved"]["yes"], ep["dv_involved"]["unknown"])
+    return out
+
+
 def _episodes(rng: np.random.Generator, child: np.ndarray, entry: np.ndarray, grp: np.ndarray,
-              birth: np.ndarray, *, prior: int) -> pd.DataFrame:
+              birth: np.ndarray, *, prior: int, factors: tuple[np.ndarray, np.ndarray] | None = None
+              ) -> pd.DataFrame:
     g = grp[child]
     m = len(child)
     u = rng.random(m)
     kin_p = _mult(PLANTED["first_placement_kin"], g)
     cong_p = _mult(PLANTED["first_placement_congregate"], g)
+    if factors is not None:  # the equity flags' planted effects (EQUITY_PLANTED)
+        kin_p = kin_p * factors[0][child]
+        cong_p = np.minimum(cong_p * factors[1][child], 1 - kin_p)
     place = np.where(u < kin_p, "kin", np.where(u < kin_p + cong_p, "congregate",
                                                   np.where(rng.random(m) < 0.95, "nonkin_foster", "other")))
     reasons = list(PLANTED["exit_mix"]["white"].keys())
@@ -419,6 +508,47 @@ def truth_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["stage", "basis", "race_ethnicity", "rri"])
 
 
+def equity_truth_table() -> pd.DataFrame:
+    """The planted effects of the optional equity columns a correct analysis should recover.
+
+    Returns
+    -------
+    DataFrame with ``breakdown``, ``level``, ``reference_level``, ``race_ethnicity`` (the group the row
+    holds within; ``"all"``: all children together), ``reference_group`` (for intersection rows: the
+    race group compared with, within the same level; else empty), ``stage`` and ``rri`` (expected
+    decision-based relative rate). Entry to care is stated for the cohort-linked stage
+    ``entered_after_substantiation`` (entries within 90 days of the finding), which follows the
+    children the decision was about; the same-year ``entered_care`` rate mixes in entries from other
+    years' reports.
+    """
+    ep = EQUITY_PLANTED
+    rows = [
+        ("disability", "yes", "no", "all", "", "entered_after_substantiation", ep["disability"]["entered_care"]),
+        ("disability", "yes", "no", "all", "", "first_placement_congregate",
+         ep["disability"]["first_placement_congregate"]),
+        # immigrant families are more common among Hispanic and Asian children, whose kin rates differ: the
+        # ratio holds within each group, not for all children together
+        ("immigrant_family", "yes", "no", "white", "", "first_placement_kin", ep["immigrant_family"]["first_placement_kin"]),
+        ("immigrant_family", "yes", "no", "hispanic", "", "first_placement_kin",
+         ep["immigrant_family"]["first_placement_kin"]),
+        ("dv_involved", "yes", "no", "all", "", "screened_in", ep["dv_involved"]["screened_in"]),
+        ("dv_involved", "yes", "no", "all", "", "substantiated", ep["dv_involved"]["substantiated"]),
+        ("dv_involved", "yes", "no", "all", "", "entered_after_substantiation", ep["dv_involved"]["entered_care"]),
+    ]
+    lg = ep["lgbtq"]["first_placement_congregate"]
+    both = ep["lgbtq"]["black_and_lgbtq_congregate"]
+    black = PLANTED["first_placement_congregate"]["multiplier"]["black"]
+    rows += [
+        ("lgbtq", "yes", "no", "white", "", "first_placement_congregate", lg),
+        ("lgbtq", "yes", "no", "black", "", "first_placement_congregate", lg * both),
+        # the intersection: Black against White youth within each level
+        ("lgbtq", "yes", "yes", "black", "white", "first_placement_congregate", black * both),
+        ("lgbtq", "no", "no", "black", "white", "first_placement_congregate", black),
+    ]
+    return pd.DataFrame(rows, columns=["breakdown", "level", "reference_level", "race_ethnicity", "reference_group",
+                                       "stage", "rri"])
+
+
 def _p_reunified_12m(g: str) -> float:
     """P(exit by reunification within 365 days of entry), ignoring aging out and censoring."""
     mean = PLANTED["mean_stay_days"]["base"] * PLANTED["mean_stay_days"]["multiplier"][g]
@@ -450,6 +580,7 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
             df.to_csv(p, index=False)
         paths[name] = p
     truth_table().to_csv(out / "truth_table.csv", index=False)
+    equity_truth_table().to_csv(out / "equity_truth_table.csv", index=False)
     from .maps import synthetic_counties
 
     shapes = synthetic_counties([c.name for c in chosen], columns=4 if chosen is COUNTIES else None)
@@ -457,7 +588,7 @@ def write_sample(out: str | Path, *, seed: int = DEFAULT_SEED, scale: float = 1.
     paths["counties"] = out / "counties.geojson"
     (out / "generator.json").write_text(json.dumps(
         {"seed": seed, "scale": scale, "first_year": FIRST_YEAR, "last_year": LAST_YEAR,
-         "data_end": str(DATA_END.date()), "planted": PLANTED,
+         "data_end": str(DATA_END.date()), "planted": PLANTED, "equity_planted": EQUITY_PLANTED,
          "counties": [c.__dict__ for c in chosen],
          "survey": {"planted": SURVEY_PLANTED, "base": SURVEY_BASE, "noise": SURVEY_NOISE}}, indent=1, default=str))
     paths.update(write_survey_sample(out, seed=seed))

@@ -34,6 +34,8 @@ __all__ = [
     "FAMILY_EXITS",
     "PLACEMENT_TYPES",
     "TableSpec",
+    "EQUITY_CODES",
+    "EQUITY_COLUMNS",
     "TABLES",
     "Stage",
     "STAGES",
@@ -109,6 +111,21 @@ FAMILY_EXITS: frozenset[str] = frozenset({"reunification", "relative", "guardian
 PLACEMENT_TYPES: tuple[str, ...] = ("kin", "nonkin_foster", "congregate", "other")
 
 
+EQUITY_CODES: dict[str, tuple[str, ...]] = {
+    "disability": ("yes", "no", "unknown"),
+    "lgbtq": ("yes", "no", "unknown", "not_asked"),
+    "immigrant_family": ("yes", "no", "unknown"),
+    "tribal_affiliation": ("yes", "no", "unknown"),
+    "dv_involved": ("yes", "no", "unknown"),
+}
+"""Codes of the optional equity columns (children: disability, LGBTQ+ identity, immigrant family,
+tribal affiliation / ICWA; reports: caregiver domestic violence, the NCANDS caregiver risk factor).
+Empty means not recorded and is counted as ``unknown``; ``not_asked``: sexual orientation and gender
+identity are asked only of older youth (the sample: 12 and over). Map an agency's own codes to these
+in ``mapping.yml``."""
+EQUITY_COLUMNS: tuple[str, ...] = tuple(EQUITY_CODES)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """Columns of one canonical table.
@@ -133,7 +150,8 @@ TABLES: dict[str, TableSpec] = {
         optional=("disability", "lgbtq", "immigrant_family", "tribal_affiliation"),
         key="child_id",
         dates=("birth_date",),
-        codes={"sex": SEXES, "hispanic": ("yes", "no", "unknown")},
+        codes={"sex": SEXES, "hispanic": ("yes", "no", "unknown"), **{
+            c: EQUITY_CODES[c] for c in ("disability", "lgbtq", "immigrant_family", "tribal_affiliation")}},
         flags=RACE_FLAGS,
     ),
     "reports": TableSpec(
@@ -142,7 +160,7 @@ TABLES: dict[str, TableSpec] = {
         optional=("dv_involved",),
         key="report_id",
         dates=("report_date",),
-        codes={"disposition": DISPOSITIONS},
+        codes={"disposition": DISPOSITIONS, "dv_involved": EQUITY_CODES["dv_involved"]},
         flags=("screened_in",),
     ),
     "episodes": TableSpec(

@@ -28,8 +28,13 @@ Counting rules (DESIGN.md section 3, METHODS.md section 0):
   date (all of them, except in the last months of the data), so it is a true conditional rate and
   the latest year is not understated.
 
-Extra dimensions (``by``) are any of ``age_group``, ``sex`` and the optional equity flags of the
-children table (``disability``, ``lgbtq``, ``immigrant_family``, ``tribal_affiliation``).
+Extra dimensions (``by``) are any of ``age_group``, ``sex``, the optional equity flags of the
+children table (``disability``, ``lgbtq``, ``immigrant_family``, ``tribal_affiliation``; not recorded
+counts as ``unknown``) and the reports' caregiver domestic-violence note ``dv_involved``. A report's
+note belongs to a child, place and year (:data:`REPORT_DIMS`): ``yes`` when any report about the child
+there that year noted it, else ``no`` when any said no, else ``unknown``, and ``no_report`` for a child
+counted there that year (an entry, an exit) without a report that year. So the levels of every
+breakdown add up to all children.
 Every scheme also gets a ``race_ethnicity == "all"`` row: all children, whatever their group.
 """
 from __future__ import annotations
@@ -53,11 +58,37 @@ from .schema import (
 )
 from .validate import ValidatedData
 
-__all__ = ["STATE", "ALL", "stage_counts", "population_table", "supported_stages", "EXTRA_DIMS", "LINK_DAYS"]
+__all__ = ["STATE", "ALL", "stage_counts", "population_table", "supported_stages", "EXTRA_DIMS", "LINK_DAYS",
+           "REPORT_DIMS", "NO_REPORT", "report_levels"]
 
 STATE = "Statewide"
 ALL = "all"
-EXTRA_DIMS = ("age_group", "sex", "disability", "lgbtq", "immigrant_family", "tribal_affiliation")
+EXTRA_DIMS = ("age_group", "sex", "disability", "lgbtq", "immigrant_family", "tribal_affiliation", "dv_involved")
+REPORT_DIMS = ("dv_involved",)
+"""Breakdowns read from the reports, per child, place and year (see the module notes)."""
+NO_REPORT = "no_report"
+_LEVEL_ORDER = ("yes", "no", "unknown")
+
+
+def report_levels(reports: pd.DataFrame, column: str, *, include_state: bool = True,
+                  include_counties: bool = True) -> pd.DataFrame:
+    """A report column's level per child, place and period: ``child_id``, ``jurisdiction``, ``period``,
+    ``column``: ``yes`` when any of the child's reports there that period says yes, else ``no`` when
+    any says no, else ``unknown``. Statewide rows (``"Statewide"``) come from all the child's reports
+    in the state that period."""
+    if column not in reports:
+        raise ParameterError(f"The reports table has no {column!r} column to break counts down by.")
+    rank = reports[column].map({v: i for i, v in enumerate(_LEVEL_ORDER)}).fillna(len(_LEVEL_ORDER) - 1)
+    r = reports[["child_id", "jurisdiction", "period"]].assign(_rank=rank.astype("int64").to_numpy())
+    frames = []
+    if include_counties:
+        frames.append(r.groupby(["child_id", "jurisdiction", "period"], observed=True)["_rank"].min().reset_index())
+    if include_state:
+        frames.append(r.groupby(["child_id", "period"], observed=True)["_rank"].min().reset_index()
+                      .assign(jurisdiction=STATE))
+    out = pd.concat(frames, ignore_index=True)
+    out[column] = np.asarray(_LEVEL_ORDER, dtype=object)[out.pop("_rank").to_numpy()]
+    return out[["child_id", "jurisdiction", "period", column]]
 
 
 def _check_by(by: Sequence[str]) -> list[str]:
@@ -207,11 +238,22 @@ def _count_events(data: ValidatedData, sch, by: list[str], *, include_state: boo
     ev = pd.concat(levels, ignore_index=True)
 
     kids = data.children
-    attrs = ["child_id", "birth_date", "sex"] + [b for b in by if b not in ("age_group", "sex")]
+    attrs = ["child_id", "birth_date", "sex"] + [b for b in by if b not in ("age_group", "sex", *REPORT_DIMS)]
     missing = [a for a in attrs if a not in kids]
     if missing:
         raise ParameterError(f"The children table has no {missing} column to break counts down by.")
     ev = ev.merge(kids[attrs], on="child_id", how="left")
+    for b in by:
+        if b in kids and b not in ("age_group", "sex"):
+            ev[b] = ev[b].fillna("unknown")
+    for b in (b for b in by if b in REPORT_DIMS):
+        if rep is None:
+            raise ParameterError(f"There is no reports table to break counts down by {b!r}.")
+        lv = report_levels(rep, b, include_state=include_state, include_counties=include_counties)
+        ev["period"] = ev["period"].astype("int64")
+        lv["period"] = lv["period"].astype("int64")
+        ev = ev.merge(lv, on=["child_id", "jurisdiction", "period"], how="left")
+        ev[b] = ev[b].fillna(NO_REPORT)
     age = (ev["date"] - ev["birth_date"]).dt.days / 365.25
     ev["age_group"] = age_group_of(np.floor(age.to_numpy()))
     adult = ev["age_group"] == "18+"

@@ -23,6 +23,7 @@ import pandas as pd
 from .errors import DataValidationError, Problem, problems_frame
 from .schema import (
     AGE_GROUPS,
+    EQUITY_COLUMNS,
     SCHEMES,
     SUBSTANTIATED_DISPOSITIONS,
     TABLES,
@@ -265,8 +266,9 @@ def _as_read(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-_MAY_BE_EMPTY = frozenset({"disposition", "exit_reason", "first_placement"})
-"""Coded columns that may be empty: no finding yet (read as "none"), an open episode, not recorded."""
+_MAY_BE_EMPTY = frozenset({"disposition", "exit_reason", "first_placement", *EQUITY_COLUMNS})
+"""Coded columns that may be empty: no finding yet (read as "none"), an open episode, not recorded
+(an optional equity column: counted as "unknown")."""
 
 
 def _check_codes(ck: _Checker) -> None:
@@ -277,6 +279,8 @@ def _check_codes(ck: _Checker) -> None:
         ck.error("duplicate_id", dup, column=spec.key)
         ck.error("missing_value", df[spec.key].isna(), column=spec.key)
     for col, allowed in spec.codes.items():
+        if col not in df:  # an optional column the agency does not record
+            continue
         v = df[col]
         bad = v.notna() & ~v.isin(list(allowed))
         if bad.any():
@@ -284,6 +288,8 @@ def _check_codes(ck: _Checker) -> None:
             ck.error("unknown_code", bad, column=col, codes=codes, allowed=", ".join(allowed))
         if col not in _MAY_BE_EMPTY:
             ck.error("missing_value", v.isna(), column=col)
+        elif col in EQUITY_COLUMNS:  # not recorded
+            df[col] = v.where(v.notna(), "unknown")
     for col in spec.flags:
         if col in df:
             val, bad = _flag(df[col])
