@@ -66,7 +66,8 @@ def _measures_from_records(args: argparse.Namespace) -> int:
     table, data = measures_from_records(args.data, mapping=args.mapping, reference=args.reference,
                                         scheme=args.scheme, suppress=not args.no_suppression,
                                         cache_dir=args.extract_cache, progress=not args.quiet,
-                                        on_step=lambda name, sec: steps.append((name, sec)))
+                                        on_step=lambda name, sec: steps.append((name, sec)), by=args.by,
+                                        reference_level=args.reference_level)
     path = _write_table(table, args.out)
     acc = accounting_summary(data.accounting)
     for r in acc.itertuples():
@@ -229,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--population", default=None, help="the population for --counts")
     m.add_argument("--reference", default="white", help="group code, all_other or overall")
     m.add_argument("--scheme", default="hispanic_first", help="race coding (with --data)")
+    m.add_argument("--by", default=None, help="a breakdown column of the output (with --data): age_group, sex, "
+                   "disability, lgbtq, immigrant_family, tribal_affiliation or dv_involved; race groups are compared "
+                   "within each level")
+    m.add_argument("--reference-level", default=None, help="with --by: compare the levels instead, each against "
+                   "this one (e.g. no), within every race group")
     m.add_argument("--extract-cache", default=None, help="folder to keep the validated extract in (with --data; "
                    "default $EQUITY_WORKBOOK_EXTRACTS, else not kept)")
     m.add_argument("--out", required=True, help="CSV or .parquet")

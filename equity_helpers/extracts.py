@@ -162,10 +162,18 @@ def load_cached(data_dir=None, *, mapping=None, cache_dir=None, first_year: int 
 
 def measures_from_records(data_dir=None, *, mapping=None, reference: str = "white", scheme: str = "hispanic_first",
                           suppress: bool = True, policy=None, cache_dir=None, progress: bool = True,
-                          on_step: Callable[[str, float], None] | None = None) -> tuple[pd.DataFrame, Extract]:
+                          on_step: Callable[[str, float], None] | None = None, by: str | None = None,
+                          reference_level: str | None = None) -> tuple[pd.DataFrame, Extract]:
     """Child-level files to the full measures table: every county and the state, every year, group,
     decision point and basis, with intervals, significance and suppression (``policy``, default
     :data:`equity_helpers.suppression.DEFAULT_POLICY`; ``suppress=False`` for internal analysis only).
+
+    ``by``: one breakdown (:data:`equity_helpers.stages.EXTRA_DIMS`, e.g. ``"disability"``), a column of the
+    output; race groups are compared with ``reference`` within each of its levels (race x the breakdown).
+    With ``reference_level`` the levels are compared instead: each level against that one (``reference``
+    names it), within every race group and all children (``race_ethnicity``). Counts about sexual
+    orientation and gender identity (``lgbtq``) are suppressed up to 20, not 10
+    (:attr:`equity_helpers.disclosure.Protection.strict_max_count`).
 
     Steps: read and validate (:func:`load_cached`), stage counts (:func:`equity_helpers.stages.stage_counts`,
     counted in DuckDB), population (:func:`equity_helpers.stages.population_table`), measures
@@ -199,18 +207,56 @@ def measures_from_records(data_dir=None, *, mapping=None, reference: str = "whit
         bar.update(1)
         return out
 
+    from dataclasses import replace
+
+    from .disclosure import Protection
+    from .release import STRICT_BREAKDOWNS
+    from .stages import EXTRA_DIMS
+
+    if by is not None and by not in EXTRA_DIMS:
+        raise ParameterError(f"Cannot break measures down by {by!r}; choose from {', '.join(EXTRA_DIMS)}.")
+    if reference_level is not None and by is None:
+        raise ParameterError("A reference level needs a breakdown (--by).")
+    pol = (policy or DEFAULT_POLICY) if suppress else None
+    if pol is not None and by in STRICT_BREAKDOWNS:
+        pol = replace(pol, max_count=max(pol.max_count, Protection().strict_max_count))
+    dims = (by,) if by else ()
     try:
         data = run(0, lambda: load_cached(data_dir, mapping=mapping, cache_dir=cache_dir))
-        counts = run(1, lambda: stage_counts(data, scheme=scheme))
+        counts = run(1, lambda: stage_counts(data, scheme=scheme, by=dims))
         try:
-            pop = run(2, lambda: population_table(data, scheme=scheme))
+            pop = run(2, lambda: population_table(data, scheme=scheme, by=dims))
         except ParameterError as exc:
             state["no_population"] = str(exc)
             pop = None
-        table = run(3, lambda: measures(counts, pop, reference=reference,
-                                        policy=(policy or DEFAULT_POLICY) if suppress else None,
-                                        bases=("population", "decision") if pop is not None else ("decision",)))
+        if reference_level is not None:
+            table = run(3, lambda: _level_measures(counts, pop, by=by, reference_level=reference_level, policy=pol))
+        else:
+            table = run(3, lambda: measures(counts, pop, reference=reference, policy=pol,
+                                            bases=("population", "decision") if pop is not None else ("decision",)))
     finally:
         bar.close()
     table.attrs.update(state)
     return table, data
+
+
+def _level_measures(counts: pd.DataFrame, pop: pd.DataFrame | None, *, by: str, reference_level: str,
+                    policy) -> pd.DataFrame:
+    """Measures with the levels of ``by`` in the place of groups (each against ``reference_level``), within
+    every race group: the same formulas as race comparisons, the race group as a breakdown column."""
+    from .measures import measures
+
+    levels = set(counts[by].astype(str))
+    if reference_level not in levels:
+        raise ParameterError(f"{by!r} has no level {reference_level!r}; its levels are {', '.join(sorted(levels))}.")
+
+    def swap(t: pd.DataFrame) -> pd.DataFrame:
+        return t.rename(columns={"race_ethnicity": "_race"}).rename(columns={by: "race_ethnicity"})
+
+    out = measures(swap(counts), None if pop is None else swap(pop), reference=reference_level, policy=policy,
+                   bases=("population", "decision") if pop is not None else ("decision",), total_group="_none_")
+    out = out.rename(columns={"race_ethnicity": by}).rename(columns={"_race": "race_ethnicity"})
+    cols = list(out.columns)
+    cols.remove("race_ethnicity")
+    cols.insert(cols.index(by), "race_ethnicity")
+    return out[cols]

@@ -11,7 +11,9 @@ from equity_helpers.cli import main
 
 from .conftest import SAMPLE, launch_chromium
 
-NOTEBOOKS = ["00_start_here", "04_entry_to_care", "09_collaboration_over_time"]
+NOTEBOOKS = ["00_start_here", "04_entry_to_care", "09_collaboration_over_time", "10_beyond_race",
+             "11_domestic_violence"]
+ONCE = ("09_", "10_", "11_")  # pages run once, with the state (the survey; numbers published for the state only)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def test_failing_jurisdiction_is_isolated_and_exit_code_is_non_zero(batch):
                                                      if r["key"] == "Atlantis/00_start_here")
     for j in ("Statewide", "Granite", "Pine Ridge"):  # the statewide run is always produced
         for nb in NOTEBOOKS:
-            if j == "Statewide" or not nb.startswith("09_"):  # the survey page: once, with the state
+            if j == "Statewide" or not nb.startswith(ONCE):
                 assert status[f"{j}/{nb}"] == "ok"
     assert manifest["failed"] == 2
     for r in manifest["runs"]:
@@ -96,7 +98,8 @@ def test_reports_render_offline_in_headless_chromium(batch):
 
     out, _ = batch
     pages = [out / "index.html", out / "Granite" / "04_entry_to_care.html", out / "Statewide" / "00_start_here.html",
-             out / "Statewide" / "09_collaboration_over_time.html"]
+             out / "Statewide" / "09_collaboration_over_time.html", out / "Statewide" / "10_beyond_race.html",
+             out / "Statewide" / "11_domestic_violence.html"]
     with sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page()

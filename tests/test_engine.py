@@ -4,6 +4,7 @@ measures (a golden comparison on the sample state and on every validation rule's
 import os
 import pickle
 import shutil
+from pathlib import Path
 
 import hypothesis.strategies as st
 import pandas as pd
@@ -348,7 +349,8 @@ def test_measures_command_from_records_equals_the_pandas_pipeline(sample_pair, t
     out = tmp_path / "m.csv"
     assert main(["measures", "--data", SAMPLE, "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "reports: 90,913 rows read" in text and "rows suppressed" in text and "release table" in text
+    n_reports = sum(1 for _ in open(Path(SAMPLE) / "reports.csv")) - 1
+    assert f"reports: {n_reports:,} rows read" in text and "rows suppressed" in text and "release table" in text
     expected = eh.measures(stages.stage_counts(a), stages.population_table(a))
     expected.to_csv(tmp_path / "expected.csv", index=False)
     assert out.read_text() == (tmp_path / "expected.csv").read_text()

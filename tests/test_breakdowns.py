@@ -1,0 +1,219 @@
+"""Equity beyond race: optional columns validated, counted by breakdown (both engines), published
+through the release under the stricter rule for sexual orientation and gender identity, and the sample's
+planted effects recovered."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import equity_helpers as eh
+from equity_helpers import sample
+from equity_helpers.breakdowns import (breakdown_view, intersection_measures, level_counts, level_measures,
+                                       level_sentence)
+from equity_helpers.errors import DataValidationError, ParameterError
+from equity_helpers.release import STRICT_BREAKDOWNS
+from equity_helpers.stages import report_levels
+
+from .conftest import SAMPLE, tiny_raw
+
+FLAGS = ["disability", "lgbtq", "immigrant_family", "tribal_affiliation", "dv_involved"]
+
+
+def _pooled(counts: pd.DataFrame, by: str, *, race: str, level: str, stage: str) -> tuple[int, int]:
+    """Statewide count of ``stage`` and of its decision base, pooled over every year (child-years)."""
+    c = counts[(counts["jurisdiction"] == "Statewide") & (counts["race_ethnicity"] == race) & (counts[by] == level)]
+    base = eh.STAGES[stage].decision_base
+    return int(c.loc[c["stage"] == stage, "count"].sum()), int(c.loc[c["stage"] == base, "count"].sum())
+
+
+@pytest.fixture(scope="module")
+def by_flag(sample_data):
+    return {b: eh.stage_counts(sample_data, by=(b,)) for b in FLAGS}
+
+
+# --------------------------------------------------------------------------- validation
+def test_equity_codes_are_checked_and_empty_means_unknown():
+    raw = tiny_raw()
+    kids = raw["children"].copy()
+    kids["lgbtq"] = ["yes", "", "maybe", "no", "not_asked", "unknown"]
+    reps = raw["reports"].copy()
+    reps["dv_involved"] = ["yes", "sometimes"] + [""] * (len(reps) - 2)
+    with pytest.raises(DataValidationError) as err:
+        eh.validate({**raw, "children": kids, "reports": reps})
+    text = str(err.value)
+    assert "'maybe'" in text and "'sometimes'" in text and "lgbtq" in text and "dv_involved" in text
+    kids["lgbtq"] = kids["lgbtq"].replace("maybe", "yes")
+    reps["dv_involved"] = reps["dv_involved"].replace("sometimes", "no")
+    for engine in ("pandas", "duckdb"):
+        if engine == "pandas":
+            d = eh.validate({**raw, "children": kids, "reports": reps})
+        else:
+            from equity_helpers.engine import validate_frames
+            d = validate_frames({**raw, "children": kids, "reports": reps})
+        assert d.children.loc[d.children["child_id"] == kids["child_id"].iloc[1], "lgbtq"].item() == "unknown", engine
+        assert (d.reports["dv_involved"] == "unknown").sum() == len(reps) - 2, engine
+
+
+def test_a_report_note_belongs_to_the_child_place_and_year():
+    reps = pd.DataFrame({"child_id": ["a", "a", "a", "b", "b"], "jurisdiction": ["X", "X", "Y", "X", "X"],
+                         "period": [2024, 2024, 2024, 2024, 2025],
+                         "dv_involved": ["no", "yes", "unknown", "unknown", "no"]})
+    lv = report_levels(reps, "dv_involved").set_index(["child_id", "jurisdiction", "period"])["dv_involved"]
+    assert lv[("a", "X", 2024)] == "yes" and lv[("a", "Y", 2024)] == "unknown"
+    assert lv[("a", "Statewide", 2024)] == "yes"
+    assert lv[("b", "X", 2024)] == "unknown" and lv[("b", "X", 2025)] == "no"
+
+
+# --------------------------------------------------------------------------- counting
+@pytest.mark.parametrize("by", FLAGS)
+def test_levels_add_up_to_all_children_and_engines_agree(sample_data, sample_counts, by_flag, by):
+    counts = by_flag[by]
+    keys = ["jurisdiction", "period", "race_ethnicity", "stage"]
+    summed = counts.groupby(keys)["count"].sum()
+    allc = sample_counts.set_index(keys)["count"]
+    assert summed.reindex(allc.index).fillna(0).astype(int).equals(allc)
+    other = eh.stage_counts(eh.load(SAMPLE, engine="pandas"), by=(by,))
+    k = keys + [by]
+    a = counts.sort_values(k).reset_index(drop=True)[k + ["count"]]
+    b = other.sort_values(k).reset_index(drop=True)[k + ["count"]]
+    assert a.astype(str).equals(b.astype(str))
+
+
+def test_a_breakdown_the_data_lack_is_a_clear_error():
+    d = eh.validate(tiny_raw())
+    with pytest.raises(ParameterError, match="no \\['disability'\\] column"):
+        eh.stage_counts(d, by=("disability",))
+
+
+# --------------------------------------------------------------------------- planted effects
+def _recovered(counts, by, row) -> tuple[float, float, float]:
+    a, n1 = _pooled(counts, by, race=row.race_ethnicity, level=row.level, stage=row.stage)
+    if row.reference_group:  # race against race within one level
+        c, n2 = _pooled(counts, by, race=row.reference_group, level=row.reference_level, stage=row.stage)
+    else:
+        c, n2 = _pooled(counts, by, race=row.race_ethnicity, level=row.reference_level, stage=row.stage)
+    r = eh.rate_ratio(np.array([a]), np.array([n1]), np.array([c]), np.array([n2])).iloc[0]
+    return float(r["rri"]), float(r["rri_low"]), float(r["rri_high"])
+
+
+@pytest.mark.parametrize("i", range(len(sample.equity_truth_table())))
+def test_planted_equity_effects_are_recovered(by_flag, i):
+    row = next(sample.equity_truth_table().iloc[[i]].itertuples())
+    rri, lo, hi = _recovered(by_flag[row.breakdown], row.breakdown, row)
+    # the planted ratio lies in the 99.9% band around the estimate (a 95% interval misses 1 in 20 by design)
+    width = (np.log(hi) - np.log(lo)) / 2 * (3.29 / 1.96)
+    assert abs(np.log(rri) - np.log(row.rri)) < width, (row, rri, lo, hi)
+
+
+def test_the_sample_has_realistic_equity_columns(sample_data):
+    kids = sample_data.children
+    share = kids["lgbtq"].value_counts(normalize=True)
+    assert 0.6 < share["not_asked"] < 0.85 and 0.01 < share["yes"] < 0.06
+    assert set(kids["disability"]) == {"yes", "no", "unknown"}
+    aian = kids["race_aian"].astype(bool) & ~kids["race_white"].astype(bool)
+    assert (kids.loc[aian, "tribal_affiliation"] == "yes").mean() > 0.5 > (kids["tribal_affiliation"] == "yes").mean()
+    assert 0.15 < (sample_data.reports["dv_involved"] == "yes").mean() < 0.25
+
+
+# --------------------------------------------------------------------------- the release
+def test_every_equity_breakdown_is_published_for_the_state_over_pooled_windows(sample_release):
+    c = sample_release.cells
+    for b in FLAGS:
+        sub = c[c["subgroup"].str.startswith(b + ":")]
+        assert len(sub), b
+        assert set(sub["jurisdiction"]) == {"Statewide"}
+        assert (sub["first_year"] < sub["last_year"]).all()
+
+
+def test_sexual_orientation_and_gender_identity_counts_up_to_20_are_never_published(sample_release):
+    c = sample_release.cells
+    strict = c["subgroup"].str.startswith(tuple(f"{b}:" for b in STRICT_BREAKDOWNS))
+    shown = c.loc[strict & ~c["suppressed"], "count"].astype(int)
+    assert len(shown) and not ((shown >= 1) & (shown <= 20)).any()
+    # the ordinary rule elsewhere: counts of 11 to 20 are published in other breakdowns
+    other = c.loc[c["subgroup"].str.startswith("disability:") & ~c["suppressed"], "count"].astype(int)
+    assert ((other >= 11) & (other <= 20)).any()
+    assert "sexual orientation and gender identity" in sample_release.protection.describe()
+    # and the audit proves every hidden SOGI count keeps its protection width
+    hidden = sample_release.audit.merge(c[strict][["family", "jurisdiction", "period", "race_ethnicity", "subgroup",
+                                                   "stage"]])
+    assert len(hidden) and ((hidden["high"] - hidden["low"]) >= 1 - 1e-7).all()
+
+
+def test_level_measures_match_a_hand_calculation(sample_release):
+    m = level_measures(sample_release, "dv_involved", first_year=2020, last_year=2025)
+    r = m[(m["stage"] == "screened_in") & (m["level"] == "yes")].iloc[0]
+    cells = sample_release.cells
+    sel = cells[(cells["period"] == "FY2020-FY2025") & (cells["jurisdiction"] == "Statewide")
+                & (cells["race_ethnicity"] == "all") & (cells["family"] == "stages")]
+
+    def n(sub, stage):
+        return int(sel.loc[(sel["subgroup"] == sub) & (sel["stage"] == stage), "count"].item())
+
+    a, n1 = n("dv_involved:yes", "screened_in"), n("dv_involved:yes", "reported")
+    c, n2 = n("dv_involved:no", "screened_in"), n("dv_involved:no", "reported")
+    assert r["count"] == a and r["base_count"] == n1 and r["reference"] == "no"
+    assert r["rate"] == pytest.approx(100 * a / n1)
+    assert r["rri"] == pytest.approx((a / n1) / (c / n2))
+    se = np.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)  # Katz log interval
+    assert r["rri_low"] == pytest.approx(np.exp(np.log(r["rri"]) - 1.959964 * se), rel=1e-4)
+    assert "1.2" in level_sentence(r, year_label="FY2020-FY2025") and "noted caregiver domestic violence" in \
+        level_sentence(r, year_label="FY2020-FY2025")
+
+
+def test_missing_and_unasked_data_are_their_own_share(sample_release):
+    s = level_counts(sample_release, "lgbtq", first_year=2020, last_year=2025)
+    rep = s[s["stage"] == "reported"].set_index("level")
+    assert set(rep.index) == {"yes", "no", "unknown", "not_asked"}
+    assert rep["share"].sum() == pytest.approx(1.0)
+    assert rep.loc["not_asked", "share"] > 0.5
+
+
+def test_a_level_that_is_not_a_group_cannot_be_the_reference(sample_release):
+    with pytest.raises(ParameterError, match="not one to compare with"):
+        level_measures(sample_release, "lgbtq", first_year=2020, last_year=2025, reference_level="not_asked")
+    with pytest.raises(ParameterError, match="no 'religion' breakdown"):
+        level_measures(sample_release, "religion", first_year=2020, last_year=2025)
+
+
+def test_intersection_reads_race_within_a_level_from_the_release(sample_release):
+    m = intersection_measures(sample_release, "dv_involved", "yes", first_year=2020, last_year=2025)
+    r = m[(m["stage"] == "screened_in") & (m["race_ethnicity"] == "black")].iloc[0]
+    assert r["reference"] == "white" and r["basis"] == "decision"
+    # screening in: Black children 1.10 times White children (race effect), within reports with DV too
+    assert r["rri_low"] < 1.10 < r["rri_high"]
+
+
+def test_views_show_only_published_numbers(sample_workbook):
+    v = breakdown_view(sample_workbook, breakdown="lgbtq", first_year=2020, last_year=2025)
+    shown = v.shares["count"].dropna().astype(int)
+    assert not ((shown >= 1) & (shown <= 20)).any()
+    assert v.sentences and all("LGBTQ+ youth" in s for s in v.sentences)
+    specs = [ch.to_dict(validate=True) for ch in v.charts()]
+    assert specs
+    for spec in specs:  # charts carry no hidden count and no method names or flags
+        for rows in spec["datasets"].values():
+            for row in rows:
+                assert not (row.get("count") is not None and 1 <= row["count"] <= 20)
+                assert "suppressed" not in row and "ci_method" not in row
+
+
+# --------------------------------------------------------------------------- the command line
+def test_measures_by_a_breakdown_from_the_command_line(tmp_path):
+    from equity_helpers.cli import main
+
+    out = tmp_path / "by.csv"
+    assert main(["measures", "--data", str(SAMPLE), "--by", "lgbtq", "--out", str(out), "--quiet"]) == 0
+    m = pd.read_csv(out)
+    assert "lgbtq" in m.columns and list(m.columns).index("lgbtq") == list(m.columns).index("race_ethnicity") + 1
+    shown = m["count"].dropna()
+    assert not ((shown >= 1) & (shown <= 20)).any()  # the stricter rule for SOGI
+    levels = tmp_path / "levels.csv"
+    assert main(["measures", "--data", str(SAMPLE), "--by", "dv_involved", "--reference-level", "no",
+                 "--out", str(levels), "--quiet"]) == 0
+    m = pd.read_csv(levels)
+    r = m[(m["jurisdiction"] == "Statewide") & (m["race_ethnicity"] == "all") & (m["dv_involved"] == "yes")
+          & (m["stage"] == "screened_in") & (m["period"] == 2024)].iloc[0]
+    assert r["reference"] == "no" and r["rri_low"] < 1.25 < r["rri_high"]
+    with pytest.raises(ParameterError, match="no level 'maybe'"):
+        main(["measures", "--data", str(SAMPLE), "--by", "dv_involved", "--reference-level", "maybe",
+              "--out", str(levels), "--quiet"])
