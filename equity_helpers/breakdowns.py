@@ -30,7 +30,8 @@ from .schema import STAGES, group_children, group_label, sentence_start
 from .stages import ALL, STATE
 
 __all__ = ["BREAKDOWN_LABELS", "CHAIN", "breakdowns_in", "level_counts", "level_measures", "intersection_measures",
-           "level_sentence", "BreakdownView", "breakdown_view", "show_breakdown", "NOT_SHOWN_AS_RATIO"]
+           "level_sentence", "BreakdownView", "breakdown_view", "show_breakdown", "NOT_SHOWN_AS_RATIO",
+           "partner_shares", "partner_table", "partner_chart", "show_partner", "PARTNER_LEVELS"]
 
 BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
     "disability": {"": "disability", "yes": "children with a disability",
@@ -46,10 +47,16 @@ BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
     "dv_involved": {"": "caregiver domestic violence", "yes": "children whose report noted caregiver domestic violence",
                     "no": "children whose reports did not note it", "unknown": "domestic violence not recorded",
                     "no_report": "children with no report that year"},
+    "dv_services": {"": "domestic violence services from the partner",
+                    "before": "families who had domestic violence services before the report",
+                    "after_only": "families who had services only after the report",
+                    "none": "families with no services from the partner",
+                    "unlinked": "families the records could not link",
+                    "no_dv_note": "children whose reports did not note domestic violence"},
 }
 """Plain-language names of each breakdown (key ``""``) and its levels."""
 
-NOT_SHOWN_AS_RATIO = ("unknown", "not_asked", "no_report")
+NOT_SHOWN_AS_RATIO = ("unknown", "not_asked", "no_report", "unlinked", "no_dv_note")
 """Levels reported as their own share, not compared as a group (missing or unasked is not a group)."""
 
 CHAIN = ["reported", "screened_in", "substantiated", "entered_after_substantiation", "first_placement_kin",
@@ -66,7 +73,7 @@ def _label(breakdown: str, level: str) -> str:
 def breakdowns_in(release) -> list[str]:
     """The equity breakdowns the release publishes, in :data:`~equity_helpers.release.EQUITY_BREAKDOWNS` order."""
     have = {s.split(":", 1)[0] for s in set(release.cells["subgroup"]) if s != SUBGROUP_ALL}
-    return [b for b in EQUITY_BREAKDOWNS if b in have]
+    return [b for b in (*EQUITY_BREAKDOWNS, "dv_services") if b in have]
 
 
 def _check(release, breakdown: str) -> list[str]:
@@ -259,7 +266,8 @@ class BreakdownView:
 
 def breakdown_view(wb, *, breakdown: str, first_year: int, last_year: int, level: str = "yes",
                    reference_level: str = "no", reference: str = "white", race_scheme: str = "hispanic_first",
-                   focus_stages: tuple[str, ...] = ("first_placement_congregate",),
+                   focus_stages: tuple[str, ...] = ("screened_in", "substantiated", "first_placement_kin",
+                                                    "first_placement_congregate"),
                    by_race_levels: tuple[str, ...] | None = None) -> BreakdownView:
     """Build the beyond-race view of ``breakdown`` from the workbook's release table (statewide).
 
@@ -325,3 +333,100 @@ def show_breakdown(wb, *, breakdown: str, first_year: int, last_year: int, mode:
     redraw()
     display(w.VBox([menu, out]))
     return menu
+
+
+PARTNER_LEVELS = ("before", "after_only", "none", "unlinked")
+PARTNER_STAGES = ("screened_in", "substantiated", "entered_after_substantiation")
+
+
+def partner_shares(release, *, first_year: int, last_year: int) -> pd.DataFrame:
+    """Among children whose report noted caregiver domestic violence, the share whose families had the
+    partner's services before the report, only after it, not at all, or could not be linked, by race
+    group, statewide (reported stage; the denominator is the published count of children with a noted
+    report, ``dv_involved:yes``).
+
+    Returns
+    -------
+    DataFrame with ``race_ethnicity``, ``timing`` (:data:`PARTNER_LEVELS`), ``label``, ``count``, ``total``
+    and ``share`` (missing where a count is hidden).
+    """
+    _check(release, "dv_services")
+    period = release.window(first_year, last_year)
+    c = release.cells
+    c = c[(c["family"] == "stages") & (c["period"] == period) & (c["jurisdiction"] == STATE)
+          & (c["stage"] == "reported")]
+    total = c[c["subgroup"] == "dv_involved:yes"].set_index("race_ethnicity")["count"]
+    rows = c[c["subgroup"].isin([f"dv_services:{v}" for v in PARTNER_LEVELS])]
+    out = pd.DataFrame({"race_ethnicity": rows["race_ethnicity"].to_numpy(),
+                        "timing": rows["subgroup"].str.split(":", n=1).str[1].to_numpy(),
+                        "count": rows["count"].to_numpy()})
+    out["total"] = out["race_ethnicity"].map(total).astype("Int64")
+    out["share"] = (out["count"].astype("Float64") / out["total"].astype("Float64")).where(out["total"] > 0)
+    out["label"] = [_label("dv_services", v) for v in out["timing"]]
+    order = {v: i for i, v in enumerate(PARTNER_LEVELS)}
+    return out.sort_values(["race_ethnicity", "timing"], key=lambda col: col.map(order) if col.name == "timing"
+                           else col).reset_index(drop=True)
+
+
+def partner_table(shares: pd.DataFrame) -> pd.DataFrame:
+    """:func:`partner_shares` as a readable table: one row per group, one column per timing (share and
+    children; hidden numbers say so)."""
+    t = shares.copy()
+    t["group"] = [group_label(g) for g in t["race_ethnicity"]]
+    t["cell"] = [("hidden" if pd.isna(n) else (f"{float(sh):.0%} ({int(n):,})" if not pd.isna(sh) else f"{int(n):,}"))
+                 for n, sh in zip(t["count"], t["share"])]
+    wide = t.pivot_table(index="group", columns="label", values="cell", aggfunc="first", sort=False)
+    return wide[[c for c in (_label("dv_services", v) for v in PARTNER_LEVELS) if c in wide.columns]]
+
+
+def partner_chart(shares: pd.DataFrame, *, title: str):
+    """Share of each timing by group (points; hidden shares are left out and the table says so)."""
+    import altair as alt
+
+    d = shares.dropna(subset=["share"])
+    d = d[d["race_ethnicity"] != "unknown"]
+    d = pd.DataFrame({"group": [group_label(g) for g in d["race_ethnicity"]], "timing": d["label"].to_numpy(),
+                      "share": d["share"].astype(float).round(4).to_numpy(), "children": d["count"].astype(float).to_numpy()})
+    return alt.Chart(d).mark_point(filled=True, size=90).encode(
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of children whose report noted domestic violence"),
+        y=alt.Y("group:N", title=None),
+        color=alt.Color("timing:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+        shape=alt.Shape("timing:N", title=None),
+        tooltip=["group:N", "timing:N", alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("children:Q", format=",")],
+    ).properties(width=420, title=title)
+
+
+def show_partner(wb, *, first_year: int, last_year: int, race_scheme: str = "hispanic_first") -> None:
+    """The domestic-violence page's partner section: when families received the partner's services, by race,
+    and how screening, substantiation and removal differ with it (or a sentence saying no partner data were
+    supplied)."""
+    from IPython.display import Markdown, display
+
+    from .views import window_phrase
+
+    rel = wb.release(race_scheme)
+    if "dv_services" not in breakdowns_in(rel):
+        display(Markdown("_No domestic violence partner's data were supplied (a `dv_services` table and a "
+                         "`family_hash` column on the reports), so this section is empty._"))
+        return
+    year = window_phrase(first_year, last_year)
+    shares = partner_shares(rel, first_year=first_year, last_year=last_year)
+    allrow = shares[(shares["race_ethnicity"] == ALL)].set_index("timing")
+    lines = []
+    if not allrow.empty and not pd.isna(allrow["share"].get("before", pd.NA)):
+        lines.append(f"In {year}, {float(allrow.loc['before', 'share']):.0%} of children whose report noted caregiver "
+                     "domestic violence were in families who had the partner's services before the report, and "
+                     f"{float(allrow.loc['after_only', 'share']):.0%} only after it (within 180 days).")
+    lines.append("Families are linked by a keyed hash of caregiver identifiers that both organisations compute the "
+                 "same way; no names were exchanged. \"No services\" means none from this partner's programs, not "
+                 "none anywhere.")
+    display(Markdown("\n".join(f"- {t}" for t in lines)))
+    display(partner_chart(shares, title=f"When families received domestic violence services, by group, {year}"))
+    display(partner_table(shares))
+    m = level_measures(rel, "dv_services", first_year=first_year, last_year=last_year, reference_level="none",
+                       policy=wb.policy)
+    m = m[m["stage"].isin(PARTNER_STAGES) & m["level"].isin(["before", "after_only"])]
+    text = [level_sentence(r, year_label=year) for r in m.to_dict("records")]
+    if any(text):
+        display(Markdown("\n".join(f"- {t}" for t in text if t)))
+

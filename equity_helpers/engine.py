@@ -653,6 +653,7 @@ class Extract(ValidatedData):
         self.data_end = data_end
         self.problems = problems
         self.accounting = accounting
+        self.dv_services: pd.DataFrame | None = None
         self._frames: dict[str, pd.DataFrame] = {}
         self._memo: dict[str, list[str]] = {}
         self._cube: pd.DataFrame | None = None
@@ -735,7 +736,8 @@ class Extract(ValidatedData):
         return ValidatedData(children=self.children, reports=self.reports, episodes=self.episodes,
                              population=self.population, counts=self.counts, first_year=self.first_year,
                              last_year=self.last_year, calendar=self.calendar, data_end=self.data_end,
-                             problems=list(self.problems), accounting=self.accounting.copy())
+                             problems=list(self.problems), accounting=self.accounting.copy(),
+                             dv_services=self.dv_services)
 
     def __reduce__(self):
         return (_rebuild, (self.to_validated(),))
@@ -750,7 +752,7 @@ class Extract(ValidatedData):
                 h.update(",".join(cols).encode())
                 h.update(repr(self.con.execute(f"SELECT count(*), sum(hash({name}))::HUGEINT, "
                                                f"bit_xor(hash({name})) FROM {name}").fetchone()).encode())
-        for name in ("population", "counts"):
+        for name in ("population", "counts", "dv_services"):
             t = getattr(self, name)
             h.update(name.encode())
             if t is not None:
@@ -948,9 +950,13 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
                                     f"The {name} table could not be read: {exc}"))
     if problems:
         raise DataValidationError(problems)
-    return validate_sql(con, [n for n in m.tables if n in CHILD_TABLES], pandas_tables=frames, notes=notes,
-                        first_year=first_year, last_year=last_year, calendar=calendar,
-                        extract_date=extract_date if extract_date is not None else m.extract_date)
+    from .linkage import validate_with_partner
+
+    partner = frames.pop("dv_services", None)
+    end = extract_date if extract_date is not None else m.extract_date
+    return validate_with_partner(lambda: validate_sql(
+        con, [n for n in m.tables if n in CHILD_TABLES], pandas_tables=frames, notes=notes, first_year=first_year,
+        last_year=last_year, calendar=calendar, extract_date=end), partner, extract_date=end)
 
 
 def validate_frames(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, last_year: int | None = None,

@@ -78,11 +78,12 @@ def store_extract(extract: Extract, path: str | Path) -> Path:
     try:
         for name in extract.tables:
             con.execute(f"CREATE TABLE store.{name} AS SELECT * FROM {name} ORDER BY _row")
-        for name in ("population", "counts"):
+        for name in ("population", "counts", "dv_services"):
             frame = getattr(extract, name)
             if frame is not None:
                 f = frame.copy()
-                f["_row"] = f["_row"].astype("int64")
+                if "_row" in f:
+                    f["_row"] = f["_row"].astype("int64")
                 con.register("frame_store", f)
                 con.execute(f"CREATE TABLE store.{name} AS SELECT * FROM frame_store")
                 con.unregister("frame_store")
@@ -96,7 +97,7 @@ def store_extract(extract: Extract, path: str | Path) -> Path:
         meta = {"tables": list(extract.tables), "first_year": extract.first_year, "last_year": extract.last_year,
                 "calendar": extract.calendar, "data_end": str(extract.data_end),
                 "hashed_ids": extract._key != "child_id",
-                "frames": [n for n in ("population", "counts") if getattr(extract, n) is not None]}
+                "frames": [n for n in ("population", "counts", "dv_services") if getattr(extract, n) is not None]}
         con.execute("CREATE TABLE store.meta AS SELECT ? AS meta", [json.dumps(meta)])
     finally:
         con.execute("DETACH store")
@@ -114,17 +115,21 @@ def open_extract(path: str | Path) -> Extract:
     frames = {}
     for name in meta["frames"]:
         f = con.execute(f"SELECT * FROM stored.{name}").df()
-        f["_row"] = f["_row"].astype(object)
+        if "_row" in f:
+            f["_row"] = f["_row"].astype(object)
         frames[name] = f
     problems = [Problem(r.severity, r.table, r.check, int(r.rows), r.examples, r.message)
                 for r in con.execute("SELECT * FROM stored.problems").df().itertuples()]
     accounting = con.execute("SELECT * FROM stored.accounting").df()
     accounting["rows"] = accounting["rows"].astype("int64")
-    return Extract(con=con, tables=meta["tables"], population=frames.get("population"),
+    ext = Extract(con=con, tables=meta["tables"], population=frames.get("population"),
                    counts=frames.get("counts"), first_year=int(meta["first_year"]),
                    last_year=int(meta["last_year"]), calendar=bool(meta["calendar"]),
                    data_end=pd.Timestamp(meta["data_end"]), problems=problems, accounting=accounting,
                    hashed_ids=bool(meta["hashed_ids"]))
+    if "dv_services" in frames:
+        ext.dv_services = frames["dv_services"]
+    return ext
 
 
 def extracts_dir(cache_dir=None) -> Path | None:

@@ -76,7 +76,8 @@ disclosed identity can put a young person at risk at home or in placement)."""
 
 
 def default_breakdowns(data) -> tuple[str, ...]:
-    """Age group and sex, and every equity breakdown whose column the data have."""
+    """Age group and sex, every equity breakdown whose column the data have, and the timing of a domestic
+    violence partner's services (``dv_services``) when the data have the partner's table and family hashes."""
     have = set()
     kids = getattr(data, "children", None) if data.child_level else None
     if kids is not None:
@@ -84,7 +85,9 @@ def default_breakdowns(data) -> tuple[str, ...]:
     reps = getattr(data, "reports", None) if data.child_level else None
     if reps is not None:
         have |= set(reps.columns)
-    return (*BREAKDOWNS, *[b for b in EQUITY_BREAKDOWNS if b in have])
+    partner = ("dv_services",) if (getattr(data, "dv_services", None) is not None
+                                   and {"dv_involved", "family_hash"} <= have) else ()
+    return (*BREAKDOWNS, *[b for b in EQUITY_BREAKDOWNS if b in have], *partner)
 
 CHAIN_ORDER: tuple[tuple[tuple[str, ...], str], ...] = (
     (("screened_in",), "reported"),
@@ -531,7 +534,7 @@ def _fingerprint(data, **settings) -> str:
     if hasattr(data, "content_hash"):  # a DuckDB extract hashes its tables in SQL, without reading them out
         h.update(data.content_hash())
     else:
-        for name in ("children", "reports", "episodes", "population", "counts"):
+        for name in ("children", "reports", "episodes", "population", "counts", "dv_services"):
             t = getattr(data, name, None)
             h.update(name.encode())
             if t is not None:

@@ -213,10 +213,14 @@ class SampleState:
     reports: pd.DataFrame
     episodes: pd.DataFrame
     population: pd.DataFrame
+    dv_services: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"children": self.children, "reports": self.reports, "episodes": self.episodes,
-                "population": self.population}
+        out = {"children": self.children, "reports": self.reports, "episodes": self.episodes,
+               "population": self.population}
+        if self.dv_services is not None:
+            out["dv_services"] = self.dv_services
+        return out
 
 
 def _population(counties: tuple[County, ...], scale: float) -> pd.DataFrame:
@@ -400,7 +404,16 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
         "placement_count": eps["placement_count"].to_numpy(),
         "prior_episodes": eps["prior_episodes"].to_numpy(),
     })
-    return SampleState(children=children, reports=reports, episodes=episodes, population=pop)
+    # --- a domestic violence partner's services, linked by a keyed family hash (equity_helpers.linkage)
+    from .linkage import SAMPLE_KEY, partner_sample
+    from .schema import assign_groups
+
+    race = assign_groups(children, scheme="hispanic_first").set_index("child_id")["race_ethnicity"]
+    hashes, dv_services = partner_sample(reports, race=race, rng=np.random.default_rng([seed, 2027]),
+                                         key=SAMPLE_KEY, data_end=DATA_END)
+    reports["family_hash"] = hashes.fillna("").to_numpy(dtype=object)
+    return SampleState(children=children, reports=reports, episodes=episodes, population=pop,
+                       dv_services=dv_services)
 
 
 def _factor(flagged: np.ndarray, ratio: float, groups: np.ndarray | None = None) -> np.ndarray:

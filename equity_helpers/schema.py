@@ -157,7 +157,7 @@ TABLES: dict[str, TableSpec] = {
     "reports": TableSpec(
         name="reports",
         required=("report_id", "child_id", "jurisdiction", "report_date", "screened_in", "disposition"),
-        optional=("dv_involved",),
+        optional=("dv_involved", "family_hash"),
         key="report_id",
         dates=("report_date",),
         codes={"disposition": DISPOSITIONS, "dv_involved": EQUITY_CODES["dv_involved"]},

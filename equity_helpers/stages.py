@@ -33,8 +33,10 @@ children table (``disability``, ``lgbtq``, ``immigrant_family``, ``tribal_affili
 counts as ``unknown``) and the reports' caregiver domestic-violence note ``dv_involved``. A report's
 note belongs to a child, place and year (:data:`REPORT_DIMS`): ``yes`` when any report about the child
 there that year noted it, else ``no`` when any said no, else ``unknown``, and ``no_report`` for a child
-counted there that year (an entry, an exit) without a report that year. So the levels of every
-breakdown add up to all children.
+counted there that year (an entry, an exit) without a report that year. ``dv_services`` is when the
+family of a child whose report noted domestic violence received a partner's services
+(:func:`dv_service_levels`; ``no_dv_note`` for the other children). So the levels of every breakdown add
+up to all children.
 Every scheme also gets a ``race_ethnicity == "all"`` row: all children, whatever their group.
 """
 from __future__ import annotations
@@ -59,15 +61,40 @@ from .schema import (
 from .validate import ValidatedData
 
 __all__ = ["STATE", "ALL", "stage_counts", "population_table", "supported_stages", "EXTRA_DIMS", "LINK_DAYS",
-           "REPORT_DIMS", "NO_REPORT", "report_levels"]
+           "REPORT_DIMS", "NO_REPORT", "NO_DV_NOTE", "report_levels", "dv_service_levels"]
 
 STATE = "Statewide"
 ALL = "all"
-EXTRA_DIMS = ("age_group", "sex", "disability", "lgbtq", "immigrant_family", "tribal_affiliation", "dv_involved")
-REPORT_DIMS = ("dv_involved",)
+EXTRA_DIMS = ("age_group", "sex", "disability", "lgbtq", "immigrant_family", "tribal_affiliation", "dv_involved",
+              "dv_services")
+REPORT_DIMS = ("dv_involved", "dv_services")
 """Breakdowns read from the reports, per child, place and year (see the module notes)."""
 NO_REPORT = "no_report"
+NO_DV_NOTE = "no_dv_note"
 _LEVEL_ORDER = ("yes", "no", "unknown")
+
+
+def dv_service_levels(reports: pd.DataFrame, services: pd.DataFrame, *, include_state: bool = True,
+                      include_counties: bool = True) -> pd.DataFrame:
+    """When families with caregiver domestic violence received the partner's services, per child, place and
+    period: the timing (:func:`equity_helpers.linkage.service_timing`: ``before``, ``after_only``, ``none``,
+    ``unlinked``) of the child's first report there that period that noted domestic violence; children
+    with no such report: ``no_dv_note``. Columns ``child_id``, ``jurisdiction``, ``period``, ``dv_services``."""
+    from .linkage import service_timing
+
+    need = [c for c in ("dv_involved", "family_hash") if c not in reports]
+    if need:
+        raise ParameterError(f"The reports table has no {need} column(s); the partner's services cannot be linked.")
+    noted = reports[reports["dv_involved"] == "yes"]
+    timing = service_timing(noted[["report_id", "report_date", "family_hash"]], services)["dv_services"]
+    r = noted[["child_id", "jurisdiction", "period", "report_date"]].assign(dv_services=timing.astype(str).to_numpy())
+    r = r.sort_values("report_date", kind="stable")
+    frames = []
+    if include_counties:
+        frames.append(r.drop_duplicates(["child_id", "jurisdiction", "period"]))
+    if include_state:
+        frames.append(r.drop_duplicates(["child_id", "period"]).assign(jurisdiction=STATE))
+    return pd.concat(frames, ignore_index=True)[["child_id", "jurisdiction", "period", "dv_services"]]
 
 
 def report_levels(reports: pd.DataFrame, column: str, *, include_state: bool = True,
@@ -249,11 +276,17 @@ def _count_events(data: ValidatedData, sch, by: list[str], *, include_state: boo
     for b in (b for b in by if b in REPORT_DIMS):
         if rep is None:
             raise ParameterError(f"There is no reports table to break counts down by {b!r}.")
-        lv = report_levels(rep, b, include_state=include_state, include_counties=include_counties)
+        if b == "dv_services":
+            if getattr(data, "dv_services", None) is None:
+                raise ParameterError("No domestic violence partner's services (dv_services) were supplied.")
+            lv = dv_service_levels(rep, data.dv_services, include_state=include_state,
+                                   include_counties=include_counties)
+        else:
+            lv = report_levels(rep, b, include_state=include_state, include_counties=include_counties)
         ev["period"] = ev["period"].astype("int64")
         lv["period"] = lv["period"].astype("int64")
         ev = ev.merge(lv, on=["child_id", "jurisdiction", "period"], how="left")
-        ev[b] = ev[b].fillna(NO_REPORT)
+        ev[b] = ev[b].fillna(NO_DV_NOTE if b == "dv_services" else NO_REPORT)
     age = (ev["date"] - ev["birth_date"]).dt.days / 365.25
     ev["age_group"] = age_group_of(np.floor(age.to_numpy()))
     adult = ev["age_group"] == "18+"

@@ -121,6 +121,7 @@ class ValidatedData(_Described):
     problems : every finding, errors and warnings.
     accounting : rows read, used and excluded by reason for every table (columns ``table``,
         ``outcome`` ("read", "used", "excluded"), ``reason``, ``rows``).
+    dv_services : a domestic violence partner's validated services (:mod:`equity_helpers.linkage`), or None.
     """
 
     children: pd.DataFrame | None
@@ -134,6 +135,7 @@ class ValidatedData(_Described):
     data_end: pd.Timestamp
     problems: list[Problem] = field(default_factory=list)
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dv_services: pd.DataFrame | None = None
 
     @property
     def jurisdictions(self) -> list[str]:
@@ -304,6 +306,9 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
              engine: str = "pandas") -> ValidatedData:
     """Check and type the raw tables; raise once with every error, or return clean data.
 
+    A domestic violence partner's ``dv_services`` table, when supplied, is checked with the others
+    (:func:`equity_helpers.linkage.validate_with_partner`) and attached as ``dv_services``.
+
     Parameters
     ----------
     raw : tables with canonical column names (from :func:`equity_helpers.sources.read_sources`).
@@ -323,13 +328,26 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
     DataValidationError
         With every error found (warnings are attached too, for the full picture).
     """
+    from .linkage import validate_with_partner
+
+    if engine not in ("pandas", "duckdb"):
+        raise ValueError(f"engine must be 'pandas' or 'duckdb', not {engine!r}")
+    raw = dict(raw)
+    partner = raw.pop("dv_services", None)
     if engine == "duckdb":
         from .engine import validate_frames
 
-        return validate_frames(raw, first_year=first_year, last_year=last_year, calendar=calendar,
-                               extract_date=extract_date)
-    if engine != "pandas":
-        raise ValueError(f"engine must be 'pandas' or 'duckdb', not {engine!r}")
+        return validate_with_partner(lambda: validate_frames(raw, first_year=first_year, last_year=last_year,
+                                                             calendar=calendar, extract_date=extract_date),
+                                     partner, extract_date=extract_date)
+    return validate_with_partner(lambda: _validate_tables(raw, first_year=first_year, last_year=last_year,
+                                                          calendar=calendar, extract_date=extract_date),
+                                 partner, extract_date=extract_date)
+
+
+def _validate_tables(raw: dict[str, pd.DataFrame], *, first_year: int | None, last_year: int | None,
+                     calendar: bool, extract_date) -> ValidatedData:
+    """The core tables' checks (:func:`validate`, pandas engine)."""
     problems: list[Problem] = []
     acc: list[tuple[str, str, str, int]] = []
     out: dict[str, pd.DataFrame | None] = {k: None for k in TABLES}
