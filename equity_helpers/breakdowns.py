@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .engagement import MEETING_DIMS
 from .errors import ParameterError
 from .release import EQUITY_BREAKDOWNS, SUBGROUP_ALL, subgroup_label
 from .schema import STAGES, group_children, group_label, sentence_start
@@ -31,7 +32,8 @@ from .stages import ALL, STATE
 
 __all__ = ["BREAKDOWN_LABELS", "CHAIN", "breakdowns_in", "level_counts", "level_measures", "intersection_measures",
            "level_sentence", "BreakdownView", "breakdown_view", "show_breakdown", "NOT_SHOWN_AS_RATIO",
-           "partner_shares", "partner_table", "partner_chart", "show_partner", "PARTNER_LEVELS"]
+           "partner_shares", "shares_by_race", "shares_table", "shares_chart", "show_partner", "PARTNER_LEVELS",
+           "show_engagement"]
 
 BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
     "disability": {"": "disability", "yes": "children with a disability",
@@ -53,10 +55,30 @@ BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
                     "none": "families with no services from the partner",
                     "unlinked": "families the records could not link",
                     "no_dv_note": "children whose reports did not note domestic violence"},
+    "meeting_at_report": {"": "a team meeting at the report",
+                          "yes": "children whose family had a team meeting within 30 days of the report",
+                          "no": "children whose family had no team meeting at the report",
+                          "not_screened_in": "children not screened in"},
+    "meeting_at_removal": {"": "a family team meeting after removal",
+                           "yes": "children whose family had a team meeting within 30 days of removal",
+                           "no": "children whose family had no team meeting after removal",
+                           "no_entry": "children who did not enter care"},
 }
 """Plain-language names of each breakdown (key ``""``) and its levels."""
 
-NOT_SHOWN_AS_RATIO = ("unknown", "not_asked", "no_report", "unlinked", "no_dv_note")
+SHORT_LABELS: dict[str, dict[str, str]] = {
+    "disability": {"yes": "with a disability", "no": "none recorded"},
+    "lgbtq": {"yes": "LGBTQ+", "no": "not LGBTQ+"},
+    "immigrant_family": {"yes": "immigrant family", "no": "not immigrant family"},
+    "tribal_affiliation": {"yes": "tribal affiliation", "no": "none recorded"},
+    "dv_involved": {"yes": "DV noted", "no": "DV not noted"},
+    "dv_services": {"before": "services before", "after_only": "services after only", "none": "no services"},
+    "meeting_at_report": {"yes": "meeting", "no": "no meeting"},
+    "meeting_at_removal": {"yes": "meeting", "no": "no meeting"},
+}
+"""Chart labels of the levels compared (charts have room for a few words; sentences use the full labels)."""
+
+NOT_SHOWN_AS_RATIO = ("unknown", "not_asked", "no_report", "unlinked", "no_dv_note", "not_screened_in", "no_entry")
 """Levels reported as their own share, not compared as a group (missing or unasked is not a group)."""
 
 CHAIN = ["reported", "screened_in", "substantiated", "entered_after_substantiation", "first_placement_kin",
@@ -73,7 +95,7 @@ def _label(breakdown: str, level: str) -> str:
 def breakdowns_in(release) -> list[str]:
     """The equity breakdowns the release publishes, in :data:`~equity_helpers.release.EQUITY_BREAKDOWNS` order."""
     have = {s.split(":", 1)[0] for s in set(release.cells["subgroup"]) if s != SUBGROUP_ALL}
-    return [b for b in (*EQUITY_BREAKDOWNS, "dv_services") if b in have]
+    return [b for b in (*EQUITY_BREAKDOWNS, "dv_services", *MEETING_DIMS) if b in have]
 
 
 def _check(release, breakdown: str) -> list[str]:
@@ -96,8 +118,10 @@ def _cells(release, breakdown: str, *, race: str, period: str) -> pd.DataFrame:
     return pd.concat([out, total], ignore_index=True)
 
 
-def level_counts(release, breakdown: str, *, first_year: int, last_year: int, race: str = ALL) -> pd.DataFrame:
-    """Children at each decision point of :data:`CHAIN` by level, statewide, over a published window.
+def level_counts(release, breakdown: str, *, first_year: int, last_year: int, race: str = ALL,
+                 stages: list[str] | tuple[str, ...] = tuple(CHAIN)) -> pd.DataFrame:
+    """Children at each decision point of ``stages`` (default :data:`CHAIN`) by level, statewide, over a
+    published window.
 
     Returns
     -------
@@ -107,13 +131,13 @@ def level_counts(release, breakdown: str, *, first_year: int, last_year: int, ra
     _check(release, breakdown)
     period = release.window(first_year, last_year)
     c = _cells(release, breakdown, race=race, period=period)
-    c = c[c["stage"].isin(CHAIN)]
+    c = c[c["stage"].isin(list(stages))]
     total = c[c["level"] == ALL].set_index("stage")["count"]
     lv = c[c["level"] != ALL].copy()
     lv["total"] = lv["stage"].map(total).astype("Int64")
     lv["share"] = (lv["count"].astype("Float64") / lv["total"].astype("Float64")).where(lv["total"] > 0)
     lv["label"] = [_label(breakdown, v) for v in lv["level"]]
-    order = {s: i for i, s in enumerate(CHAIN)}
+    order = {s: i for i, s in enumerate(stages)}
     lv = lv.sort_values("stage", key=lambda s: s.map(order), kind="stable")
     return lv[["stage", "level", "label", "count", "total", "share"]].reset_index(drop=True)
 
@@ -238,7 +262,8 @@ class BreakdownView:
         out = []
         shown = self.levels[~self.levels["level"].isin(NOT_SHOWN_AS_RATIO)]
         if len(shown):
-            m = shown.assign(race_ethnicity=shown["label"])
+            short = SHORT_LABELS.get(self.breakdown, {})
+            m = shown.assign(race_ethnicity=[short.get(v, lab) for v, lab in zip(shown["level"], shown["label"])])
             out.append(charts.rri_chart(m, reference_label=_label(self.breakdown, self.reference_level),
                                         title=f"{self.title}: how many times the rate of "
                                               f"{_label(self.breakdown, self.reference_level)}, statewide"))
@@ -268,23 +293,27 @@ def breakdown_view(wb, *, breakdown: str, first_year: int, last_year: int, level
                    reference_level: str = "no", reference: str = "white", race_scheme: str = "hispanic_first",
                    focus_stages: tuple[str, ...] = ("screened_in", "substantiated", "first_placement_kin",
                                                     "first_placement_congregate"),
-                   by_race_levels: tuple[str, ...] | None = None) -> BreakdownView:
+                   by_race_levels: tuple[str, ...] | None = None, stages: tuple[str, ...] | None = None,
+                   share_stages: tuple[str, ...] | None = None) -> BreakdownView:
     """Build the beyond-race view of ``breakdown`` from the workbook's release table (statewide).
 
     ``focus_stages``: the decision points at which race groups are compared within a level;
     ``by_race_levels``: the levels compared that way (default: ``level`` only; the domestic-violence page
-    compares race within reports with and without it)."""
+    compares race within reports with and without it); ``stages``: the decision points whose rates are
+    compared (default :data:`CHAIN`); ``share_stages``: those whose level shares are shown (default: the same)."""
     from .views import window_phrase
 
     rel = wb.release(race_scheme)
-    bad = [s for s in focus_stages if s not in CHAIN]
+    stages = tuple(stages or CHAIN)
+    share_stages = tuple(share_stages or stages)
+    bad = [s for s in (*focus_stages, *stages, *share_stages) if s not in STAGES]
     if bad:
-        raise ParameterError(f"focus_stages must be among {', '.join(CHAIN)}, not {bad}.")
+        raise ParameterError(f"Unknown decision points {bad}.")
     lv = level_measures(rel, breakdown, first_year=first_year, last_year=last_year,
                         reference_level=reference_level, policy=wb.policy)
-    order = {s: i for i, s in enumerate(CHAIN)}
-    lv = lv[lv["stage"].isin(CHAIN)].sort_values("stage", key=lambda s: s.map(order), kind="stable")
-    shares = level_counts(rel, breakdown, first_year=first_year, last_year=last_year)
+    order = {s: i for i, s in enumerate(stages)}
+    lv = lv[lv["stage"].isin(stages)].sort_values("stage", key=lambda s: s.map(order), kind="stable")
+    shares = level_counts(rel, breakdown, first_year=first_year, last_year=last_year, stages=share_stages)
     parts = []
     for lvl in by_race_levels or (level,):
         m = intersection_measures(rel, breakdown, lvl, first_year=first_year, last_year=last_year,
@@ -339,6 +368,33 @@ PARTNER_LEVELS = ("before", "after_only", "none", "unlinked")
 PARTNER_STAGES = ("screened_in", "substantiated", "entered_after_substantiation")
 
 
+def shares_by_race(release, breakdown: str, *, stage: str, levels: tuple[str, ...], first_year: int,
+                   last_year: int, total_subgroup: str = SUBGROUP_ALL) -> pd.DataFrame:
+    """Among the children of each race group at ``stage`` (those of ``total_subgroup``), the share in each of
+    ``levels`` of ``breakdown``, statewide, from published cells.
+
+    Returns
+    -------
+    DataFrame with ``race_ethnicity``, ``timing`` (the level), ``label``, ``count``, ``total`` and ``share``
+    (missing where a count is hidden).
+    """
+    _check(release, breakdown)
+    period = release.window(first_year, last_year)
+    c = release.cells
+    c = c[(c["family"] == "stages") & (c["period"] == period) & (c["jurisdiction"] == STATE) & (c["stage"] == stage)]
+    total = c[c["subgroup"] == total_subgroup].set_index("race_ethnicity")["count"]
+    rows = c[c["subgroup"].isin([f"{breakdown}:{v}" for v in levels])]
+    out = pd.DataFrame({"race_ethnicity": rows["race_ethnicity"].to_numpy(),
+                        "timing": rows["subgroup"].str.split(":", n=1).str[1].to_numpy(),
+                        "count": rows["count"].to_numpy()})
+    out["total"] = out["race_ethnicity"].map(total).astype("Int64")
+    out["share"] = (out["count"].astype("Float64") / out["total"].astype("Float64")).where(out["total"] > 0)
+    out["label"] = [_label(breakdown, v) for v in out["timing"]]
+    order = {v: i for i, v in enumerate(levels)}
+    return out.sort_values(["race_ethnicity", "timing"], key=lambda col: col.map(order) if col.name == "timing"
+                           else col).reset_index(drop=True)
+
+
 def partner_shares(release, *, first_year: int, last_year: int) -> pd.DataFrame:
     """Among children whose report noted caregiver domestic violence, the share whose families had the
     partner's services before the report, only after it, not at all, or could not be linked, by race
@@ -350,45 +406,32 @@ def partner_shares(release, *, first_year: int, last_year: int) -> pd.DataFrame:
     DataFrame with ``race_ethnicity``, ``timing`` (:data:`PARTNER_LEVELS`), ``label``, ``count``, ``total``
     and ``share`` (missing where a count is hidden).
     """
-    _check(release, "dv_services")
-    period = release.window(first_year, last_year)
-    c = release.cells
-    c = c[(c["family"] == "stages") & (c["period"] == period) & (c["jurisdiction"] == STATE)
-          & (c["stage"] == "reported")]
-    total = c[c["subgroup"] == "dv_involved:yes"].set_index("race_ethnicity")["count"]
-    rows = c[c["subgroup"].isin([f"dv_services:{v}" for v in PARTNER_LEVELS])]
-    out = pd.DataFrame({"race_ethnicity": rows["race_ethnicity"].to_numpy(),
-                        "timing": rows["subgroup"].str.split(":", n=1).str[1].to_numpy(),
-                        "count": rows["count"].to_numpy()})
-    out["total"] = out["race_ethnicity"].map(total).astype("Int64")
-    out["share"] = (out["count"].astype("Float64") / out["total"].astype("Float64")).where(out["total"] > 0)
-    out["label"] = [_label("dv_services", v) for v in out["timing"]]
-    order = {v: i for i, v in enumerate(PARTNER_LEVELS)}
-    return out.sort_values(["race_ethnicity", "timing"], key=lambda col: col.map(order) if col.name == "timing"
-                           else col).reset_index(drop=True)
+    return shares_by_race(release, "dv_services", stage="reported", levels=PARTNER_LEVELS, first_year=first_year,
+                          last_year=last_year, total_subgroup="dv_involved:yes")
 
 
-def partner_table(shares: pd.DataFrame) -> pd.DataFrame:
-    """:func:`partner_shares` as a readable table: one row per group, one column per timing (share and
+def shares_table(shares: pd.DataFrame, levels: tuple[str, ...], breakdown: str) -> pd.DataFrame:
+    """:func:`shares_by_race` as a readable table: one row per group, one column per level (share and
     children; hidden numbers say so)."""
     t = shares.copy()
     t["group"] = [group_label(g) for g in t["race_ethnicity"]]
     t["cell"] = [("hidden" if pd.isna(n) else (f"{float(sh):.0%} ({int(n):,})" if not pd.isna(sh) else f"{int(n):,}"))
                  for n, sh in zip(t["count"], t["share"])]
     wide = t.pivot_table(index="group", columns="label", values="cell", aggfunc="first", sort=False)
-    return wide[[c for c in (_label("dv_services", v) for v in PARTNER_LEVELS) if c in wide.columns]]
+    return wide[[c for c in (_label(breakdown, v) for v in levels) if c in wide.columns]]
 
 
-def partner_chart(shares: pd.DataFrame, *, title: str):
-    """Share of each timing by group (points; hidden shares are left out and the table says so)."""
+def shares_chart(shares: pd.DataFrame, *, title: str, x_title: str):
+    """Share of each level by group (points; hidden shares are left out and the table says so)."""
     import altair as alt
 
     d = shares.dropna(subset=["share"])
     d = d[d["race_ethnicity"] != "unknown"]
     d = pd.DataFrame({"group": [group_label(g) for g in d["race_ethnicity"]], "timing": d["label"].to_numpy(),
-                      "share": d["share"].astype(float).round(4).to_numpy(), "children": d["count"].astype(float).to_numpy()})
+                      "share": d["share"].astype(float).round(4).to_numpy(),
+                      "children": d["count"].astype(float).to_numpy()})
     return alt.Chart(d).mark_point(filled=True, size=90).encode(
-        x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of children whose report noted domestic violence"),
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), title=x_title),
         y=alt.Y("group:N", title=None),
         color=alt.Color("timing:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
         shape=alt.Shape("timing:N", title=None),
@@ -421,12 +464,64 @@ def show_partner(wb, *, first_year: int, last_year: int, race_scheme: str = "his
                  "same way; no names were exchanged. \"No services\" means none from this partner's programs, not "
                  "none anywhere.")
     display(Markdown("\n".join(f"- {t}" for t in lines)))
-    display(partner_chart(shares, title=f"When families received domestic violence services, by group, {year}"))
-    display(partner_table(shares))
+    display(shares_chart(shares, title=f"When families received domestic violence services, by group, {year}",
+                         x_title="share of children whose report noted domestic violence"))
+    display(shares_table(shares, PARTNER_LEVELS, "dv_services"))
     m = level_measures(rel, "dv_services", first_year=first_year, last_year=last_year, reference_level="none",
                        policy=wb.policy)
     m = m[m["stage"].isin(PARTNER_STAGES) & m["level"].isin(["before", "after_only"])]
     text = [level_sentence(r, year_label=year) for r in m.to_dict("records")]
     if any(text):
         display(Markdown("\n".join(f"- {t}" for t in text if t)))
+
+
+ENGAGEMENT = {
+    "meeting_at_report": dict(anchor="screened_in", stages=("substantiated", "entered_after_substantiation"),
+                              share_stages=("screened_in", "substantiated", "entered_after_substantiation"),
+                              who="screened-in children"),
+    "meeting_at_removal": dict(anchor="entered_care", stages=("first_placement_kin", "first_placement_congregate",
+                                                              "permanency_12m", "reunified_12m", "in_care_24m_plus"),
+                               share_stages=("entered_care", "first_placement_kin", "permanency_12m",
+                                             "reunified_12m", "in_care_24m_plus"),
+                               who="children entering care"),
+}
+"""The family-engagement page: for each meeting breakdown, the stage its level is defined at (``anchor``),
+the decision points compared, and those whose shares are shown."""
+
+
+def show_engagement(wb, *, first_year: int, last_year: int, reference: str = "white",
+                    race_scheme: str = "hispanic_first") -> None:
+    """The family-engagement page: who had a team meeting, by group, and how entries, kin placement, exits
+    and stays differ with and without one (associations), statewide; or a sentence saying no meetings
+    table was supplied."""
+    from IPython.display import Markdown, display
+
+    from .views import window_phrase
+
+    rel = wb.release(race_scheme)
+    offered = [b for b in ENGAGEMENT if b in breakdowns_in(rel)]
+    if not offered:
+        display(Markdown("_No family meetings table (`meetings`: child, date, type) was supplied, so this page "
+                         "is empty._"))
+        return
+    year = window_phrase(first_year, last_year)
+    for b in offered:
+        spec = ENGAGEMENT[b]
+        display(Markdown(f"### {sentence_start(BREAKDOWN_LABELS[b][''])}"))
+        shares = shares_by_race(rel, b, stage=spec["anchor"], levels=("yes",), first_year=first_year,
+                                last_year=last_year)
+        allrow = shares[shares["race_ethnicity"] == ALL]
+        if len(allrow) and not pd.isna(allrow["share"].iloc[0]):
+            display(Markdown(f"- In {year}, {float(allrow['share'].iloc[0]):.0%} of {spec['who']} were in "
+                             "families who had one. The chart shows the share in each group: engagement itself can "
+                             "differ by race."))
+        display(shares_chart(shares, title=f"{sentence_start(spec['who'])} whose family had {BREAKDOWN_LABELS[b]['']}, "
+                                           f"by group, {year}", x_title=f"share of {spec['who']}"))
+        display(shares_table(shares, ("yes",), b))
+        view = breakdown_view(wb, breakdown=b, first_year=first_year, last_year=last_year, reference=reference,
+                              race_scheme=race_scheme, stages=spec["stages"], share_stages=spec["share_stages"],
+                              focus_stages=spec["stages"][:2], by_race_levels=("yes", "no"))
+        view.note += (" Families who are offered and attend meetings differ from those who are not in ways the "
+                      "records do not hold: these are associations, not effects of the meetings.")
+        view.show()
 

@@ -311,8 +311,9 @@ def _colour(groups: list[str], **extra) -> dict:
 
 
 def _children(label: str) -> str:
-    """"White children", but "all other children" (the reference's label may already say children)."""
-    return label if label.endswith("children") else f"{label} children"
+    """"White children", but "all other children" and "children whose family had no meeting" (the reference's
+    label may already name who it is about)."""
+    return label if any(w in label.split() for w in ("children", "youth", "families")) else f"{label} children"
 
 
 def _facet_order(df: pd.DataFrame) -> list[str]:

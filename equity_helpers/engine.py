@@ -654,6 +654,7 @@ class Extract(ValidatedData):
         self.problems = problems
         self.accounting = accounting
         self.dv_services: pd.DataFrame | None = None
+        self.meetings: pd.DataFrame | None = None
         self._frames: dict[str, pd.DataFrame] = {}
         self._memo: dict[str, list[str]] = {}
         self._cube: pd.DataFrame | None = None
@@ -737,7 +738,7 @@ class Extract(ValidatedData):
                              population=self.population, counts=self.counts, first_year=self.first_year,
                              last_year=self.last_year, calendar=self.calendar, data_end=self.data_end,
                              problems=list(self.problems), accounting=self.accounting.copy(),
-                             dv_services=self.dv_services)
+                             dv_services=self.dv_services, meetings=self.meetings)
 
     def __reduce__(self):
         return (_rebuild, (self.to_validated(),))
@@ -752,7 +753,7 @@ class Extract(ValidatedData):
                 h.update(",".join(cols).encode())
                 h.update(repr(self.con.execute(f"SELECT count(*), sum(hash({name}))::HUGEINT, "
                                                f"bit_xor(hash({name})) FROM {name}").fetchone()).encode())
-        for name in ("population", "counts", "dv_services"):
+        for name in ("population", "counts", "dv_services", "meetings"):
             t = getattr(self, name)
             h.update(name.encode())
             if t is not None:
@@ -950,13 +951,13 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
                                     f"The {name} table could not be read: {exc}"))
     if problems:
         raise DataValidationError(problems)
-    from .linkage import validate_with_partner
+    from .validate import SIDE_TABLES, validate_with_side_tables
 
-    partner = frames.pop("dv_services", None)
+    side = {name: frames.pop(name) for name in SIDE_TABLES if name in frames}
     end = extract_date if extract_date is not None else m.extract_date
-    return validate_with_partner(lambda: validate_sql(
+    return validate_with_side_tables(lambda: validate_sql(
         con, [n for n in m.tables if n in CHILD_TABLES], pandas_tables=frames, notes=notes, first_year=first_year,
-        last_year=last_year, calendar=calendar, extract_date=end), partner, extract_date=end)
+        last_year=last_year, calendar=calendar, extract_date=end), side, extract_date=end)
 
 
 def validate_frames(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, last_year: int | None = None,

@@ -78,7 +78,7 @@ def store_extract(extract: Extract, path: str | Path) -> Path:
     try:
         for name in extract.tables:
             con.execute(f"CREATE TABLE store.{name} AS SELECT * FROM {name} ORDER BY _row")
-        for name in ("population", "counts", "dv_services"):
+        for name in ("population", "counts", "dv_services", "meetings"):
             frame = getattr(extract, name)
             if frame is not None:
                 f = frame.copy()
@@ -97,7 +97,8 @@ def store_extract(extract: Extract, path: str | Path) -> Path:
         meta = {"tables": list(extract.tables), "first_year": extract.first_year, "last_year": extract.last_year,
                 "calendar": extract.calendar, "data_end": str(extract.data_end),
                 "hashed_ids": extract._key != "child_id",
-                "frames": [n for n in ("population", "counts", "dv_services") if getattr(extract, n) is not None]}
+                "frames": [n for n in ("population", "counts", "dv_services", "meetings")
+                           if getattr(extract, n) is not None]}
         con.execute("CREATE TABLE store.meta AS SELECT ? AS meta", [json.dumps(meta)])
     finally:
         con.execute("DETACH store")
@@ -127,8 +128,9 @@ def open_extract(path: str | Path) -> Extract:
                    last_year=int(meta["last_year"]), calendar=bool(meta["calendar"]),
                    data_end=pd.Timestamp(meta["data_end"]), problems=problems, accounting=accounting,
                    hashed_ids=bool(meta["hashed_ids"]))
-    if "dv_services" in frames:
-        ext.dv_services = frames["dv_services"]
+    for name in ("dv_services", "meetings"):
+        if name in frames:
+            setattr(ext, name, frames[name])
     return ext
 
 

@@ -690,31 +690,3 @@ def partner_truth() -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["race", "before", "after_only"])
     out["none"] = 1 - out["before"] - out["after_only"]
     return out
-
-
-def validate_with_partner(core, partner_raw: pd.DataFrame | None, *, extract_date=None):
-    """Validate the core tables (``core()``, returning validated data) and a partner's ``dv_services``
-    table together: every problem of both in one :class:`~equity_helpers.errors.DataValidationError`, or
-    the validated data with ``dv_services`` (the clean services), the partner's findings added to
-    ``problems`` and its rows to ``accounting``. The partner's dates are checked against the data's
-    extract date."""
-    if partner_raw is None:
-        return core()
-    try:
-        data = core()
-    except DataValidationError as exc:
-        try:
-            validate_dv_services(partner_raw, extract_date=extract_date)
-            more: list[Problem] = []
-        except DataValidationError as pexc:
-            more = [q for q in pexc.problems if q.severity == "error"]
-        raise DataValidationError(list(exc.problems) + more) from None
-    try:
-        partner = validate_dv_services(partner_raw, extract_date=data.data_end)
-    except DataValidationError as exc:
-        raise DataValidationError(list(data.problems) + list(exc.problems)) from None
-    data.dv_services = partner.services
-    data.problems = list(data.problems) + partner.problems
-    data.accounting = pd.concat([data.accounting, partner.accounting], ignore_index=True)
-    return data
-

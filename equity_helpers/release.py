@@ -42,6 +42,7 @@ import pandas as pd
 
 from . import disclosure
 from .errors import ParameterError
+from .engagement import MEETING_DIMS
 from .schema import EQUITY_COLUMNS, STAGES, get_scheme
 from .release_survival import (federal_release, federal_years, survival_relation_terms, survival_release,
                                visible_stats)
@@ -76,8 +77,9 @@ disclosed identity can put a young person at risk at home or in placement)."""
 
 
 def default_breakdowns(data) -> tuple[str, ...]:
-    """Age group and sex, every equity breakdown whose column the data have, and the timing of a domestic
-    violence partner's services (``dv_services``) when the data have the partner's table and family hashes."""
+    """Age group and sex, every equity breakdown whose column the data have, the timing of a domestic
+    violence partner's services (``dv_services``) when the data have the partner's table and family hashes,
+    and the family-meeting breakdowns (:data:`equity_helpers.engagement.MEETING_DIMS`) when they have meetings."""
     have = set()
     kids = getattr(data, "children", None) if data.child_level else None
     if kids is not None:
@@ -87,7 +89,8 @@ def default_breakdowns(data) -> tuple[str, ...]:
         have |= set(reps.columns)
     partner = ("dv_services",) if (getattr(data, "dv_services", None) is not None
                                    and {"dv_involved", "family_hash"} <= have) else ()
-    return (*BREAKDOWNS, *[b for b in EQUITY_BREAKDOWNS if b in have], *partner)
+    meetings = MEETING_DIMS if getattr(data, "meetings", None) is not None else ()
+    return (*BREAKDOWNS, *[b for b in EQUITY_BREAKDOWNS if b in have], *partner, *meetings)
 
 CHAIN_ORDER: tuple[tuple[tuple[str, ...], str], ...] = (
     (("screened_in",), "reported"),
@@ -534,7 +537,7 @@ def _fingerprint(data, **settings) -> str:
     if hasattr(data, "content_hash"):  # a DuckDB extract hashes its tables in SQL, without reading them out
         h.update(data.content_hash())
     else:
-        for name in ("children", "reports", "episodes", "population", "counts", "dv_services"):
+        for name in ("children", "reports", "episodes", "population", "counts", "dv_services", "meetings"):
             t = getattr(data, name, None)
             h.update(name.encode())
             if t is not None:

@@ -184,6 +184,10 @@ EQUITY_PLANTED: dict = {
                            "unknown": dict(aian=0.20, other=0.06)},
     "dv_involved": {"yes": 0.20, "unknown": 0.08, "screened_in": 1.25, "substantiated": 1.20,
                     "entered_care": 1.15},
+    "meeting_at_report": {"p": dict(white=0.40, black=0.28, hispanic=0.32, aian=0.30, asian=0.35, nhpi=0.35,
+                                    multiracial=0.35), "entered_care": 0.70, "days": 14},
+    "meeting_at_removal": {"p": dict(white=0.60, black=0.45, hispanic=0.50, aian=0.45, asian=0.55, nhpi=0.55,
+                                     multiracial=0.55), "first_placement_kin": 1.35, "mean_stay": 0.80, "days": 30},
 }
 """Planted effects of the optional equity columns (children: ``disability``, ``lgbtq``,
 ``immigrant_family``, ``tribal_affiliation``; reports: ``dv_involved``, caregiver domestic violence).
@@ -192,13 +196,22 @@ Shares are of all children (``lgbtq``: of children 12 or older at their report; 
 ``not_asked``); the rest are ``no``. Factors multiply a decision's probability for children with the
 flag (``yes``) against those without (``no``), in every race group, so the decision-based ratio of
 ``yes`` to ``no`` equals the factor within each group, and for all children together where the flag is
-drawn alike in every group (not immigrant families) (:func:`equity_truth_table`). One intersection: Black youth who identify as LGBTQ are placed in
+drawn alike in every group (not immigrant families) (:func:`equity_truth_table`). One intersection:
+Black youth who identify as LGBTQ are placed in
 congregate care 1.5 times as often again (3.0 times Black youth who do not; 2.25 times White LGBTQ
 youth). Tribal affiliation (ICWA) carries no effect beyond race. Every report about a child in a year
 carries the same caregiver domestic-violence note as the child's first report that year (a family's
 situation, NCANDS caregiver risk factor "domestic violence"). The flags are drawn from their own
 random stream, so the race effects above are unchanged in expectation; only the intersection moves
 the Black congregate-care ratio of all children (by about 3%).
+
+Family team meetings (the ``meetings`` table, :mod:`equity_helpers.engagement`): a screened-in child's
+family has a team decision-making meeting 0-14 days after the report (never after the removal) with
+probability ``meeting_at_report["p"][group]`` (less often for Black, Hispanic and Native families: a
+disparity in engagement itself); it multiplies the chance of entering care by 0.70. An entrant's family
+has a family team meeting 1-30 days after the removal with probability ``meeting_at_removal["p"][group]``;
+it multiplies the chance of a first placement with kin by 1.35 and the mean stay by 0.80. Factors are
+scaled within each race group, so the race effects hold.
 """
 
 _AGE_BOUNDS = {"0-4": (0, 5), "5-9": (5, 10), "10-14": (10, 15), "15-17": (15, 18)}
@@ -214,12 +227,14 @@ class SampleState:
     episodes: pd.DataFrame
     population: pd.DataFrame
     dv_services: pd.DataFrame | None = None
+    meetings: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {"children": self.children, "reports": self.reports, "episodes": self.episodes,
                "population": self.population}
-        if self.dv_services is not None:
-            out["dv_services"] = self.dv_services
+        for name in ("dv_services", "meetings"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         return out
 
 
@@ -346,9 +361,19 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
     screened = rng.random(N) < _mult(PLANTED["screened_in"], grp) * _factor(dv, ep["dv_involved"]["screened_in"])
     subst = screened & (rng.random(N) < _mult(PLANTED["substantiated"], grp)
                         * _factor(dv, ep["dv_involved"]["substantiated"]))
+    # family team meetings, from their own stream: decision-making at the report, a team meeting after removal
+    r3 = np.random.default_rng([seed, 2028])
+    mr, mv = ep["meeting_at_report"], ep["meeting_at_removal"]
+    u_tdm, u_ftm = r3.random(N), r3.random(N)
+    d_tdm, d_ftm = r3.integers(0, mr["days"] + 1, N), r3.integers(1, mv["days"] + 1, N)
+    tdm = screened & (u_tdm < np.array([mr["p"][g] for g in GROUPS])[grp])
+    ftm = u_ftm < np.array([mv["p"][g] for g in GROUPS])[grp]
+    tdm_f = np.ones(N)  # scaled among the screened-in children, whose decisions it changes
+    tdm_f[screened] = _factor(tdm[screened], mr["entered_care"], grp[screened])
     enters = subst & (rng.random(N) < _mult(PLANTED["entered_care"], grp)
                       * _factor(dv, ep["dv_involved"]["entered_care"])
-                      * _factor(disabled, ep["disability"]["entered_care"]))
+                      * _factor(disabled, ep["disability"]["entered_care"])
+                      * tdm_f)
     disp = np.where(rng.random(N) < 0.7, "unsubstantiated", "alternative_response").astype(object)
     disp[subst] = np.where(rng.random(int(subst.sum())) < 0.8, "substantiated", "indicated")
     disp[~screened] = "none"
@@ -383,8 +408,10 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
     cong_f = (_factor(disabled, ep["disability"]["first_placement_congregate"])
               * _factor(lgbtq, ep["lgbtq"]["first_placement_congregate"])
               * _factor(lgbtq & (grp == GROUPS.index("black")), ep["lgbtq"]["black_and_lgbtq_congregate"]))
-    factors = (kin_f, cong_f)
-    first = _episodes(rng, e, entry, grp, birth_date, prior=0, factors=factors)
+    first = _episodes(rng, e, entry, grp, birth_date, prior=0,
+                      factors=(kin_f * _factor(ftm, mv["first_placement_kin"], grp), cong_f,
+                               _factor(ftm, mv["mean_stay"], grp)))
+    factors = (kin_f, cong_f, np.ones(N))  # re-entries: no meeting planted
     # re-entries within a year of going home
     fam = first["exit_reason"].isin(["reunification", "relative", "guardianship"]).to_numpy()
     back = fam & (rng.random(len(first)) < _mult(PLANTED["reentry_12m"], grp[first["_child"].to_numpy()]))
@@ -404,6 +431,22 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
         "placement_count": eps["placement_count"].to_numpy(),
         "prior_episodes": eps["prior_episodes"].to_numpy(),
     })
+    # --- family team meetings: at the report (never after the removal), and after the removal
+    entry_of = np.full(N, np.datetime64("NaT"), dtype="datetime64[ns]")
+    entry_of[e] = entry
+    at_report = report_date + d_tdm.astype("timedelta64[D]")
+    at_report = np.where(np.isnat(entry_of) | (at_report <= entry_of), at_report, entry_of)
+    fe = first["_child"].to_numpy()
+    with_ftm = fe[ftm[fe]]
+    after = entry_of[with_ftm] + d_ftm[with_ftm].astype("timedelta64[D]")
+    meetings = pd.DataFrame({
+        "child_id": np.concatenate([child_id[tdm], child_id[with_ftm]]),
+        "meeting_date": np.concatenate([at_report[tdm], after]),
+        "meeting_type": ["team_decision_making"] * int(tdm.sum()) + ["family_team_meeting"] * len(with_ftm)})
+    meetings = meetings[meetings["meeting_date"] <= DATA_END.to_datetime64()]
+    meetings = meetings.sort_values(["meeting_date", "child_id"], kind="stable").reset_index(drop=True)
+    meetings["meeting_date"] = _fmt(meetings["meeting_date"].to_numpy())
+
     # --- a domestic violence partner's services, linked by a keyed family hash (equity_helpers.linkage)
     from .linkage import SAMPLE_KEY, partner_sample
     from .schema import assign_groups
@@ -413,7 +456,7 @@ def generate(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
                                          key=SAMPLE_KEY, data_end=DATA_END)
     reports["family_hash"] = hashes.fillna("").to_numpy(dtype=object)
     return SampleState(children=children, reports=reports, episodes=episodes, population=pop,
-                       dv_services=dv_services)
+                       dv_services=dv_services, meetings=meetings)
 
 
 def _factor(flagged: np.ndarray, ratio: float, groups: np.ndarray | None = None) -> np.ndarray:
@@ -463,16 +506,18 @@ def _episodes(rng: np.random.Generator, child: np.ndarray, entry: np.ndarray, gr
     u = rng.random(m)
     kin_p = _mult(PLANTED["first_placement_kin"], g)
     cong_p = _mult(PLANTED["first_placement_congregate"], g)
-    if factors is not None:  # the equity flags' planted effects (EQUITY_PLANTED)
-        kin_p = kin_p * factors[0][child]
+    stay_f = np.ones(m)
+    if factors is not None:  # the equity flags' and meetings' planted effects (EQUITY_PLANTED)
+        kin_p = np.minimum(kin_p * factors[0][child], 1.0)
         cong_p = np.minimum(cong_p * factors[1][child], 1 - kin_p)
+        stay_f = factors[2][child]
     place = np.where(u < kin_p, "kin", np.where(u < kin_p + cong_p, "congregate",
                                                   np.where(rng.random(m) < 0.95, "nonkin_foster", "other")))
     reasons = list(PLANTED["exit_mix"]["white"].keys())
     probs = np.array([[PLANTED["exit_mix"][gr][r] for r in reasons] for gr in GROUPS])
     cum = probs.cumsum(axis=1)[g]
     reason = np.array(reasons, dtype=object)[(rng.random(m)[:, None] > cum).sum(axis=1).clip(0, len(reasons) - 1)]
-    mean = _mult(PLANTED["mean_stay_days"], g)
+    mean = _mult(PLANTED["mean_stay_days"], g) * stay_f
     days = rng.exponential(mean)
     days = np.where(reason == "adoption", days * PLANTED["adoption_stay_factor"], days)
     days = np.maximum(np.round(days), 1).astype("int64")
@@ -541,7 +586,8 @@ def equity_truth_table() -> pd.DataFrame:
          ep["disability"]["first_placement_congregate"]),
         # immigrant families are more common among Hispanic and Asian children, whose kin rates differ: the
         # ratio holds within each group, not for all children together
-        ("immigrant_family", "yes", "no", "white", "", "first_placement_kin", ep["immigrant_family"]["first_placement_kin"]),
+        ("immigrant_family", "yes", "no", "white", "", "first_placement_kin",
+         ep["immigrant_family"]["first_placement_kin"]),
         ("immigrant_family", "yes", "no", "hispanic", "", "first_placement_kin",
          ep["immigrant_family"]["first_placement_kin"]),
         ("dv_involved", "yes", "no", "all", "", "screened_in", ep["dv_involved"]["screened_in"]),
@@ -558,6 +604,10 @@ def equity_truth_table() -> pd.DataFrame:
         ("lgbtq", "yes", "yes", "black", "white", "first_placement_congregate", black * both),
         ("lgbtq", "no", "no", "black", "white", "first_placement_congregate", black),
     ]
+    mr, mv = ep["meeting_at_report"], ep["meeting_at_removal"]
+    for g in ("white", "black"):  # meetings are more common in some groups: the ratios hold within groups
+        rows += [("meeting_at_report", "yes", "no", g, "", "entered_after_substantiation", mr["entered_care"]),
+                 ("meeting_at_removal", "yes", "no", g, "", "first_placement_kin", mv["first_placement_kin"])]
     return pd.DataFrame(rows, columns=["breakdown", "level", "reference_level", "race_ethnicity", "reference_group",
                                        "stage", "rri"])
 

@@ -47,9 +47,9 @@ from .errors import DataValidationError, Problem
 __all__ = ["Mapping", "load_mapping", "resolve_mapping", "read_file", "read_table", "read_sources", "SUFFIXES",
            "TABLE_NAMES", "parquet_parts"]
 
-TABLE_NAMES = ("children", "reports", "episodes", "population", "counts", "dv_services")
+TABLE_NAMES = ("children", "reports", "episodes", "population", "counts", "dv_services", "meetings")
 """Tables a folder or mapping can hold (``dv_services``: a domestic violence partner's services,
-:mod:`equity_helpers.linkage`)."""
+:mod:`equity_helpers.linkage`; ``meetings``: family team meetings, :mod:`equity_helpers.engagement`)."""
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx", ".xls")
 
 

@@ -35,8 +35,9 @@ note belongs to a child, place and year (:data:`REPORT_DIMS`): ``yes`` when any 
 there that year noted it, else ``no`` when any said no, else ``unknown``, and ``no_report`` for a child
 counted there that year (an entry, an exit) without a report that year. ``dv_services`` is when the
 family of a child whose report noted domestic violence received a partner's services
-(:func:`dv_service_levels`; ``no_dv_note`` for the other children). So the levels of every breakdown add
-up to all children.
+(:func:`dv_service_levels`; ``no_dv_note`` for the other children); ``meeting_at_report`` and
+``meeting_at_removal`` are family team meetings around the report and the removal
+(:mod:`equity_helpers.engagement`). So the levels of every breakdown add up to all children.
 Every scheme also gets a ``race_ethnicity == "all"`` row: all children, whatever their group.
 """
 from __future__ import annotations
@@ -66,11 +67,13 @@ __all__ = ["STATE", "ALL", "stage_counts", "population_table", "supported_stages
 STATE = "Statewide"
 ALL = "all"
 EXTRA_DIMS = ("age_group", "sex", "disability", "lgbtq", "immigrant_family", "tribal_affiliation", "dv_involved",
-              "dv_services")
-REPORT_DIMS = ("dv_involved", "dv_services")
+              "dv_services", "meeting_at_report", "meeting_at_removal")
+REPORT_DIMS = ("dv_involved", "dv_services", "meeting_at_report", "meeting_at_removal")
 """Breakdowns read from the reports, per child, place and year (see the module notes)."""
 NO_REPORT = "no_report"
 NO_DV_NOTE = "no_dv_note"
+_OUTSIDE = {"dv_services": NO_DV_NOTE, "meeting_at_report": "not_screened_in", "meeting_at_removal": "no_entry"}
+"""The level of children a record-derived breakdown says nothing about (they still add up to all children)."""
 _LEVEL_ORDER = ("yes", "no", "unknown")
 
 
@@ -276,7 +279,15 @@ def _count_events(data: ValidatedData, sch, by: list[str], *, include_state: boo
     for b in (b for b in by if b in REPORT_DIMS):
         if rep is None:
             raise ParameterError(f"There is no reports table to break counts down by {b!r}.")
-        if b == "dv_services":
+        if b in ("meeting_at_report", "meeting_at_removal"):
+            from .engagement import meeting_levels
+
+            if getattr(data, "meetings", None) is None:
+                raise ParameterError("No family meetings table (meetings) was supplied.")
+            lv = meeting_levels(b, reports=rep, episodes=epi, meetings=data.meetings, calendar=data.calendar,
+                                first_year=data.first_year, last_year=data.last_year, include_state=include_state,
+                                include_counties=include_counties, state=STATE)
+        elif b == "dv_services":
             if getattr(data, "dv_services", None) is None:
                 raise ParameterError("No domestic violence partner's services (dv_services) were supplied.")
             lv = dv_service_levels(rep, data.dv_services, include_state=include_state,
@@ -286,7 +297,7 @@ def _count_events(data: ValidatedData, sch, by: list[str], *, include_state: boo
         ev["period"] = ev["period"].astype("int64")
         lv["period"] = lv["period"].astype("int64")
         ev = ev.merge(lv, on=["child_id", "jurisdiction", "period"], how="left")
-        ev[b] = ev[b].fillna(NO_DV_NOTE if b == "dv_services" else NO_REPORT)
+        ev[b] = ev[b].fillna(_OUTSIDE.get(b, NO_REPORT))
     age = (ev["date"] - ev["birth_date"]).dt.days / 365.25
     ev["age_group"] = age_group_of(np.floor(age.to_numpy()))
     adult = ev["age_group"] == "18+"

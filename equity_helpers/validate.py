@@ -122,6 +122,7 @@ class ValidatedData(_Described):
     accounting : rows read, used and excluded by reason for every table (columns ``table``,
         ``outcome`` ("read", "used", "excluded"), ``reason``, ``rows``).
     dv_services : a domestic violence partner's validated services (:mod:`equity_helpers.linkage`), or None.
+    meetings : family team meetings (:mod:`equity_helpers.engagement`), or None.
     """
 
     children: pd.DataFrame | None
@@ -136,6 +137,7 @@ class ValidatedData(_Described):
     problems: list[Problem] = field(default_factory=list)
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
     dv_services: pd.DataFrame | None = None
+    meetings: pd.DataFrame | None = None
 
     @property
     def jurisdictions(self) -> list[str]:
@@ -306,8 +308,8 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
              engine: str = "pandas") -> ValidatedData:
     """Check and type the raw tables; raise once with every error, or return clean data.
 
-    A domestic violence partner's ``dv_services`` table, when supplied, is checked with the others
-    (:func:`equity_helpers.linkage.validate_with_partner`) and attached as ``dv_services``.
+    The optional side tables (:data:`SIDE_TABLES`: a domestic violence partner's ``dv_services``, the
+    family ``meetings``), when supplied, are checked with the others (:func:`validate_with_side_tables`).
 
     Parameters
     ----------
@@ -328,21 +330,72 @@ def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, las
     DataValidationError
         With every error found (warnings are attached too, for the full picture).
     """
-    from .linkage import validate_with_partner
-
     if engine not in ("pandas", "duckdb"):
         raise ValueError(f"engine must be 'pandas' or 'duckdb', not {engine!r}")
     raw = dict(raw)
-    partner = raw.pop("dv_services", None)
+    side = {name: raw.pop(name) for name in SIDE_TABLES if raw.get(name) is not None}
     if engine == "duckdb":
         from .engine import validate_frames
 
-        return validate_with_partner(lambda: validate_frames(raw, first_year=first_year, last_year=last_year,
-                                                             calendar=calendar, extract_date=extract_date),
-                                     partner, extract_date=extract_date)
-    return validate_with_partner(lambda: _validate_tables(raw, first_year=first_year, last_year=last_year,
-                                                          calendar=calendar, extract_date=extract_date),
-                                 partner, extract_date=extract_date)
+        return validate_with_side_tables(lambda: validate_frames(raw, first_year=first_year, last_year=last_year,
+                                                                 calendar=calendar, extract_date=extract_date),
+                                         side, extract_date=extract_date)
+    return validate_with_side_tables(lambda: _validate_tables(raw, first_year=first_year, last_year=last_year,
+                                                              calendar=calendar, extract_date=extract_date),
+                                     side, extract_date=extract_date)
+
+
+SIDE_TABLES = ("dv_services", "meetings")
+"""Optional tables checked beside the core ones and attached to the validated data under their names: a
+domestic violence partner's services (:func:`equity_helpers.linkage.validate_dv_services`) and family team
+meetings (:func:`equity_helpers.engagement.validate_meetings`)."""
+
+
+def _side_table(name: str, raw: pd.DataFrame, data, extract_date):
+    """``(clean table, problems, accounting)`` of one side table."""
+    if name == "dv_services":
+        from .linkage import validate_dv_services
+
+        r = validate_dv_services(raw, extract_date=extract_date)
+        return r.services, r.problems, r.accounting
+    from .engagement import validate_meetings
+
+    kids = None if data is None or data.children is None else data.children["child_id"]
+    r = validate_meetings(raw, child_ids=kids, extract_date=extract_date)
+    return r.meetings, r.problems, r.accounting
+
+
+def validate_with_side_tables(core, side: dict[str, pd.DataFrame], *, extract_date=None):
+    """Validate the core tables (``core()`` returns the validated data) and the side tables together: every
+    problem of all of them in one :class:`DataValidationError`, or the validated data with each side table
+    attached under its name, its findings added to ``problems`` and its rows to ``accounting``. Side
+    tables' dates are checked against the data's extract date; meetings' children against the children."""
+    if not side:
+        return core()
+    try:
+        data = core()
+    except DataValidationError as exc:
+        more: list[Problem] = []
+        for name, raw in side.items():
+            try:
+                _side_table(name, raw, None, extract_date)
+            except DataValidationError as sexc:
+                more += [q for q in sexc.problems if q.severity == "error"]
+        raise DataValidationError(list(exc.problems) + more) from None
+    found, errors, tables = [], [], {}
+    for name, raw in side.items():
+        try:
+            tables[name], probs, acc = _side_table(name, raw, data, data.data_end)
+            found += probs
+            data.accounting = pd.concat([data.accounting, acc], ignore_index=True)
+        except DataValidationError as exc:
+            errors += list(exc.problems)
+    if errors:
+        raise DataValidationError(list(data.problems) + found + errors)
+    for name, t in tables.items():
+        setattr(data, name, t)
+    data.problems = list(data.problems) + found
+    return data
 
 
 def _validate_tables(raw: dict[str, pd.DataFrame], *, first_year: int | None, last_year: int | None,

@@ -12,8 +12,8 @@ from equity_helpers.cli import main
 from .conftest import SAMPLE, launch_chromium
 
 NOTEBOOKS = ["00_start_here", "04_entry_to_care", "09_collaboration_over_time", "10_beyond_race",
-             "11_domestic_violence"]
-ONCE = ("09_", "10_", "11_")  # pages run once, with the state (the survey; numbers published for the state only)
+             "11_domestic_violence", "12_family_engagement"]
+ONCE = ("09_", "10_", "11_", "12_")  # pages run once, with the state (the survey; numbers published for the state only)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_reports_render_offline_in_headless_chromium(batch):
     out, _ = batch
     pages = [out / "index.html", out / "Granite" / "04_entry_to_care.html", out / "Statewide" / "00_start_here.html",
              out / "Statewide" / "09_collaboration_over_time.html", out / "Statewide" / "10_beyond_race.html",
-             out / "Statewide" / "11_domestic_violence.html"]
+             out / "Statewide" / "11_domestic_violence.html", out / "Statewide" / "12_family_engagement.html"]
     with sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page()

@@ -16,6 +16,7 @@ from equity_helpers.stages import report_levels
 from .conftest import SAMPLE, tiny_raw
 
 FLAGS = ["disability", "lgbtq", "immigrant_family", "tribal_affiliation", "dv_involved"]
+LINKED = ["dv_services", "meeting_at_report", "meeting_at_removal"]  # from the side tables
 
 
 def _pooled(counts: pd.DataFrame, by: str, *, race: str, level: str, stage: str) -> tuple[int, int]:
@@ -27,7 +28,7 @@ def _pooled(counts: pd.DataFrame, by: str, *, race: str, level: str, stage: str)
 
 @pytest.fixture(scope="module")
 def by_flag(sample_data):
-    return {b: eh.stage_counts(sample_data, by=(b,)) for b in FLAGS}
+    return {b: eh.stage_counts(sample_data, by=(b,)) for b in FLAGS + LINKED}
 
 
 # --------------------------------------------------------------------------- validation
@@ -64,7 +65,7 @@ def test_a_report_note_belongs_to_the_child_place_and_year():
 
 
 # --------------------------------------------------------------------------- counting
-@pytest.mark.parametrize("by", FLAGS)
+@pytest.mark.parametrize("by", FLAGS + LINKED)
 def test_levels_add_up_to_all_children_and_engines_agree(sample_data, sample_counts, by_flag, by):
     counts = by_flag[by]
     keys = ["jurisdiction", "period", "race_ethnicity", "stage"]
@@ -117,7 +118,7 @@ def test_the_sample_has_realistic_equity_columns(sample_data):
 # --------------------------------------------------------------------------- the release
 def test_every_equity_breakdown_is_published_for_the_state_over_pooled_windows(sample_release):
     c = sample_release.cells
-    for b in FLAGS:
+    for b in FLAGS + LINKED:
         sub = c[c["subgroup"].str.startswith(b + ":")]
         assert len(sub), b
         assert set(sub["jurisdiction"]) == {"Statewide"}
@@ -217,3 +218,66 @@ def test_measures_by_a_breakdown_from_the_command_line(tmp_path):
     with pytest.raises(ParameterError, match="no level 'maybe'"):
         main(["measures", "--data", str(SAMPLE), "--by", "dv_involved", "--reference-level", "maybe",
               "--out", str(levels), "--quiet"])
+
+
+# --------------------------------------------------------------------------- side tables: partner and meetings
+def test_the_sample_links_a_partner_and_meetings_and_accounts_for_every_row(sample_data):
+    acc = sample_data.accounting_summary().set_index("table")
+    for name in ("dv_services", "meetings"):
+        assert acc.loc[name, "read"] == acc.loc[name, "used"] + acc.loc[name, "excluded"] > 0
+    assert sample_data.dv_services["family_hash"].str.fullmatch("[0-9a-f]{64}").all()
+    assert set(sample_data.meetings["meeting_type"]) <= {"team_decision_making", "family_team_meeting"}
+
+
+@pytest.mark.parametrize("race", ["white", "black", "hispanic"])
+def test_planted_partner_timing_is_recovered(by_flag, race):
+    from equity_helpers.linkage import PARTNER_PLANTED
+
+    c = by_flag["dv_services"]
+    c = c[(c["jurisdiction"] == "Statewide") & (c["race_ethnicity"] == race) & (c["stage"] == "reported")]
+    n = c.groupby("dv_services")["count"].sum()
+    linked = int(n[["before", "after_only", "none"]].sum())
+    p = PARTNER_PLANTED["before"][race]
+    se = np.sqrt(p * (1 - p) / linked)
+    assert abs(n["before"] / linked - p) < 2.58 * se
+
+
+def test_side_tables_report_every_problem_with_the_core_tables():
+    raw = tiny_raw()
+    meetings = pd.DataFrame({"child_id": ["A", "ZZ", "B", "B", None, "C"],
+                             "meeting_date": ["2023-03-01", "2023-03-01", "not a date", "2023-04-01", "2023-04-01",
+                                              "2030-01-01"],
+                             "meeting_type": ["family_team_meeting", "", "team decision-making", "huddle", "", ""]})
+    d = eh.validate({**raw, "meetings": meetings})
+    checks = {p.check: p.rows for p in d.problems if p.table == "meetings"}
+    assert checks == {"unknown_child": 1, "unreadable_date": 1, "missing_value": 1, "future_date": 1,
+                      "unknown_type": 1}
+    acc = d.accounting_summary().set_index("table").loc["meetings"]
+    assert (acc["read"], acc["used"], acc["excluded"]) == (6, 2, 4)
+    assert set(d.meetings["meeting_type"]) == {"family_team_meeting", "other"}
+    # a broken side table and a broken core table: one error listing both
+    bad_kids = raw["children"].drop(columns=["sex"])
+    with pytest.raises(DataValidationError) as err:
+        eh.validate({**raw, "children": bad_kids, "meetings": meetings.drop(columns=["meeting_date"]),
+                     "dv_services": pd.DataFrame({"family_hash": ["x"]})})
+    tables = {p.table for p in err.value.problems if p.severity == "error"}
+    assert {"children", "meetings", "dv_services"} <= tables
+
+
+def test_a_meeting_counts_only_in_its_window():
+    from equity_helpers.engagement import meeting_levels
+
+    reports = pd.DataFrame({"child_id": ["a", "b", "c"], "jurisdiction": "X", "period": 2024, "screened_in": 1,
+                            "report_date": pd.to_datetime(["2024-01-01"] * 3)})
+    episodes = pd.DataFrame({"child_id": ["a", "b"], "jurisdiction": "X",
+                             "entry_date": pd.to_datetime(["2024-01-10", "2024-01-05"])})
+    meetings = pd.DataFrame({"child_id": ["a", "b", "b", "c"],
+                             "meeting_date": pd.to_datetime(["2024-01-10", "2024-01-06", "2024-02-05", "2024-01-31"])})
+    kw = dict(reports=reports, episodes=episodes, meetings=meetings, calendar=False, first_year=2024, last_year=2024,
+              include_state=False)
+    at_report = meeting_levels("meeting_at_report", **kw).set_index("child_id")["meeting_at_report"]
+    # a: on the removal day (before it counts); b: after the removal; c: day 30, no removal
+    assert at_report.to_dict() == {"a": "yes", "b": "no", "c": "yes"}
+    at_removal = meeting_levels("meeting_at_removal", **kw).set_index("child_id")["meeting_at_removal"]
+    # a: on the removal day is not after it; b: day 1 after removal
+    assert at_removal.to_dict() == {"a": "no", "b": "yes"}
