@@ -31,7 +31,12 @@ _REDRAW = """async ([selector, value, done]) => {
   const t0 = performance.now();
   select.value = value;
   select.dispatchEvent(new Event('change', {bubbles: true}));
-  while (!(eval(done) && %s >= 2)) { await new Promise(r => requestAnimationFrame(r)); }
+  while (!(eval(done) && %s >= 2)) {
+    if (performance.now() - t0 > 90000) {  // a redraw that never comes fails the test instead of hanging it
+      throw new Error('no redraw within 90 s; header: ' + text('h1') + '; gaps: ' + text('.eh-gaps').slice(0, 300));
+    }
+    await new Promise(r => requestAnimationFrame(r));
+  }
   return performance.now() - t0;
 }""" % CHARTS
 
