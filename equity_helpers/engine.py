@@ -681,6 +681,10 @@ class Extract(ValidatedData):
             self._frames[name] = self._typed(self.con.execute(f"SELECT * FROM {name} ORDER BY _row").df())
         return self._frames[name]
 
+    def child_ids(self) -> pd.Series:
+        """Every validated child's id, read from DuckDB without keeping the children table in pandas."""
+        return self.con.execute("SELECT child_id FROM children").df()["child_id"]
+
     def children_with_episodes(self) -> pd.DataFrame:
         """The children who have an episode (in the children table's order): what time in care reads."""
         if "children@episodes" not in self._frames:

@@ -69,7 +69,8 @@ BREAKDOWNS = ("age_group", "sex")
 """Subgroups offered as filters (one at a time: all children, one age group, or one sex)."""
 EQUITY_BREAKDOWNS = EQUITY_COLUMNS
 """Equity breakdowns published when the data have the column (:data:`equity_helpers.schema.EQUITY_CODES`):
-each level of each, for the state over pooled windows, every race group within it."""
+each level of each, for the state over the whole range of years and any chosen span (a batch's years), every
+race group within it."""
 STRICT_BREAKDOWNS = ("lgbtq",)
 """Breakdowns whose counts are hidden up to :attr:`~equity_helpers.disclosure.Protection.strict_max_count`
 (20, not 10): sexual orientation and gender identity, which the field treats as more sensitive (a
@@ -171,7 +172,8 @@ def subgroup_levels(cells: pd.DataFrame) -> list[str]:
 # --------------------------------------------------------------------------- cells
 def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Window],
                   breakdowns: Sequence[str] = BREAKDOWNS,
-                  single_year_places: Sequence[str] = SINGLE_YEAR_PLACES) -> pd.DataFrame:
+                  single_year_places: Sequence[str] = SINGLE_YEAR_PLACES,
+                  equity_windows: Iterable[Window] | None = None) -> pd.DataFrame:
     """Every publishable count cell, with its true value (never published as such).
 
     Returns
@@ -181,6 +183,9 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     ""), ``value`` (unique children per year, summed over the window's years: child-years).
     A window holds a stage only if every one of its years does (follow-up stages need time).
     Single years are published for ``single_year_places`` only (see :data:`SINGLE_YEAR_PLACES`).
+    Breakdowns other than age group and sex (the equity breakdowns, a partner's services, meetings) are
+    published over ``equity_windows`` only (default: every pooled window): the pages that show them read
+    the chosen span, and every other window would be more cells to protect and more relations to audit.
     """
     parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
     for b in breakdowns:
@@ -203,6 +208,9 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
             s = s[(s["subgroup"] == SUBGROUP_ALL) & s["jurisdiction"].isin(list(single_year_places))]
             g = s[keys + ["base", "count"]].copy()
         else:
+            if equity_windows is not None and w not in set(equity_windows):
+                s = s[(s["subgroup"] == SUBGROUP_ALL) | s["subgroup"].str.startswith(
+                    tuple(f"{b}:" for b in BREAKDOWNS))]
             agg = s.groupby(keys, observed=True, sort=False).agg(
                 base=("base", "first"), count=("count", "sum"), years=("period", "nunique")).reset_index()
             g = agg[agg["years"] == len(w.years)].drop(columns="years")
@@ -614,7 +622,8 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
     fy, ly = first_year, last_year
     wins = windows_for(fy, ly, extra=extra_windows)
     cells = release_cells(data, scheme=scheme, windows=wins, breakdowns=breakdowns,
-                          single_year_places=single_year_places)
+                          single_year_places=single_year_places,
+                          equity_windows={Window(fy, ly), *(Window(int(f), int(l)) for f, l in extra_windows)})
     stats = pd.DataFrame(columns=["family", "jurisdiction", "period", "race_ethnicity", "stage", "needs"])
     days = pd.DataFrame(columns=["jurisdiction", "period", "race_ethnicity", "population"])
     if data.child_level and data.episodes is not None:

@@ -360,7 +360,10 @@ def _side_table(name: str, raw: pd.DataFrame, data, extract_date):
         return r.services, r.problems, r.accounting
     from .engagement import validate_meetings
 
-    kids = None if data is None or data.children is None else data.children["child_id"]
+    if data is None or not data.child_level:
+        kids = None
+    else:  # a DuckDB extract answers without reading its children into pandas
+        kids = data.child_ids() if hasattr(data, "child_ids") else data.children["child_id"]
     r = validate_meetings(raw, child_ids=kids, extract_date=extract_date)
     return r.meetings, r.problems, r.accounting
 

@@ -349,7 +349,8 @@ def test_measures_command_from_records_equals_the_pandas_pipeline(sample_pair, t
     out = tmp_path / "m.csv"
     assert main(["measures", "--data", SAMPLE, "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
-    n_reports = sum(1 for _ in open(Path(SAMPLE) / "reports.csv")) - 1
+    with open(Path(SAMPLE) / "reports.csv") as fh:
+        n_reports = sum(1 for _ in fh) - 1
     assert f"reports: {n_reports:,} rows read" in text and "rows suppressed" in text and "release table" in text
     expected = eh.measures(stages.stage_counts(a), stages.population_table(a))
     expected.to_csv(tmp_path / "expected.csv", index=False)

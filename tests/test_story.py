@@ -148,18 +148,22 @@ def test_chain_reads_the_release_and_names_follow_up_years(wb):
 
 def test_entry_to_care_sentences_match_a_hand_calculation(wb):
     rows = story.chain(wb, FULL)
-    # 1,519 of 359,610 Black children entered care, 1,394 of 1,064,130 White children:
-    # rates 4.224 and 1.310 per 1,000, ratio 3.22, excess 1,519 - 359,610 x 1,394 / 1,064,130 = 1,048
-    assert 1519 / 359610 * 1000 == pytest.approx(4.224, abs=1e-3)
-    assert (1519 / 359610) / (1394 / 1064130) == pytest.approx(3.225, abs=1e-3)
+    # 1,544 of 359,610 Black children entered care, 1,424 of 1,064,130 White children:
+    # rates 4.294 and 1.338 per 1,000, ratio 3.21, excess 1,544 - 359,610 x 1,424 / 1,064,130 = 1,063
+    assert 1544 / 359610 * 1000 == pytest.approx(4.294, abs=1e-3)
+    assert (1544 / 359610) / (1424 / 1064130) == pytest.approx(3.209, abs=1e-3)
+    cells = wb.release().cells
+    sel = cells[(cells["jurisdiction"] == "Statewide") & (cells["period"] == "FY2020-FY2025") & (cells["family"] == "stages")
+                & (cells["subgroup"] == "all") & (cells["stage"] == "entered_care")].set_index("race_ethnicity")["count"]
+    assert (sel["black"], sel["white"]) == (1544, 1424)  # the counts the hand calculation uses
     en = story.stage_sentences(story.stage_rows(rows, "entered_care"), EN, group="black", reference="white")
     assert en[0].startswith('At "entering foster care", Black children had 3.2 times the rate of White children')
-    assert en[0].endswith("about 1,000 fewer children would have been counted at this step.")
-    assert en[1] == "Black children: 4.2 per 1,000 children (95% interval 4.0 to 4.4); White children: 1.3."
+    assert en[0].endswith("about 1,100 fewer children would have been counted at this step.")
+    assert en[1] == "Black children: 4.3 per 1,000 children (95% interval 4.1 to 4.5); White children: 1.3."
     es = story.stage_sentences(story.stage_rows(rows, "entered_care"), ES, group="black", reference="white")
     assert es[0].startswith('En "ingreso a cuidado de crianza", los niños afroamericanos tuvieron 3.2 veces la tasa '
                             "de los niños blancos")
-    assert es[1].startswith("Los niños afroamericanos: 4.2 por cada 1,000 niños")
+    assert es[1].startswith("Los niños afroamericanos: 4.3 por cada 1,000 niños")
 
 
 def test_the_focus_group_has_the_most_children_behind_clear_gaps(wb):
