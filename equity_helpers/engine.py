@@ -681,6 +681,12 @@ class Extract(ValidatedData):
             self._frames[name] = self._typed(self.con.execute(f"SELECT * FROM {name} ORDER BY _row").df())
         return self._frames[name]
 
+    def columns_of(self, name: str) -> list[str]:
+        """The columns of a child-level table (none when the extract lacks it), without reading it."""
+        if name not in self.tables:
+            return []
+        return [r[0] for r in self.con.execute(f"SELECT column_name FROM (DESCRIBE {name})").fetchall()]
+
     def child_ids(self) -> pd.Series:
         """Every validated child's id, read from DuckDB without keeping the children table in pandas."""
         return self.con.execute("SELECT child_id FROM children").df()["child_id"]

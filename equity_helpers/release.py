@@ -81,13 +81,13 @@ def default_breakdowns(data) -> tuple[str, ...]:
     """Age group and sex, every equity breakdown whose column the data have, the timing of a domestic
     violence partner's services (``dv_services``) when the data have the partner's table and family hashes,
     and the family-meeting breakdowns (:data:`equity_helpers.engagement.MEETING_DIMS`) when they have meetings."""
-    have = set()
-    kids = getattr(data, "children", None) if data.child_level else None
-    if kids is not None:
-        have |= set(kids.columns)
-    reps = getattr(data, "reports", None) if data.child_level else None
-    if reps is not None:
-        have |= set(reps.columns)
+    have: set[str] = set()
+    if data.child_level:
+        for name in ("children", "reports"):
+            if hasattr(data, "columns_of"):  # a DuckDB extract: the columns without reading the table
+                have |= set(data.columns_of(name))
+            elif getattr(data, name, None) is not None:
+                have |= set(getattr(data, name).columns)
     partner = ("dv_services",) if (getattr(data, "dv_services", None) is not None
                                    and {"dv_involved", "family_hash"} <= have) else ()
     meetings = MEETING_DIMS if getattr(data, "meetings", None) is not None else ()
