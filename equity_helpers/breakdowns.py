@@ -81,11 +81,12 @@ SHORT_LABELS: dict[str, dict[str, str]] = {
 NOT_SHOWN_AS_RATIO = ("unknown", "not_asked", "no_report", "unlinked", "no_dv_note", "not_screened_in", "no_entry")
 """Levels reported as their own share, not compared as a group (missing or unasked is not a group)."""
 
-CHAIN = ["reported", "screened_in", "substantiated", "entered_after_substantiation", "first_placement_kin",
-         "first_placement_congregate", "permanency_12m", "in_care_24m_plus"]
-"""The decision points the beyond-race page follows. Entry to care is the cohort-linked
-``entered_after_substantiation`` (entries within 90 days of the finding): the children the decision
-was about, whose level is the one their report carried."""
+CHAIN = ["reported", "screened_in", "substantiated", "entered_care", "entered_after_substantiation",
+         "first_placement_kin", "first_placement_congregate", "permanency_12m", "in_care_24m_plus"]
+"""The decision points the beyond-race page follows. Entry to care is shown both ways: entries in the year
+(``entered_care``, against the year's substantiated children) and the cohort-linked
+``entered_after_substantiation`` (entries within 90 days of the finding: the children the decision was
+about); protection may hide one and publish the other."""
 
 
 def _label(breakdown: str, level: str) -> str:
@@ -212,6 +213,9 @@ def level_sentence(row: pd.Series | dict, *, year_label: str) -> str:
             f"({float(r['rate']):.1f} compared with {float(r['ref_rate']):.1f} per 100; 95% CI {lo:.2f}-{hi:.2f}).")
     if lo <= 1 <= hi:
         text += " The difference could be due to chance."
+    elif not pd.isna(r.get("p_adjusted")) and float(r["p_adjusted"]) >= 0.05:
+        text += (f" Allowing for the {int(r['comparisons'])} comparisons at this decision point (Holm's adjustment), "
+                 "it could still be due to chance.")
     if r.get("unstable"):
         text += " It rests on 20 or fewer children and may change from year to year."
     return text
