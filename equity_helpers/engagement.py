@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataValidationError, Problem
-from .validate import _as_read, _parse_dates
+from .validate import _as_read, _Checker, _parse_dates
 
 __all__ = ["MEETING_TYPES", "WINDOW_DAYS", "MeetingsTable", "validate_meetings", "meeting_levels", "MEETING_DIMS"]
 
@@ -42,12 +42,12 @@ MEETING_DIMS = ("meeting_at_report", "meeting_at_removal")
 MESSAGES = {
     "missing_column": "The meetings table has no '{column}' column, which family engagement needs.",
     "empty_table": "The meetings table has no rows.",
-    "missing_value": "{rows:,} meeting(s) have no {column}; they were left out.",
-    "unreadable_date": "{rows:,} meeting(s) have a meeting_date that is not a date; they were left out.",
-    "future_date": "{rows:,} meeting(s) are dated after the extract date ({end}); they were left out.",
-    "unknown_child": "{rows:,} meeting(s) name a child who is not in the children table; they were left out.",
-    "duplicate_row": "{rows:,} meeting(s) repeat an earlier row exactly; the copies were left out.",
-    "unknown_type": "{rows:,} meeting(s) have a meeting_type the workbook does not know ({codes}); they are "
+    "missing_value": "{n:,} meeting(s) have no {column}; they were left out.",
+    "unreadable_date": "{n:,} meeting(s) have a meeting_date that is not a date; they were left out.",
+    "future_date": "{n:,} meeting(s) are dated after the extract date ({end}); they were left out.",
+    "unknown_child": "{n:,} meeting(s) name a child who is not in the children table; they were left out.",
+    "duplicate_row": "{n:,} meeting(s) repeat an earlier row exactly; the copies were left out.",
+    "unknown_type": "{n:,} meeting(s) have a meeting_type the workbook does not know ({codes}); they are "
                     "counted as 'other'. Known types: {allowed}.",
 }
 
@@ -60,13 +60,6 @@ class MeetingsTable:
     meetings: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def _warn(problems: list[Problem], check: str, mask: pd.Series, rows: pd.Series, **kw) -> None:
-    n = int(mask.sum())
-    if n:
-        ex = ", ".join(str(int(r)) for r in rows[mask].head(5))
-        problems.append(Problem("warning", TABLE, check, n, ex, MESSAGES[check].format(rows=n, **kw)))
 
 
 def validate_meetings(raw: pd.DataFrame, *, child_ids: pd.Series | None = None,
@@ -88,15 +81,8 @@ def validate_meetings(raw: pd.DataFrame, *, child_ids: pd.Series | None = None,
         problems.append(Problem("error", TABLE, "empty_table", 0, "", MESSAGES["empty_table"]))
     if problems:
         raise DataValidationError(problems)
-    df = _as_read(raw)
-    rows = df["_row"]
-    reason = pd.Series("", index=df.index)
-
-    def exclude(check: str, mask: pd.Series, **kw) -> None:
-        mask = mask & (reason == "")
-        reason[mask] = check
-        _warn(problems, check, mask, rows, **kw)
-
+    ck = _Checker(TABLE, _as_read(raw), problems, messages=MESSAGES)
+    df, exclude = ck.df, ck.exclude
     exclude("missing_value", df["child_id"].isna(), column="child_id")
     exclude("missing_value", df["meeting_date"].isna(), column="meeting_date")
     date = _parse_dates(df["meeting_date"])
@@ -109,22 +95,22 @@ def validate_meetings(raw: pd.DataFrame, *, child_ids: pd.Series | None = None,
     exclude("duplicate_row", df[cols].astype(str).duplicated())
     kinds = (df["meeting_type"] if "meeting_type" in df else pd.Series(None, index=df.index, dtype=object))
     kinds = kinds.map(lambda v: v.strip().lower().replace(" ", "_").replace("-", "_") if isinstance(v, str) else None)
-    bad = kinds.notna() & ~kinds.isin(MEETING_TYPES) & (reason == "")
-    if bad.any():
+    bad = kinds.notna() & ~kinds.isin(MEETING_TYPES) & (ck.excluded == "")
+    n = int(bad.sum())
+    if n:  # kept, counted as "other": a warning, not an exclusion
         codes = ", ".join(repr(c) for c in kinds[bad].value_counts().index[:8])
-        _warn(problems, "unknown_type", bad, rows, codes=codes, allowed=", ".join(MEETING_TYPES))
+        problems.append(Problem("warning", TABLE, "unknown_type", n, ck.examples(bad), MESSAGES["unknown_type"].format(
+            n=n, codes=codes, allowed=", ".join(MEETING_TYPES))))
     kinds = kinds.where(kinds.isin(MEETING_TYPES), "other")
-    kept = reason == ""
+    kept = ck.excluded == ""
     if not kept.any():
         raise DataValidationError(problems + [Problem("error", TABLE, "no_rows_left", len(df), "",
                                                       "No meeting is left once the rows above are left out.")])
     out = pd.DataFrame({"child_id": df.loc[kept, "child_id"].astype(str).to_numpy(),
                         "meeting_date": date[kept].astype("datetime64[ns]").to_numpy(),
                         "meeting_type": kinds[kept].to_numpy()})
-    acc = [(TABLE, "read", "", len(df)), (TABLE, "used", "", int(kept.sum()))]
-    acc += [(TABLE, "excluded", r, int(n)) for r, n in reason[~kept].value_counts().items()]
     return MeetingsTable(meetings=out, problems=problems,
-                         accounting=pd.DataFrame(acc, columns=["table", "outcome", "reason", "rows"]))
+                         accounting=pd.DataFrame(ck.accounting(), columns=["table", "outcome", "reason", "rows"]))
 
 
 def _firsts(frame: pd.DataFrame, date: str, *, include_state: bool, include_counties: bool,
