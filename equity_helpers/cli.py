@@ -79,6 +79,8 @@ def _measures_from_records(args: argparse.Namespace) -> int:
         print(f"  ... and {len(warnings) - 10} more notes (equity-workbook validate lists them all)")
     if table.attrs.get("no_population"):
         print(f"  {table.attrs['no_population']} Decision-based measures only.")
+    if table.attrs.get("not_read"):
+        print(f"  {table.attrs['not_read']}")
     print("  " + "; ".join(f"{name} {sec:.1f} s" for name, sec in steps))
     n_supp = int(table["suppressed"].sum())
     places = table["jurisdiction"].nunique()

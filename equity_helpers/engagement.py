@@ -22,13 +22,14 @@ meeting.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataValidationError, Problem
-from .validate import _as_read, _Checker, _parse_dates
+from .validate import _as_read, _by_value, _Checker, _parse_dates
 
 __all__ = ["MEETING_TYPES", "WINDOW_DAYS", "MeetingsTable", "validate_meetings", "meeting_levels", "MEETING_DIMS"]
 
@@ -63,7 +64,8 @@ class MeetingsTable:
 
 
 def validate_meetings(raw: pd.DataFrame, *, child_ids: pd.Series | None = None,
-                      extract_date: str | pd.Timestamp | None = None) -> MeetingsTable:
+                      extract_date: str | pd.Timestamp | None = None,
+                      known: Callable[[pd.Series], np.ndarray] | None = None) -> MeetingsTable:
     """Check the ``meetings`` table: every problem at once, every row accounted for.
 
     Errors (one :class:`~equity_helpers.errors.DataValidationError` with all of them): a required column
@@ -71,6 +73,9 @@ def validate_meetings(raw: pd.DataFrame, *, child_ids: pd.Series | None = None,
     numbers (a row under its first reason): ``child_id`` or ``meeting_date`` missing; a date that is not
     a date; a date after ``extract_date``; a child not in ``child_ids`` (the validated children); an exact
     copy of an earlier row. An unknown ``meeting_type`` is kept and counted as ``other`` (a warning).
+
+    ``known``, in place of ``child_ids``: a function telling which of the given ids (text) are validated
+    children, as a boolean array (a DuckDB extract answers in SQL, without reading its children).
     """
     problems: list[Problem] = []
     missing = [c for c in ("child_id", "meeting_date") if c not in raw.columns]
@@ -89,12 +94,17 @@ def validate_meetings(raw: pd.DataFrame, *, child_ids: pd.Series | None = None,
     exclude("unreadable_date", df["meeting_date"].notna() & date.isna())
     end = pd.Timestamp(extract_date) if extract_date is not None else pd.Timestamp.today().normalize()
     exclude("future_date", date > end, end=end.date())
-    if child_ids is not None:
-        exclude("unknown_child", df["child_id"].notna() & ~df["child_id"].isin(set(child_ids)))
+    if known is not None or child_ids is not None:
+        given = df["child_id"].notna().to_numpy()
+        found = np.zeros(len(df), dtype=bool)
+        ids = df.loc[given, "child_id"].astype(str)
+        found[given] = known(ids) if known is not None else ids.isin(pd.Index(child_ids).astype(str)).to_numpy()
+        exclude("unknown_child", given & ~found)
     cols = [c for c in raw.columns if c != "_row"]
-    exclude("duplicate_row", df[cols].astype(str).duplicated())
+    exclude("duplicate_row", df[cols].duplicated())
     kinds = (df["meeting_type"] if "meeting_type" in df else pd.Series(None, index=df.index, dtype=object))
-    kinds = kinds.map(lambda v: v.strip().lower().replace(" ", "_").replace("-", "_") if isinstance(v, str) else None)
+    kinds = _by_value(kinds, lambda v: v.strip().lower().replace(" ", "_").replace("-", "_")
+                      if isinstance(v, str) else None)
     bad = kinds.notna() & ~kinds.isin(MEETING_TYPES) & (ck.excluded == "")
     n = int(bad.sum())
     if n:  # kept, counted as "other": a warning, not an exclusion

@@ -657,7 +657,7 @@ class Extract(ValidatedData):
         self.meetings: pd.DataFrame | None = None
         self._frames: dict[str, pd.DataFrame] = {}
         self._memo: dict[str, list[str]] = {}
-        self._cube: pd.DataFrame | None = None
+        self._cubes: dict[tuple[str, ...], pd.DataFrame] = {}
         self._key = "hash(child_id)" if hashed_ids else "child_id"
         self._followed = f"TIMESTAMP '{data_end}' - INTERVAL {LINK_DAYS} DAY"
 
@@ -690,6 +690,19 @@ class Extract(ValidatedData):
     def child_ids(self) -> pd.Series:
         """Every validated child's id, read from DuckDB without keeping the children table in pandas."""
         return self.con.execute("SELECT child_id FROM children").df()["child_id"]
+
+    def known_children(self, ids: pd.Series) -> np.ndarray:
+        """Which of ``ids`` (text) are validated children: a boolean array, answered by a join in DuckDB."""
+        q = pd.DataFrame({"i": np.arange(len(ids), dtype="int64"), "child_id": ids.astype(str).to_numpy()})
+        self.con.execute("SELECT 1").fetchall()  # completes a result left open (registering needs none)
+        self.con.register("ids_asked", q)
+        try:
+            hit = self.con.execute("SELECT i FROM ids_asked SEMI JOIN children USING (child_id)").fetchnumpy()["i"]
+        finally:
+            self.con.unregister("ids_asked")
+        out = np.zeros(len(ids), dtype=bool)
+        out[np.asarray(hit, dtype="int64")] = True
+        return out
 
     def children_with_episodes(self) -> pd.DataFrame:
         """The children who have an episode (in the children table's order): what time in care reads."""
@@ -830,20 +843,28 @@ class Extract(ValidatedData):
                     "WHERE e2.ck = f.ck AND e2.entry_date > f.date AND e2.entry_date <= f.date + INTERVAL 365 DAY)"]
         return ctes, parts
 
-    def cube(self) -> pd.DataFrame:
+    def cube(self, extras: Sequence[str] = ()) -> pd.DataFrame:
         """Counted first events of both levels, by everything a breakdown can use: ``jurisdiction``,
         ``period``, ``stage``, ``age_group`` (at the event; "18+" for events left out), ``sex``, the race
-        flags, ``hispanic``, the optional equity columns the children table has, and ``n`` (children:
-        one first event per child, place, period and stage). Built once in SQL; every
-        :meth:`count_events` (any race scheme, any breakdown) is then a small pandas aggregate of it.
+        flags, ``hispanic``, and ``n`` (children: one first event per child, place, period and stage).
+        Built in SQL; every :meth:`count_events` (any race scheme, any breakdown) is then a small pandas
+        aggregate of it.
+
+        ``extras``: child columns to carry as well (the optional equity columns a breakdown asks for).
+        Without them the cube is built once for every race scheme, age and sex; asked for any, it is built
+        once more with every equity column the children table has, which then serves every breakdown.
+        (Each column multiplies the kinds of children, so carrying them all by default made the state-size
+        count of race alone 70% slower.)
 
         Children are keyed by the 64-bit hash of their id when validation found every child's hash
         distinct (integers join and group several times faster than text), else by the id itself.
         """
-        if self._cube is not None:
-            return self._cube
         kid = self._kid_columns()
-        extras = [c for c in EXTRA_DIMS if c not in ("age_group", "sex") and c in kid]
+        if extras:
+            extras = tuple(c for c in EXTRA_DIMS if c not in ("age_group", "sex") and c in kid)
+        extras = tuple(extras)
+        if extras in self._cubes:
+            return self._cubes[extras]
         kind = ", ".join(_q(a) for a in ("sex", *RACE_FLAGS, "hispanic", *extras))
         key = self._key
         # a child's kind: every attribute a breakdown or a race scheme uses, as one 64-bit hash, so the
@@ -896,7 +917,7 @@ class Extract(ValidatedData):
         self.con.execute("DROP TABLE IF EXISTS kids")
         cube = counted.merge(kinds, on="kt", how="left").drop(columns="kt")
         cube["n"] = cube["n"].astype("int64")
-        self._cube = cube
+        self._cubes[extras] = cube
         return cube
 
     def count_events(self, *, scheme: RaceScheme, by: Sequence[str], include_state: bool,
@@ -917,7 +938,7 @@ class Extract(ValidatedData):
         missing = [a for a in attrs if a not in self._kid_columns()]
         if missing:
             raise ParameterError(f"The children table has no {missing} column to break counts down by.")
-        cube = self.cube()
+        cube = self.cube(tuple(b for b in by if b not in ("age_group", "sex")))
         state = cube["jurisdiction"] == _STATE
         ev = cube[(state & include_state) | (~state & include_counties)]
         adult = ev["age_group"] == "18+"
@@ -939,17 +960,26 @@ def _rebuild(data: ValidatedData) -> ValidatedData:
 
 # --------------------------------------------------------------------------- entry points
 def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, last_year: int | None = None,
-                 calendar: bool = False, extract_date=None, con=None) -> Extract:
+                 calendar: bool = False, extract_date=None, con=None, without: Sequence[str] = ()) -> Extract:
     """Read a data folder or mapping into DuckDB and validate it there (the DuckDB twin of
-    :func:`equity_helpers.validate.load`)."""
-    from .sources import read_table, resolve_mapping
+    :func:`equity_helpers.validate.load`).
 
+    ``without``: optional side tables (:data:`equity_helpers.validate.SIDE_TABLES`) not to read even
+    when the folder has them, for a caller that does not use them (the measures by race do not read a
+    partner's services or the meetings); they are then neither checked nor in the accounting.
+    """
+    from .sources import read_table, resolve_mapping
+    from .validate import SIDE_TABLES
+
+    odd = sorted(set(without) - set(SIDE_TABLES))
+    if odd:
+        raise ParameterError(f"Only the optional tables ({', '.join(SIDE_TABLES)}) can be left unread, not {odd}.")
     m = resolve_mapping(data_dir, mapping)
     con = con if con is not None else connect()
     notes: dict[str, str | None] = {}
     frames: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
-    for name in m.tables:
+    for name in (n for n in m.tables if n not in without):
         try:
             if name in CHILD_TABLES:
                 notes[name] = _read_into(con, name, m)
@@ -961,7 +991,7 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
                                     f"The {name} table could not be read: {exc}"))
     if problems:
         raise DataValidationError(problems)
-    from .validate import SIDE_TABLES, validate_with_side_tables
+    from .validate import validate_with_side_tables
 
     side = {name: frames.pop(name) for name in SIDE_TABLES if name in frames}
     end = extract_date if extract_date is not None else m.extract_date

@@ -25,7 +25,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -143,7 +143,8 @@ def extracts_dir(cache_dir=None) -> Path | None:
 
 
 def load_cached(data_dir=None, *, mapping=None, cache_dir=None, first_year: int | None = None,
-                last_year: int | None = None, calendar: bool = False, extract_date=None) -> Extract:
+                last_year: int | None = None, calendar: bool = False, extract_date=None,
+                without: Sequence[str] = ()) -> Extract:
     """Validate the data once and keep the extract in the named folder; later calls with the same files,
     mapping and settings open the stored extract instead (well under a second for a state).
 
@@ -152,7 +153,8 @@ def load_cached(data_dir=None, *, mapping=None, cache_dir=None, first_year: int 
     as always.
     """
     folder = extracts_dir(cache_dir)
-    kw = dict(first_year=first_year, last_year=last_year, calendar=calendar, extract_date=extract_date)
+    kw = dict(first_year=first_year, last_year=last_year, calendar=calendar, extract_date=extract_date,
+              without=tuple(sorted(without)))
     if folder is None:
         return load_extract(data_dir, mapping=mapping, **kw)
     key = extract_key(data_dir, mapping=mapping, **kw)
@@ -228,8 +230,20 @@ def measures_from_records(data_dir=None, *, mapping=None, reference: str = "whit
     if pol is not None and by in STRICT_BREAKDOWNS:
         pol = replace(pol, max_count=max(pol.max_count, Protection().strict_max_count))
     dims = (by,) if by else ()
+    # the optional tables a breakdown reads; the others are not read at all (a state's partner services
+    # would otherwise be checked for a table that never uses them)
+    from .sources import resolve_mapping
+    from .validate import SIDE_TABLES
+
+    uses = {"dv_services": "dv_services", "meeting_at_report": "meetings", "meeting_at_removal": "meetings"}
+    present = resolve_mapping(data_dir, mapping).tables
+    without = tuple(t for t in SIDE_TABLES if t in present and uses.get(by or "") != t)
+    if without:
+        state["not_read"] = (f"Not read: {', '.join(without)} (optional; "
+                             f"{'these measures do' if by else 'measures by race do'} not use "
+                             f"{'it' if len(without) == 1 else 'them'}).")
     try:
-        data = run(0, lambda: load_cached(data_dir, mapping=mapping, cache_dir=cache_dir))
+        data = run(0, lambda: load_cached(data_dir, mapping=mapping, cache_dir=cache_dir, without=without))
         counts = run(1, lambda: stage_counts(data, scheme=scheme, by=dims))
         try:
             pop = run(2, lambda: population_table(data, scheme=scheme, by=dims))

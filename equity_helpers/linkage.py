@@ -36,7 +36,7 @@ import pandas as pd
 
 from .errors import DataValidationError, ParameterError, Problem, problems_frame
 from .schema import TableSpec
-from .validate import _as_read, _Checker, _parse_dates, accounting_summary
+from .validate import _as_read, _by_value, _Checker, _parse_dates, _trimmed, accounting_summary
 
 __all__ = [
     "normalise_name",
@@ -268,7 +268,7 @@ class PartnerServices:
 
 def _service_type(s: pd.Series) -> pd.Series:
     """Service types in the workbook's spelling: trimmed, lower case, spaces and hyphens as "_"."""
-    return s.map(lambda v: re.sub(r"[\s\-]+", "_", v.strip().lower()) if isinstance(v, str) else None)
+    return _by_value(s, lambda v: re.sub(r"[\s\-]+", "_", v.strip().lower()) if isinstance(v, str) else None)
 
 
 def _present(raw: pd.DataFrame) -> list[Problem]:
@@ -314,11 +314,17 @@ def validate_dv_services(raw: pd.DataFrame, *, extract_date: str | pd.Timestamp 
     df = _as_read(raw)
     for col in df.columns:
         if col != "_row":
-            df[col] = df[col].map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
+            df[col] = _trimmed(df[col])
     supplied = df.drop(columns="_row").copy()
     ck = _Checker(TABLE, df, problems, messages=MESSAGES)
-    hashes = df["family_hash"].map(lambda v: v.lower() if isinstance(v, str) else None)
-    ck.exclude("bad_hash", ~hashes.map(lambda v: isinstance(v, str) and bool(_HASH.match(v))).astype(bool))
+    given = df["family_hash"]
+    text = given.map(type).eq(str).to_numpy()
+    hashes = pd.Series(None, index=df.index, dtype=object)
+    hashes[text] = given[text].str.lower()
+    good = np.zeros(len(df), dtype=bool)
+    if text.any():
+        good[text] = hashes[text].str.fullmatch(r"[0-9a-f]{64}").to_numpy(dtype=bool)
+    ck.exclude("bad_hash", ~good)
     df["family_hash"] = hashes
     start = _parse_dates(df["service_start"])
     ck.exclude("missing_value", df["service_start"].isna(), column="service_start")
