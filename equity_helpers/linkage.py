@@ -271,6 +271,18 @@ def _service_type(s: pd.Series) -> pd.Series:
     return _by_value(s, lambda v: re.sub(r"[\s\-]+", "_", v.strip().lower()) if isinstance(v, str) else None)
 
 
+def _hashes(given: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``(hashes in lower case (None where not text), whether each is 64 hexadecimal characters)``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = given.to_numpy(dtype=object)
+    text = np.fromiter((isinstance(x, str) for x in v), dtype=bool, count=len(v))
+    low = pc.utf8_lower(pa.array(np.where(text, v, None), type=pa.string(), from_pandas=True))
+    good = pc.fill_null(pc.match_substring_regex(low, _HASH.pattern), False).to_numpy(zero_copy_only=False)
+    return pd.Series(low.to_numpy(zero_copy_only=False), index=given.index, dtype=object), np.asarray(good, bool)
+
+
 def _present(raw: pd.DataFrame) -> list[Problem]:
     """Errors for every missing required column, or for a table without rows."""
     problems = [Problem("error", TABLE, "missing_column", len(raw), "",
@@ -317,13 +329,7 @@ def validate_dv_services(raw: pd.DataFrame, *, extract_date: str | pd.Timestamp 
             df[col] = _trimmed(df[col])
     supplied = df.drop(columns="_row").copy()
     ck = _Checker(TABLE, df, problems, messages=MESSAGES)
-    given = df["family_hash"]
-    text = given.map(type).eq(str).to_numpy()
-    hashes = pd.Series(None, index=df.index, dtype=object)
-    hashes[text] = given[text].str.lower()
-    good = np.zeros(len(df), dtype=bool)
-    if text.any():
-        good[text] = hashes[text].str.fullmatch(r"[0-9a-f]{64}").to_numpy(dtype=bool)
+    hashes, good = _hashes(df["family_hash"])
     ck.exclude("bad_hash", ~good)
     df["family_hash"] = hashes
     start = _parse_dates(df["service_start"])

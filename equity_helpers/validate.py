@@ -283,9 +283,13 @@ def _by_value(s: pd.Series, fn) -> pd.Series:
 
 def _trimmed(s: pd.Series) -> pd.Series:
     """Text with surrounding spaces trimmed, text left empty as None; other values unchanged."""
-    if pd.api.types.infer_dtype(s, skipna=True) == "string":
-        out = s.str.strip()
-        return out.mask(out.eq("").fillna(False).astype(bool), None).where(s.notna(), None)
+    if pd.api.types.infer_dtype(s, skipna=True) == "string":  # Arrow's string kernels: C++, not a Python loop
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        t = pc.utf8_trim_whitespace(pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        t = pc.if_else(pc.equal(t, ""), pa.scalar(None, pa.string()), t)
+        return pd.Series(t.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
     return s.map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
 
 
