@@ -162,6 +162,27 @@ def test_holm_hand_case():
     assert m.tolist() == [3, 3, 3, 0]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.one_of(st.none(), st.sampled_from([0.0, 0.01, 0.02, 0.5, 1.0]),
+                                                       st.floats(0, 1))), min_size=0, max_size=40))
+def test_holm_over_interleaved_families_equals_statsmodels_family_by_family(rows):
+    """All families are adjusted at once (sorted by family, then p); each family's result is the one
+    statsmodels gives that family alone, ties and missing p-values included."""
+    from statsmodels.stats.multitest import multipletests
+
+    from equity_helpers.measures import adjust_p_values
+
+    t = pd.DataFrame(rows, columns=["family", "p_value"]).astype({"p_value": float})
+    adj, m = adjust_p_values(t, method="holm", family=["family"])
+    for _, f in t.groupby("family"):
+        have = f["p_value"].notna()
+        assert (m[f.index[~have]] == 0).all() and (m[f.index[have]] == have.sum()).all()
+        assert adj[f.index[~have]].isna().all()
+        if have.any():
+            expected = multipletests(f.loc[have, "p_value"], method="holm")[1]
+            assert adj[f.index[have]].to_numpy() == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
 def test_exact_tests_agree_with_scipy():
     """The vectorised exact tests (one array of table probabilities per cell) give SciPy's p-values."""
     import numpy as np
