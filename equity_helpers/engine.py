@@ -653,8 +653,8 @@ class Extract(ValidatedData):
         self.data_end = data_end
         self.problems = problems
         self.accounting = accounting
-        self.dv_services: pd.DataFrame | None = None
-        self.meetings: pd.DataFrame | None = None
+        self._side: dict[str, pd.DataFrame | None] = {"dv_services": None, "meetings": None}
+        self._side_stored: dict[str, str] = {}  # side table -> the stored table it is read from on first use
         self._frames: dict[str, pd.DataFrame] = {}
         self._memo: dict[str, list[str]] = {}
         self._cubes: dict[tuple[str, ...], pd.DataFrame] = {}
@@ -720,6 +720,33 @@ class Extract(ValidatedData):
         if "period" in df:
             df["period"] = df["period"].astype("Int64")
         return df
+
+    def _side_table(self, name: str) -> pd.DataFrame | None:
+        if name in self._side_stored:  # a stored extract's side table: read when first asked for
+            self._side[name] = self._typed(self.con.execute(f"SELECT * FROM {self._side_stored.pop(name)}").df())
+        return self._side[name]
+
+    @property
+    def dv_services(self) -> pd.DataFrame | None:  # type: ignore[override]
+        return self._side_table("dv_services")
+
+    @dv_services.setter
+    def dv_services(self, value: pd.DataFrame | None) -> None:
+        self._side_stored.pop("dv_services", None)
+        self._side["dv_services"] = value
+
+    @property
+    def meetings(self) -> pd.DataFrame | None:  # type: ignore[override]
+        return self._side_table("meetings")
+
+    @meetings.setter
+    def meetings(self, value: pd.DataFrame | None) -> None:
+        self._side_stored.pop("meetings", None)
+        self._side["meetings"] = value
+
+    def has_side_table(self, name: str) -> bool:
+        """Whether the optional table ``name`` was supplied, without reading a stored one."""
+        return name in self._side_stored or self._side.get(name) is not None
 
     @property
     def children(self) -> pd.DataFrame | None:  # type: ignore[override]

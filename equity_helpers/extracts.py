@@ -114,7 +114,8 @@ def open_extract(path: str | Path) -> Extract:
     for name in meta["tables"]:
         con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM stored.{name}")
     frames = {}
-    for name in meta["frames"]:
+    side = ("dv_services", "meetings")
+    for name in (n for n in meta["frames"] if n not in side):  # side tables are read when first used
         f = con.execute(f"SELECT * FROM stored.{name}").df()
         if "_row" in f:
             f["_row"] = f["_row"].astype(object)
@@ -128,9 +129,7 @@ def open_extract(path: str | Path) -> Extract:
                    last_year=int(meta["last_year"]), calendar=bool(meta["calendar"]),
                    data_end=pd.Timestamp(meta["data_end"]), problems=problems, accounting=accounting,
                    hashed_ids=bool(meta["hashed_ids"]))
-    for name in ("dv_services", "meetings"):
-        if name in frames:
-            setattr(ext, name, frames[name])
+    ext._side_stored = {name: f"stored.{name}" for name in side if name in meta["frames"]}
     return ext
 
 

@@ -299,6 +299,11 @@ def test_stored_extract_is_reopened_identical(sample_pair, tmp_path):
         _same_tables(a, ex)
         pd.testing.assert_frame_equal(stages.stage_counts(ex, by=("sex",)), stages.stage_counts(a, by=("sex",)))
         pd.testing.assert_frame_equal(stages.population_table(ex), stages.population_table(a))
+    # the side tables: stored, and read from the file only when first asked for
+    assert again.has_side_table("meetings") and again._side["meetings"] is None
+    for name in ("dv_services", "meetings"):
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(a, name))
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(a, name))
     assert again.content_hash() == first.content_hash()
 
 
