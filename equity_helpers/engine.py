@@ -899,19 +899,7 @@ class Extract(ValidatedData):
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE kids AS SELECT {key} AS ck, birth_date, hash({kind}) AS kt "
                          "FROM children")
         if "reports" in self.tables:
-            subst = _in(sorted(SUBSTANTIATED_DISPOSITIONS))
-            # first dates per child, place and period; then per child and period for the whole state,
-            # from those first dates (the state's children from the records, not the counties' counts)
-            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_place AS
-                SELECT {key} AS ck, jurisdiction, period, min(report_date) AS reported,
-                       min(report_date) FILTER (WHERE screened_in = 1) AS screened_in,
-                       min(report_date) FILTER (WHERE screened_in = 1 AND disposition IN {subst}) AS substantiated
-                FROM reports GROUP BY ALL""")
-            self.con.execute("""CREATE OR REPLACE TEMP TABLE rep_first AS
-                SELECT r.*, false AS state, k.birth_date, k.kt FROM rep_place r LEFT JOIN kids k USING (ck)""")
-            self.con.execute("DROP TABLE rep_place")
-            self.con.execute(f"""INSERT INTO rep_first SELECT ck, '{_STATE}', period, min(reported), min(screened_in),
-                min(substantiated), true, any_value(birth_date), any_value(kt) FROM rep_first GROUP BY ck, period""")
+            self._report_firsts()
         ctes, parts = self._event_sql()
         age = lambda d: _age_group_sql(_days("birth_date", d))  # noqa: E731
         counted = []
@@ -920,13 +908,7 @@ class Extract(ValidatedData):
                            f"FROM ({' UNION ALL '.join(parts)}) ev(jurisdiction, period, birth_date, kt, stage, date) "
                            "GROUP BY ALL")
         if "reports" in self.tables:
-            # the reports' stages in one scan: first events grouped by the age at each, then unfolded
-            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_cells AS
-                SELECT jurisdiction, period, kt, {age('reported')} AS g_rep,
-                       CASE WHEN screened_in IS NOT NULL THEN {age('screened_in')} END AS g_sci,
-                       CASE WHEN substantiated IS NOT NULL THEN {age('substantiated')} END AS g_sb,
-                       coalesce(substantiated <= {self._followed}, false) AS followed, count(*) AS n
-                FROM rep_first GROUP BY ALL""")
+            # the reports' stages from the cells of first dates, unfolded
             cells = "jurisdiction, period"
             counted += [f"SELECT {cells}, 'reported', g_rep, kt, n FROM rep_cells",
                         f"SELECT {cells}, 'screened_in', g_sci, kt, n FROM rep_cells WHERE g_sci IS NOT NULL",
@@ -946,6 +928,55 @@ class Extract(ValidatedData):
         cube["n"] = cube["n"].astype("int64")
         self._cubes[extras] = cube
         return cube
+
+    def _report_firsts(self) -> None:
+        """The temp tables the report stages are counted from (reads ``kids``):
+
+        * ``rep_cells`` - children by place (each county and the state), period, kind, age group at the first
+          report, first screened-in report and first finding, and whether that finding can be followed
+          (:data:`equity_helpers.stages.LINK_DAYS` before the data end);
+        * ``rep_first`` - the children whose first finding can be followed, per place and period, with the
+          finding's date (for ``entered_after_substantiation``).
+
+        First dates are grouped per child and period once. A child reported in one place that year has the
+        same first dates in that county and in the state, so its row is counted for both; only children
+        reported in several places that year (few) are grouped again per place. The state's children are
+        still counted from the records, each once.
+        """
+        key = self._key
+        subst = _in(sorted(SUBSTANTIATED_DISPOSITIONS))
+        firsts = ("min(report_date) AS reported, min(report_date) FILTER (WHERE screened_in = 1) AS screened_in, "
+                  f"min(report_date) FILTER (WHERE screened_in = 1 AND disposition IN {subst}) AS substantiated")
+        age = lambda d: _age_group_sql(_days("birth_date", d))  # noqa: E731
+        ages = (f"{age('reported')} AS g_rep, CASE WHEN screened_in IS NOT NULL THEN {age('screened_in')} END AS g_sci, "
+                f"CASE WHEN substantiated IS NOT NULL THEN {age('substantiated')} END AS g_sb, "
+                f"coalesce(substantiated <= {self._followed}, false) AS followed")
+        con = self.con
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_kid AS
+            SELECT r.*, k.birth_date, k.kt FROM (
+                SELECT {key} AS ck, period, min(jurisdiction) AS jurisdiction,
+                       count(jurisdiction) = count(*) AND min(jurisdiction) = max(jurisdiction) AS single, {firsts}
+                FROM reports GROUP BY ALL) r LEFT JOIN kids k USING (ck)""")
+        multi = con.execute("SELECT count(*) FROM rep_kid WHERE NOT single").fetchall()[0][0]
+        place = "SELECT ck, jurisdiction, period, reported, screened_in, substantiated, birth_date, kt FROM "
+        if multi:  # per place, for the children reported in several places that year
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_multi AS
+                SELECT r.*, k.birth_date, k.kt FROM (
+                    SELECT ck, jurisdiction, period, {firsts} FROM (SELECT {key} AS ck, * FROM reports)
+                    SEMI JOIN (SELECT ck, period FROM rep_kid WHERE NOT single) m USING (ck, period) GROUP BY ALL) r
+                LEFT JOIN kids k USING (ck)""")
+        places = f"{place}rep_kid WHERE single" + (f" UNION ALL {place}rep_multi" if multi else "")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_cells AS
+            WITH kid_cells AS (SELECT period, kt, {ages}, count(*) AS n FROM rep_kid GROUP BY ALL)
+            SELECT '{_STATE}' AS jurisdiction, * FROM kid_cells
+            UNION ALL SELECT jurisdiction, period, kt, {ages}, count(*) AS n FROM ({places}) GROUP BY ALL""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE rep_first AS
+            SELECT ck, jurisdiction, period, substantiated, false AS state, birth_date, kt FROM ({places})
+            WHERE substantiated <= {self._followed}
+            UNION ALL SELECT ck, '{_STATE}', period, substantiated, true, birth_date, kt FROM rep_kid
+            WHERE substantiated <= {self._followed}""")
+        con.execute("DROP TABLE rep_kid")
+        con.execute("DROP TABLE IF EXISTS rep_multi")
 
     def count_events(self, *, scheme: RaceScheme, by: Sequence[str], include_state: bool,
                      include_counties: bool) -> tuple[pd.DataFrame, int]:
