@@ -158,7 +158,7 @@ def _in(values) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-def _read_into(con, name: str, mapping) -> str | None:
+def _read_into(con, name: str, mapping, drop: Sequence[str] = ()) -> str | None:
     """Read one source table into the work table ``w_<name>`` (see :func:`_build_work`).
 
     CSV and Parquet files are read by DuckDB itself; Excel files and SQL queries through
@@ -180,7 +180,7 @@ def _read_into(con, name: str, mapping) -> str | None:
             total += int(rows[str(p)])
         src = f"read_parquet({files}, file_row_number = true, filename = true)"
         _build_work(con, name, src, f"(CASE filename {' '.join(offsets)} END) + file_row_number + 1", spec,
-                    skip=("file_row_number", "filename"))
+                    skip=("file_row_number", "filename"), drop=drop)
         return None
     low = "" if path is None else path.name.lower()
     encoding = str(spec.get("encoding", "utf-8-sig")).lower().replace("_", "-")
@@ -194,14 +194,14 @@ def _read_into(con, name: str, mapping) -> str | None:
         if "sep" not in spec and sep != ",":
             note = (f"{path.name} is separated by {SEPARATORS[sep]}, not commas; it was read "
                     f"that way (set sep in mapping.yml to say so explicitly).")
-        _build_work(con, name, f"raw_{name}", "rowid + 1", spec)
+        _build_work(con, name, f"raw_{name}", "rowid + 1", spec, drop=drop)
         con.execute(f"DROP TABLE raw_{name}")
     elif path is not None and low.endswith(".parquet"):
         src = f"read_parquet('{_lit(path)}', file_row_number = true)"
-        _build_work(con, name, src, "file_row_number + 1", spec, skip=("file_row_number",))
+        _build_work(con, name, src, "file_row_number + 1", spec, skip=("file_row_number",), drop=drop)
     else:
         df = read_table(name, mapping)
-        _register_frame(con, name, df)
+        _register_frame(con, name, df.drop(columns=[c for c in drop if c in df.columns]))
         return df.attrs.get("read_note")
     return note
 
@@ -265,9 +265,11 @@ def _typed(name: str, cols: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequence[str] = ()) -> None:
+def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequence[str] = (),
+                drop: Sequence[str] = ()) -> None:
     """``w_<name>``: the source in one pass, with canonical names, mapped codes, blanks as missing (as
-    :func:`equity_helpers.validate.validate` reads them), the record number ``_row`` and typed twins."""
+    :func:`equity_helpers.validate.validate` reads them), the record number ``_row`` and typed twins.
+    ``skip``: source columns left out; ``drop``: columns left out by their canonical names."""
     cols = [(c, t) for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})"
                                            ).fetchall() if c not in skip]
     rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
@@ -276,6 +278,8 @@ def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequenc
     names = []
     for col, typ in cols:
         canon = rename.get(col, str(col).lstrip("\ufeff").strip())
+        if canon in drop:
+            continue
         e = _as_text(_q(col), typ)
         if codes.get(canon):
             cases = " ".join(f"WHEN '{_lit(k)}' THEN '{_lit(v)}'" for k, v in codes[canon].items())
@@ -1024,7 +1028,8 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
 
     ``without``: optional side tables (:data:`equity_helpers.validate.SIDE_TABLES`) not to read even
     when the folder has them, for a caller that does not use them (the measures by race do not read a
-    partner's services or the meetings); they are then neither checked nor in the accounting.
+    partner's services or the meetings); they are then neither checked nor in the accounting. Without
+    the partner's services, the reports' ``family_hash`` (only ever used to link them) is not read either.
     """
     from .sources import read_table, resolve_mapping
     from .validate import SIDE_TABLES
@@ -1040,7 +1045,8 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
     for name in (n for n in m.tables if n not in without):
         try:
             if name in CHILD_TABLES:
-                notes[name] = _read_into(con, name, m)
+                notes[name] = _read_into(con, name, m, drop=("family_hash",) if name == "reports" and
+                                         "dv_services" in without else ())
             else:
                 frames[name] = read_table(name, m)
                 notes[name] = frames[name].attrs.get("read_note")

@@ -378,6 +378,8 @@ def test_measures_command_from_records_equals_the_pandas_pipeline(sample_pair, t
     with open(Path(SAMPLE) / "reports.csv") as fh:
         n_reports = sum(1 for _ in fh) - 1
     assert f"reports: {n_reports:,} rows read" in text and "rows suppressed" in text and "release table" in text
+    # the optional tables measures by race do not use are not read, and the output says so
+    assert "Not read: dv_services, meetings" in text and "dv_services:" not in text and "meetings:" not in text
     expected = eh.measures(stages.stage_counts(a), stages.population_table(a))
     expected.to_csv(tmp_path / "expected.csv", index=False)
     assert out.read_text() == (tmp_path / "expected.csv").read_text()
@@ -385,6 +387,17 @@ def test_measures_command_from_records_equals_the_pandas_pipeline(sample_pair, t
     assert set(got["jurisdiction"]) == {"Statewide", *a.jurisdictions}
     assert set(got["basis"]) == {"population", "decision"}
     assert not got["count"].between(1, 10).any()  # the policy's primary range is never shown
+
+
+def test_measures_by_a_linked_breakdown_read_only_the_side_table_it_uses():
+    from equity_helpers.extracts import measures_from_records
+
+    table, data = measures_from_records(SAMPLE, progress=False, by="meeting_at_removal")
+    assert data.meetings is not None and data.dv_services is None and "family_hash" not in data.columns_of("reports")
+    assert table.attrs["not_read"].startswith("Not read: dv_services")
+    assert set(data.accounting["table"]) >= {"meetings"} and "dv_services" not in set(data.accounting["table"])
+    _, data = measures_from_records(SAMPLE, progress=False, by="dv_services")
+    assert data.dv_services is not None and data.meetings is None and "family_hash" in data.columns_of("reports")
 
 
 def test_measures_command_needs_records_or_counts(capsys):
