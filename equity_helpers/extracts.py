@@ -236,11 +236,13 @@ def measures_from_records(data_dir=None, *, mapping=None, reference: str = "whit
 
     uses = {"dv_services": "dv_services", "meeting_at_report": "meetings", "meeting_at_removal": "meetings"}
     present = resolve_mapping(data_dir, mapping).tables
-    without = tuple(t for t in SIDE_TABLES if t in present and uses.get(by or "") != t)
-    if without:
-        state["not_read"] = (f"Not read: {', '.join(without)} (optional; "
+    # also when absent: without the partner's services, the reports' family_hash is not read either
+    without = tuple(t for t in SIDE_TABLES if uses.get(by or "") != t)
+    skipped = [t for t in without if t in present]
+    if skipped:
+        state["not_read"] = (f"Not read: {', '.join(skipped)} (optional; "
                              f"{'these measures do' if by else 'measures by race do'} not use "
-                             f"{'it' if len(without) == 1 else 'them'}).")
+                             f"{'it' if len(skipped) == 1 else 'them'}).")
     try:
         data = run(0, lambda: load_cached(data_dir, mapping=mapping, cache_dir=cache_dir, without=without))
         counts = run(1, lambda: stage_counts(data, scheme=scheme, by=dims))
