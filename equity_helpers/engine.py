@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +158,7 @@ def _in(values) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-def _read_into(con, name: str, mapping, drop: Sequence[str] = ()) -> str | None:
+def _read_into(con, name: str, mapping, drop: Sequence[str] = (), dropped: list[str] | None = None) -> str | None:
     """Read one source table into the work table ``w_<name>`` (see :func:`_build_work`).
 
     CSV and Parquet files are read by DuckDB itself; Excel files and SQL queries through
@@ -180,7 +180,7 @@ def _read_into(con, name: str, mapping, drop: Sequence[str] = ()) -> str | None:
             total += int(rows[str(p)])
         src = f"read_parquet({files}, file_row_number = true, filename = true)"
         _build_work(con, name, src, f"(CASE filename {' '.join(offsets)} END) + file_row_number + 1", spec,
-                    skip=("file_row_number", "filename"), drop=drop)
+                    skip=("file_row_number", "filename"), drop=drop, dropped=dropped)
         return None
     low = "" if path is None else path.name.lower()
     encoding = str(spec.get("encoding", "utf-8-sig")).lower().replace("_", "-")
@@ -194,14 +194,18 @@ def _read_into(con, name: str, mapping, drop: Sequence[str] = ()) -> str | None:
         if "sep" not in spec and sep != ",":
             note = (f"{path.name} is separated by {SEPARATORS[sep]}, not commas; it was read "
                     f"that way (set sep in mapping.yml to say so explicitly).")
-        _build_work(con, name, f"raw_{name}", "rowid + 1", spec, drop=drop)
+        _build_work(con, name, f"raw_{name}", "rowid + 1", spec, drop=drop, dropped=dropped)
         con.execute(f"DROP TABLE raw_{name}")
     elif path is not None and low.endswith(".parquet"):
         src = f"read_parquet('{_lit(path)}', file_row_number = true)"
-        _build_work(con, name, src, "file_row_number + 1", spec, skip=("file_row_number",), drop=drop)
+        _build_work(con, name, src, "file_row_number + 1", spec, skip=("file_row_number",), drop=drop,
+                    dropped=dropped)
     else:
         df = read_table(name, mapping)
-        _register_frame(con, name, df.drop(columns=[c for c in drop if c in df.columns]))
+        gone = [c for c in drop if c in df.columns]
+        if dropped is not None:
+            dropped += gone
+        _register_frame(con, name, df.drop(columns=gone))
         return df.attrs.get("read_note")
     return note
 
@@ -266,10 +270,11 @@ def _typed(name: str, cols: Sequence[str]) -> dict[str, str]:
 
 
 def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequence[str] = (),
-                drop: Sequence[str] = ()) -> None:
+                drop: Sequence[str] = (), dropped: list[str] | None = None) -> None:
     """``w_<name>``: the source in one pass, with canonical names, mapped codes, blanks as missing (as
     :func:`equity_helpers.validate.validate` reads them), the record number ``_row`` and typed twins.
-    ``skip``: source columns left out; ``drop``: columns left out by their canonical names."""
+    ``skip``: source columns left out; ``drop``: columns left out by their canonical names (those found are
+    added to ``dropped``)."""
     cols = [(c, t) for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})"
                                            ).fetchall() if c not in skip]
     rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
@@ -279,6 +284,8 @@ def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequenc
     for col, typ in cols:
         canon = rename.get(col, str(col).lstrip("\ufeff").strip())
         if canon in drop:
+            if dropped is not None:
+                dropped.append(canon)
             continue
         e = _as_text(_q(col), typ)
         if codes.get(canon):
@@ -657,6 +664,7 @@ class Extract(ValidatedData):
         self.data_end = data_end
         self.problems = problems
         self.accounting = accounting
+        self.unread_columns: dict[str, list[str]] = {}  # optional columns the caller chose not to read
         self._side: dict[str, pd.DataFrame | None] = {"dv_services": None, "meetings": None}
         self._side_stored: dict[str, str] = {}  # side table -> the stored table it is read from on first use
         self._frames: dict[str, pd.DataFrame] = {}
@@ -690,10 +698,6 @@ class Extract(ValidatedData):
         if name not in self.tables:
             return []
         return [r[0] for r in self.con.execute(f"SELECT column_name FROM (DESCRIBE {name})").fetchall()]
-
-    def child_ids(self) -> pd.Series:
-        """Every validated child's id, read from DuckDB without keeping the children table in pandas."""
-        return self.con.execute("SELECT child_id FROM children").df()["child_id"]
 
     def known_children(self, ids: pd.Series) -> np.ndarray:
         """Which of ``ids`` (text) are validated children: a boolean array, answered by a join in DuckDB."""
@@ -747,10 +751,6 @@ class Extract(ValidatedData):
     def meetings(self, value: pd.DataFrame | None) -> None:
         self._side_stored.pop("meetings", None)
         self._side["meetings"] = value
-
-    def has_side_table(self, name: str) -> bool:
-        """Whether the optional table ``name`` was supplied, without reading a stored one."""
-        return name in self._side_stored or self._side.get(name) is not None
 
     @property
     def children(self) -> pd.DataFrame | None:  # type: ignore[override]
@@ -1022,31 +1022,41 @@ def _rebuild(data: ValidatedData) -> ValidatedData:
 
 # --------------------------------------------------------------------------- entry points
 def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, last_year: int | None = None,
-                 calendar: bool = False, extract_date=None, con=None, without: Sequence[str] = ()) -> Extract:
+                 calendar: bool = False, extract_date=None, con=None, without: Sequence[str] = (),
+                 unused_columns: Mapping[str, Sequence[str]] | None = None) -> Extract:
     """Read a data folder or mapping into DuckDB and validate it there (the DuckDB twin of
     :func:`equity_helpers.validate.load`).
 
-    ``without``: optional side tables (:data:`equity_helpers.validate.SIDE_TABLES`) not to read even
-    when the folder has them, for a caller that does not use them (the measures by race do not read a
-    partner's services or the meetings); they are then neither checked nor in the accounting. Without
-    the partner's services, the reports' ``family_hash`` (only ever used to link them) is not read either.
+    For a caller that uses only part of the data (the measures command: :func:`equity_helpers.extracts.
+    measures_from_records`), what it does not use is not read, so neither checked nor kept:
+
+    without : optional side tables (:data:`equity_helpers.validate.SIDE_TABLES`), e.g. a partner's
+        services; they are not in the accounting either.
+    unused_columns : optional columns per table (``TABLES[name].optional``, e.g. ``{"children":
+        ["lgbtq"], "reports": ["family_hash"]}``). The columns found and left out are in the extract's
+        ``unread_columns``.
     """
     from .sources import read_table, resolve_mapping
     from .validate import SIDE_TABLES
 
     odd = sorted(set(without) - set(SIDE_TABLES))
+    odd += [f"{t}.{c}" for t, cols in (unused_columns or {}).items() for c in cols
+            if t not in CHILD_TABLES or c not in TABLES[t].optional]
     if odd:
-        raise ParameterError(f"Only the optional tables ({', '.join(SIDE_TABLES)}) can be left unread, not {odd}.")
+        raise ParameterError(f"Only optional tables ({', '.join(SIDE_TABLES)}) and optional columns of the "
+                             f"child-level tables can be left unread, not {odd}.")
     m = resolve_mapping(data_dir, mapping)
     con = con if con is not None else connect()
     notes: dict[str, str | None] = {}
     frames: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
+    unread: dict[str, list[str]] = {}
     for name in (n for n in m.tables if n not in without):
         try:
             if name in CHILD_TABLES:
-                notes[name] = _read_into(con, name, m, drop=("family_hash",) if name == "reports" and
-                                         "dv_services" in without else ())
+                unread[name] = []
+                notes[name] = _read_into(con, name, m, drop=tuple((unused_columns or {}).get(name, ())),
+                                         dropped=unread[name])
             else:
                 frames[name] = read_table(name, m)
                 notes[name] = frames[name].attrs.get("read_note")
@@ -1059,9 +1069,11 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
 
     side = {name: frames.pop(name) for name in SIDE_TABLES if name in frames}
     end = extract_date if extract_date is not None else m.extract_date
-    return validate_with_side_tables(lambda: validate_sql(
+    ext = validate_with_side_tables(lambda: validate_sql(
         con, [n for n in m.tables if n in CHILD_TABLES], pandas_tables=frames, notes=notes, first_year=first_year,
         last_year=last_year, calendar=calendar, extract_date=end), side, extract_date=end)
+    ext.unread_columns = {t: cols for t, cols in unread.items() if cols}
+    return ext
 
 
 def validate_frames(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, last_year: int | None = None,

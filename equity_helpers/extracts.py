@@ -96,7 +96,7 @@ def store_extract(extract: Extract, path: str | Path) -> Path:
         con.unregister("frame_store")
         meta = {"tables": list(extract.tables), "first_year": extract.first_year, "last_year": extract.last_year,
                 "calendar": extract.calendar, "data_end": str(extract.data_end),
-                "hashed_ids": extract._key != "child_id",
+                "hashed_ids": extract._key != "child_id", "unread_columns": extract.unread_columns,
                 "frames": [n for n in ("population", "counts", "dv_services", "meetings")
                            if getattr(extract, n) is not None]}
         con.execute("CREATE TABLE store.meta AS SELECT ? AS meta", [json.dumps(meta)])
@@ -130,6 +130,7 @@ def open_extract(path: str | Path) -> Extract:
                    data_end=pd.Timestamp(meta["data_end"]), problems=problems, accounting=accounting,
                    hashed_ids=bool(meta["hashed_ids"]))
     ext._side_stored = {name: f"stored.{name}" for name in side if name in meta["frames"]}
+    ext.unread_columns = meta.get("unread_columns", {})
     return ext
 
 
@@ -143,7 +144,7 @@ def extracts_dir(cache_dir=None) -> Path | None:
 
 def load_cached(data_dir=None, *, mapping=None, cache_dir=None, first_year: int | None = None,
                 last_year: int | None = None, calendar: bool = False, extract_date=None,
-                without: Sequence[str] = ()) -> Extract:
+                without: Sequence[str] = (), unused_columns: dict[str, Sequence[str]] | None = None) -> Extract:
     """Validate the data once and keep the extract in the named folder; later calls with the same files,
     mapping and settings open the stored extract instead (well under a second for a state).
 
@@ -153,7 +154,8 @@ def load_cached(data_dir=None, *, mapping=None, cache_dir=None, first_year: int 
     """
     folder = extracts_dir(cache_dir)
     kw = dict(first_year=first_year, last_year=last_year, calendar=calendar, extract_date=extract_date,
-              without=tuple(sorted(without)))
+              without=tuple(sorted(without)),
+              unused_columns={t: sorted(c) for t, c in sorted((unused_columns or {}).items())})
     if folder is None:
         return load_extract(data_dir, mapping=mapping, **kw)
     key = extract_key(data_dir, mapping=mapping, **kw)
@@ -229,22 +231,29 @@ def measures_from_records(data_dir=None, *, mapping=None, reference: str = "whit
     if pol is not None and by in STRICT_BREAKDOWNS:
         pol = replace(pol, max_count=max(pol.max_count, Protection().strict_max_count))
     dims = (by,) if by else ()
-    # the optional tables a breakdown reads; the others are not read at all (a state's partner services
-    # would otherwise be checked for a table that never uses them)
+    # what the measures use: the breakdown's optional table or column, nothing else optional. The rest is not
+    # read at all (a state's partner services, say, would otherwise be checked for a table never used)
+    from .schema import TABLES
     from .sources import resolve_mapping
+    from .stages import REPORT_DIMS
     from .validate import SIDE_TABLES
 
     uses = {"dv_services": "dv_services", "meeting_at_report": "meetings", "meeting_at_removal": "meetings"}
     present = resolve_mapping(data_dir, mapping).tables
-    # also when absent: without the partner's services, the reports' family_hash is not read either
     without = tuple(t for t in SIDE_TABLES if uses.get(by or "") != t)
-    skipped = [t for t in without if t in present]
-    if skipped:
-        state["not_read"] = (f"Not read: {', '.join(skipped)} (optional; "
-                             f"{'these measures do' if by else 'measures by race do'} not use "
-                             f"{'it' if len(skipped) == 1 else 'them'}).")
+    unused = {"children": [c for c in TABLES["children"].optional if c != by],
+              # the DV note is read by every report-derived breakdown; the hash only links the partner's services
+              "reports": (["dv_involved"] if by not in REPORT_DIMS else []) + (["family_hash"] if by != "dv_services"
+                                                                                else [])}
     try:
-        data = run(0, lambda: load_cached(data_dir, mapping=mapping, cache_dir=cache_dir, without=without))
+        data = run(0, lambda: load_cached(data_dir, mapping=mapping, cache_dir=cache_dir, without=without,
+                                          unused_columns=unused))
+        skipped = [t for t in without if t in present] + [f"{t}.{c}" for t, cols in data.unread_columns.items()
+                                                           for c in cols]
+        if skipped:
+            state["not_read"] = (f"Not read: {', '.join(skipped)} (optional; "
+                                 f"{'these measures do' if by else 'measures by race do'} not use "
+                                 f"{'it' if len(skipped) == 1 else 'them'}).")
         counts = run(1, lambda: stage_counts(data, scheme=scheme, by=dims))
         try:
             pop = run(2, lambda: population_table(data, scheme=scheme, by=dims))

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 
 import equity_helpers as eh
 from equity_helpers import engine, stages
-from equity_helpers.errors import DataValidationError
+from equity_helpers.errors import DataValidationError, ParameterError
 from equity_helpers.schema import SCHEMES
 from equity_helpers.validate import load, validate
 from tests.conftest import tiny_raw
@@ -321,7 +321,7 @@ def test_stored_extract_is_reopened_identical(sample_pair, tmp_path):
         pd.testing.assert_frame_equal(stages.stage_counts(ex, by=("sex",)), stages.stage_counts(a, by=("sex",)))
         pd.testing.assert_frame_equal(stages.population_table(ex), stages.population_table(a))
     # the side tables: stored, and read from the file only when first asked for
-    assert again.has_side_table("meetings") and again._side["meetings"] is None
+    assert "meetings" in again._side_stored and again._side["meetings"] is None
     for name in ("dv_services", "meetings"):
         pd.testing.assert_frame_equal(getattr(again, name), getattr(a, name))
         pd.testing.assert_frame_equal(getattr(first, name), getattr(a, name))
@@ -398,6 +398,15 @@ def test_measures_by_a_linked_breakdown_read_only_the_side_table_it_uses():
     assert set(data.accounting["table"]) >= {"meetings"} and "dv_services" not in set(data.accounting["table"])
     _, data = measures_from_records(SAMPLE, progress=False, by="dv_services")
     assert data.dv_services is not None and data.meetings is None and "family_hash" in data.columns_of("reports")
+    # optional columns: only the breakdown's own is read
+    table, data = measures_from_records(SAMPLE, progress=False)
+    assert data.unread_columns == {"children": ["disability", "lgbtq", "immigrant_family", "tribal_affiliation"],
+                                   "reports": ["dv_involved", "family_hash"]}
+    assert "children.lgbtq" in table.attrs["not_read"] and "lgbtq" not in data.columns_of("children")
+    _, data = measures_from_records(SAMPLE, progress=False, by="disability")
+    assert "disability" in data.columns_of("children") and "lgbtq" not in data.columns_of("children")
+    with pytest.raises(ParameterError, match="optional"):
+        engine.load_extract(SAMPLE, unused_columns={"children": ["sex"]})
 
 
 def test_measures_command_needs_records_or_counts(capsys):
