@@ -255,7 +255,7 @@ def main() -> None:
         every = _run_child(EVERYTHING.replace("DATA", repr(str(folder))), env)
         side = ", ".join(f"{n:,} {t}" for t, n in every["side"].items() if n)
         print(f"  {'every table, as a page loads them':>42}: {every['total']:6.2f} s   peak memory "
-              f"{every['peak_mib']:,.0f} MiB   (with {side})")
+              f"{every['peak_mib']:,.0f} MiB" + (f"   (with {side})" if side else ""))
     steps = run["steps"]
     ours = sum(v for k, v in steps.items() if k.startswith(("reading", "counting")))
     print(f"  {'DuckDB floor (report stages, one query)':>42}: {floor['total']:6.2f} s   peak memory "
