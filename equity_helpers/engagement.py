@@ -94,11 +94,13 @@ def validate_meetings(raw: pd.DataFrame, *, child_ids: pd.Series | None = None,
     exclude("unreadable_date", df["meeting_date"].notna() & date.isna())
     end = pd.Timestamp(extract_date) if extract_date is not None else pd.Timestamp.today().normalize()
     exclude("future_date", date > end, end=end.date())
-    if known is not None or child_ids is not None:
+    if known is None and child_ids is not None:
+        known_ids = pd.Index(child_ids).astype(str)
+        known = lambda ids: ids.isin(known_ids).to_numpy()  # noqa: E731
+    if known is not None:
         given = df["child_id"].notna().to_numpy()
         found = np.zeros(len(df), dtype=bool)
-        ids = df.loc[given, "child_id"].astype(str)
-        found[given] = known(ids) if known is not None else ids.isin(pd.Index(child_ids).astype(str)).to_numpy()
+        found[given] = known(df.loc[given, "child_id"].astype(str))
         exclude("unknown_child", given & ~found)
     cols = [c for c in raw.columns if c != "_row"]
     exclude("duplicate_row", df[cols].duplicated())

@@ -666,7 +666,7 @@ class Extract(ValidatedData):
         self.accounting = accounting
         self.unread_columns: dict[str, list[str]] = {}  # optional columns the caller chose not to read
         self._side: dict[str, pd.DataFrame | None] = {"dv_services": None, "meetings": None}
-        self._side_stored: dict[str, str] = {}  # side table -> the stored table it is read from on first use
+        self._side_stored: set[str] = set()  # side tables of a stored extract, read from it on first use
         self._frames: dict[str, pd.DataFrame] = {}
         self._memo: dict[str, list[str]] = {}
         self._cubes: dict[tuple[str, ...], pd.DataFrame] = {}
@@ -731,26 +731,20 @@ class Extract(ValidatedData):
 
     def _side_table(self, name: str) -> pd.DataFrame | None:
         if name in self._side_stored:  # a stored extract's side table: read when first asked for
-            self._side[name] = self._typed(self.con.execute(f"SELECT * FROM {self._side_stored.pop(name)}").df())
+            self._side_stored.discard(name)
+            self._side[name] = self._typed(self.con.execute(f"SELECT * FROM stored.{name}").df())
         return self._side[name]
 
-    @property
-    def dv_services(self) -> pd.DataFrame | None:  # type: ignore[override]
-        return self._side_table("dv_services")
+    def _set_side_table(self, name: str, value: pd.DataFrame | None) -> None:
+        self._side_stored.discard(name)
+        self._side[name] = value
 
-    @dv_services.setter
-    def dv_services(self, value: pd.DataFrame | None) -> None:
-        self._side_stored.pop("dv_services", None)
-        self._side["dv_services"] = value
-
-    @property
-    def meetings(self) -> pd.DataFrame | None:  # type: ignore[override]
-        return self._side_table("meetings")
-
-    @meetings.setter
-    def meetings(self, value: pd.DataFrame | None) -> None:
-        self._side_stored.pop("meetings", None)
-        self._side["meetings"] = value
+    dv_services = property(lambda self: self._side_table("dv_services"),  # type: ignore[assignment]
+                           lambda self, v: self._set_side_table("dv_services", v),
+                           doc="The partner's validated services (read from a stored extract on first use).")
+    meetings = property(lambda self: self._side_table("meetings"),  # type: ignore[assignment]
+                        lambda self, v: self._set_side_table("meetings", v),
+                        doc="The validated family meetings (read from a stored extract on first use).")
 
     @property
     def children(self) -> pd.DataFrame | None:  # type: ignore[override]

@@ -113,9 +113,10 @@ def open_extract(path: str | Path) -> Extract:
     meta = json.loads(con.execute("SELECT meta FROM stored.meta").fetchone()[0])
     for name in meta["tables"]:
         con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM stored.{name}")
+    from .validate import SIDE_TABLES
+
     frames = {}
-    side = ("dv_services", "meetings")
-    for name in (n for n in meta["frames"] if n not in side):  # side tables are read when first used
+    for name in (n for n in meta["frames"] if n not in SIDE_TABLES):  # side tables are read when first used
         f = con.execute(f"SELECT * FROM stored.{name}").df()
         if "_row" in f:
             f["_row"] = f["_row"].astype(object)
@@ -129,7 +130,7 @@ def open_extract(path: str | Path) -> Extract:
                    last_year=int(meta["last_year"]), calendar=bool(meta["calendar"]),
                    data_end=pd.Timestamp(meta["data_end"]), problems=problems, accounting=accounting,
                    hashed_ids=bool(meta["hashed_ids"]))
-    ext._side_stored = {name: f"stored.{name}" for name in side if name in meta["frames"]}
+    ext._side_stored = set(SIDE_TABLES) & set(meta["frames"])
     ext.unread_columns = meta.get("unread_columns", {})
     return ext
 
@@ -238,7 +239,9 @@ def measures_from_records(data_dir=None, *, mapping=None, reference: str = "whit
     from .stages import REPORT_DIMS
     from .validate import SIDE_TABLES
 
-    uses = {"dv_services": "dv_services", "meeting_at_report": "meetings", "meeting_at_removal": "meetings"}
+    from .engagement import MEETING_DIMS
+
+    uses = {"dv_services": "dv_services", **{d: "meetings" for d in MEETING_DIMS}}
     present = resolve_mapping(data_dir, mapping).tables
     without = tuple(t for t in SIDE_TABLES if uses.get(by or "") != t)
     unused = {"children": [c for c in TABLES["children"].optional if c != by],

@@ -82,12 +82,8 @@ def default_breakdowns(data) -> tuple[str, ...]:
     violence partner's services (``dv_services``) when the data have the partner's table and family hashes,
     and the family-meeting breakdowns (:data:`equity_helpers.engagement.MEETING_DIMS`) when they have meetings."""
     have: set[str] = set()
-    if data.child_level:
-        for name in ("children", "reports"):
-            if hasattr(data, "columns_of"):  # a DuckDB extract: the columns without reading the table
-                have |= set(data.columns_of(name))
-            elif getattr(data, name, None) is not None:
-                have |= set(getattr(data, name).columns)
+    if data.child_level:  # a DuckDB extract answers without reading its tables
+        have = set(data.columns_of("children")) | set(data.columns_of("reports"))
     partner = ("dv_services",) if (getattr(data, "dv_services", None) is not None
                                    and {"dv_involved", "family_hash"} <= have) else ()
     meetings = MEETING_DIMS if getattr(data, "meetings", None) is not None else ()
@@ -187,6 +183,7 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     published over ``equity_windows`` only (default: every pooled window): the pages that show them read
     the chosen span, and every other window would be more cells to protect and more relations to audit.
     """
+    equity = None if equity_windows is None else set(equity_windows)
     parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
     for b in breakdowns:
         c = stage_counts(data, scheme=scheme, by=(b,), include_counties=False)
@@ -208,7 +205,7 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
             s = s[(s["subgroup"] == SUBGROUP_ALL) & s["jurisdiction"].isin(list(single_year_places))]
             g = s[keys + ["base", "count"]].copy()
         else:
-            if equity_windows is not None and w not in set(equity_windows):
+            if equity is not None and w not in equity:
                 s = s[(s["subgroup"] == SUBGROUP_ALL) | s["subgroup"].str.startswith(
                     tuple(f"{b}:" for b in BREAKDOWNS))]
             agg = s.groupby(keys, observed=True, sort=False).agg(

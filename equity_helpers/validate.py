@@ -154,6 +154,15 @@ class ValidatedData(_Described):
     def child_level(self) -> bool:
         return self.children is not None
 
+    def columns_of(self, name: str) -> list[str]:
+        """The columns of the table ``name`` (none when it was not supplied)."""
+        table = getattr(self, name, None)
+        return [] if table is None else list(table.columns)
+
+    def known_children(self, ids: pd.Series) -> np.ndarray:
+        """Which of ``ids`` (text) are validated children, as a boolean array."""
+        return ids.astype(str).isin(pd.Index(self.children["child_id"]).astype(str)).to_numpy()
+
     def summary(self) -> "DataSummary":
         """What the notebooks need besides the release table, without a single child-level row."""
         return DataSummary(jurisdictions=self.jurisdictions, first_year=self.first_year, last_year=self.last_year,
@@ -383,12 +392,8 @@ def _side_table(name: str, raw: pd.DataFrame, data, extract_date):
         return r.services, r.problems, r.accounting
     from .engagement import validate_meetings
 
-    if data is None or not data.child_level:
-        r = validate_meetings(raw, extract_date=extract_date)
-    elif hasattr(data, "known_children"):  # a DuckDB extract answers in SQL, without reading its children
-        r = validate_meetings(raw, known=data.known_children, extract_date=extract_date)
-    else:
-        r = validate_meetings(raw, child_ids=data.children["child_id"], extract_date=extract_date)
+    known = data.known_children if data is not None and data.child_level else None
+    r = validate_meetings(raw, known=known, extract_date=extract_date)
     return r.meetings, r.problems, r.accounting
 
 
