@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from equity_helpers.batch import Task, _execute, run_batch
+from equity_helpers.run.batch import Task, execute_tasks, run_batch
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
@@ -69,7 +69,7 @@ def main() -> None:
         floors = {}
         for warm in (False, True):  # papermill's own way (a new kernel per notebook), then the batch's path
             t = time.perf_counter()
-            results = list(_execute(tasks, workers=args.workers, scheduler=None, warm=warm))
+            results = list(execute_tasks(tasks, workers=args.workers, scheduler=None, warm=warm))
             assert all(r["status"] == "ok" for r in results), results
             floors[warm] = (time.perf_counter() - t, statistics.mean(r["seconds"] for r in results))
         floor_s, floor_run = floors[False]

@@ -45,7 +45,7 @@ def run(data: str, language: str, rounds: int) -> dict:
 
     port = _port()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "equity_helpers.cli", "present", "--data", data, "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "equity_helpers.run.cli", "present", "--data", data, "--port", str(port),
                              "--language", language], stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if "is ready at" in line:
@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     # a first start protects the release (cached); the figures are for the starts after it
-    subprocess.run([sys.executable, "-c", "from equity_helpers.present import open_workbook; "
+    subprocess.run([sys.executable, "-c", "from equity_helpers.run.present import open_workbook; "
                     f"open_workbook({args.data!r}).release()"], check=True)
     for language in ("en", "es"):
         r = run(args.data, language, args.rounds)

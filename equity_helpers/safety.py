@@ -18,13 +18,17 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psutil
+
 __all__ = ["BatchInterrupted", "OutputLocked", "stop_on_signals", "stop_processes", "private_cache",
-           "sweep_leftover_caches", "output_lock", "CACHE_PREFIX", "LOCK_NAME"]
+           "sweep_leftover_caches", "output_lock", "CACHE_PREFIX", "LOCK_NAME",
+           "atomic_write_text", "write_private", "raise_if_interrupted", "ignore_interrupts", "child_pids"]
 
 CACHE_PREFIX = "equity-workbook-cache-"
 LOCK_NAME = ".equity-workbook.lock"
@@ -51,7 +55,6 @@ class OutputLocked(RuntimeError):
 def stop_on_signals() -> Iterator[None]:
     """Raise :class:`BatchInterrupted` on SIGINT or SIGTERM while the block runs (main thread only;
     elsewhere, and on platforms without SIGTERM, the block runs unchanged)."""
-    import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -95,7 +98,6 @@ def ignore_interrupts() -> None:
 
 def child_pids() -> set[int]:
     """Process ids of every descendant of this process."""
-    import psutil
 
     try:
         return {p.pid for p in psutil.Process().children(recursive=True)}
@@ -110,7 +112,6 @@ def stop_processes(*, keep: set[int] = frozenset(), timeout: float = 3.0) -> int
     worker caught starting a kernel cannot leave that kernel behind as an orphan; then each gets
     SIGTERM (and SIGCONT, so it can act on it), and SIGKILL after ``timeout`` seconds.
     """
-    import psutil
 
     frozen: dict[int, psutil.Process] = {}
     for _ in range(50):
@@ -145,7 +146,6 @@ def stop_processes(*, keep: set[int] = frozenset(), timeout: float = 3.0) -> int
 
 
 def _pid_alive(pid: int) -> bool:
-    import psutil
 
     return psutil.pid_exists(pid)
 
@@ -181,6 +181,22 @@ def private_cache() -> Iterator[Path]:
         yield d
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def write_private(path: Path, data: bytes) -> None:

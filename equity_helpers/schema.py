@@ -1,6 +1,7 @@
 """Canonical data model: tables, codes, decision-point registry and race/ethnicity schemes.
 
-Everything the rest of the package agrees on lives here (DESIGN.md sections 3-5):
+Everything the rest of the package agrees on lives here (``docs/architecture.md``: "Canonical tables",
+"Race and ethnicity schemes" and "Decision-point registry"):
 
 * :data:`TABLES` - the canonical child-level tables and the aggregate ``counts`` table, with
   their required and optional columns and the allowed codes of categorical columns.
@@ -10,7 +11,7 @@ Everything the rest of the package agrees on lives here (DESIGN.md sections 3-5)
   origin into groups, and the population categories each scheme needs.
 
 Race flags follow AFCARS (one yes/no flag per OMB race plus "unable to determine") and
-Hispanic origin is ``yes`` / ``no`` / ``unknown`` (METHODS.md section 3).
+Hispanic origin is ``yes`` / ``no`` / ``unknown`` (``docs/methods.md`` section 3).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "STATE",
+    "ALL",
     "RACE_FLAGS",
     "sentence_start",
     "GROUP_LABELS",
@@ -53,6 +56,11 @@ __all__ = [
     "group_label",
     "group_children",
 ]
+
+STATE = "Statewide"
+"""The name of the whole state among the places (jurisdictions) of every table."""
+ALL = "all"
+"""The level of a filter that takes every child (all ages, both sexes, every subgroup)."""
 
 RACE_FLAGS: tuple[str, ...] = (
     "race_aian",
@@ -191,12 +199,12 @@ TABLES: dict[str, TableSpec] = {
         optional=("base",),
     ),
 }
-"""The canonical tables (DESIGN.md section 3)."""
+"""The canonical tables (``docs/architecture.md``, "Canonical tables")."""
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One decision point of the registry (DESIGN.md section 5).
+    """One decision point of the registry (``docs/architecture.md``, "Decision-point registry").
 
     Attributes
     ----------
@@ -283,7 +291,7 @@ FEDERAL_STAGES: dict[str, Stage] = {
               "unfavourable", verb="moved between placements"),
     ]
 }
-"""CFSR-style measures computed by :mod:`equity_helpers.survival`; described like stages."""
+"""CFSR-style measures computed by :mod:`equity_helpers.metrics.survival`; described like stages."""
 
 
 def stage_info(name: str) -> Stage | None:
@@ -362,7 +370,7 @@ SCHEMES: dict[str, RaceScheme] = {
         population_groups=("white", "black_aic", "aian_aic"),
     ),
 }
-"""Ready-made schemes (DESIGN.md section 4)."""
+"""Ready-made schemes (``docs/architecture.md``, "Race and ethnicity schemes")."""
 
 
 def get_scheme(scheme: str | RaceScheme) -> RaceScheme:

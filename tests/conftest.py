@@ -47,7 +47,7 @@ def sample_data():
 @pytest.fixture(scope="session")
 def sample_workbook(sample_data):
     """The sample state's workbook; its release table (built on first use) is shared by every test."""
-    from equity_helpers.views import Workbook
+    from equity_helpers.release.workbook import Workbook
 
     return Workbook(sample_data)
 

@@ -6,8 +6,8 @@ import sys
 import nbformat
 import pytest
 
-from equity_helpers.report import notebook_scope
-from equity_helpers.report import NOTEBOOK_DIR, export_html, render_report, run_notebook
+from equity_helpers.run.report import notebook_scope
+from equity_helpers.run.report import NOTEBOOK_DIR, render_report, run_notebook
 
 from .conftest import SAMPLE
 
@@ -140,7 +140,7 @@ def test_report_is_offline_and_hides_code(tmp_path):
 
 
 def test_executed_notebooks_keep_one_form_of_each_rich_output():
-    from equity_helpers.report import compact_outputs
+    from equity_helpers.run.report import compact_outputs
 
     error = {"output_type": "error", "ename": "ValueError", "evalue": "x", "traceback": []}
     nb = {"cells": [{"cell_type": "code", "outputs": [

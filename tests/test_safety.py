@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from equity_helpers.cli import main
+from equity_helpers.run.cli import main
 from equity_helpers.safety import (CACHE_PREFIX, output_lock, private_cache, sweep_leftover_caches,
                                    write_private)
 
@@ -58,7 +58,7 @@ NOTEBOOKS = "00_start_here,02_screening,04_entry_to_care,06_whole_chain"  # 8 ru
 
 
 def _command(out: Path) -> list[str]:
-    return [sys.executable, "-m", "equity_helpers.cli", "batch", "--data", str(SAMPLE), "--out", str(out),
+    return [sys.executable, "-m", "equity_helpers.run.cli", "batch", "--data", str(SAMPLE), "--out", str(out),
             "--jurisdictions", "Granite", "--notebooks", NOTEBOOKS, "--workers", "2"]
 
 

@@ -1,0 +1,4 @@
+"""``python -m equity_helpers``: the ``equity-workbook`` command."""
+from equity_helpers.run.cli import entry
+
+entry()

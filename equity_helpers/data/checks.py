@@ -1,0 +1,225 @@
+"""The validation toolkit: checks every table's validation shares, in plain words with row counts.
+
+A :class:`Checker` collects the problems and per-row exclusions of one table (pandera-style lazy
+validation: every finding at once, never a silent drop); the helpers read raw cells the same way
+everywhere (record numbers, blanks, dates, yes/no flags, codes). :mod:`equity_helpers.data.validate`
+checks the core tables with them, :mod:`equity_helpers.data.linkage` and
+:mod:`equity_helpers.data.engagement` the side tables, :mod:`equity_helpers.survey` the survey's answers
+and :mod:`equity_helpers.counting.engine` the same rules in DuckDB. The map of the package is
+``docs/architecture.md``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from equity_helpers.errors import Problem
+from equity_helpers.schema import EQUITY_COLUMNS, TABLES
+
+__all__ = ["MESSAGES", "TRUE", "FALSE", "MAY_BE_EMPTY", "Checker", "accounting_summary", "parse_dates", "flag",
+           "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes"]
+
+
+MESSAGES: dict[str, str] = {
+    "missing_column": "The {table} table has no '{column}' column, which the workbook needs. "
+                      "Add it, or map the agency's column name to '{column}' in mapping.yml.",
+    "duplicate_id": "{n:,} rows share a {column} with another row; each {column} must appear once.",
+    "unknown_code": "{column} has {n:,} rows with code(s) the workbook does not know: {codes}. "
+                    "Allowed: {allowed}. Map them in the codes section of mapping.yml.",
+    "missing_value": "{n:,} rows have no {column}.",
+    "unreadable_date": "{n:,} rows have a {column} that is not a date; they were left out.",
+    "future_date": "{n:,} rows have a {column} after the extract date {end}; they were left out.",
+    "after_today": "{n:,} rows have a {column} after today ({end}), which cannot be right; they were left out. "
+                   "If the data really end later, give the extract date.",
+    "empty_table": "The {table} table has no rows (only its header line was found); the workbook needs its "
+                   "records.",
+    "unknown_child": "{n:,} rows name a child_id that is not in the children table; they were left out.",
+    "child_excluded": "{n:,} rows belong to children who were left out of the children table; "
+                      "they were left out too.",
+    "exit_before_entry": "{n:,} episodes have an exit date before their entry date; they were left out.",
+    "exit_without_reason": "{n:,} episodes have an exit date but no exit reason; they were left out.",
+    "reason_without_exit": "{n:,} episodes have an exit reason but no exit date; they were left out.",
+    "bad_placement_count": "{n:,} episodes have a placement count that is missing or below 1; "
+                           "they were left out.",
+    "outside_period": "{n:,} reports are dated outside {periods}; they were left out of this analysis.",
+    "before_birth": "{n:,} reports are dated before the child's birth date; they were left out.",
+    "finding_without_screen_in": "{n:,} reports were screened out but have a finding ({codes}); "
+                                 "they were left out.",
+    "bad_number": "{column} has {n:,} rows that are not whole numbers.",
+    "negative_population": "{n:,} population cells are negative.",
+    "negative_count": "{n:,} counts are negative.",
+    "count_above_base": "{n:,} counts are larger than the count at their base stage "
+                        "(for example {example}).",
+    "missing_population_cells": "{n:,} population cells (county, year, group, age group, sex) are "
+                                "missing, e.g. {example}; rates for them cannot be computed.",
+    "no_population_for": "No child population is given for {what}; population-based rates for it "
+                         "cannot be computed.",
+}
+"""Every message an analyst can read, as templates (tests assert the exact wording)."""
+
+
+TRUE = {"1", "y", "yes", "true", "t"}
+
+
+FALSE = {"0", "n", "no", "false", "f"}
+
+
+def accounting_summary(accounting: pd.DataFrame) -> pd.DataFrame:
+    """One row per table of an accounting (``table``, ``outcome``, ``reason``, ``rows``): rows read, used,
+    excluded (every table the workbook reads, the survey's answers too)."""
+    if accounting.empty:
+        return pd.DataFrame(columns=["table", "read", "used", "excluded"])
+    wide = accounting.pivot_table(index="table", columns="outcome", values="rows", aggfunc="sum", fill_value=0)
+    for c in ("read", "used", "excluded"):
+        if c not in wide:
+            wide[c] = 0
+    return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
+
+
+class Checker:
+    """Collects problems and per-row exclusions for one table."""
+
+    def __init__(self, table: str, df: pd.DataFrame, problems: list[Problem],
+                 messages: dict[str, str] | None = None):
+        self.table = table
+        self.df = df
+        self.problems = problems
+        self.messages = MESSAGES if messages is None else messages
+        self.excluded = pd.Series("", index=df.index, dtype=object)
+
+    def examples(self, mask: pd.Series | np.ndarray) -> str:
+        rows = self.df.loc[np.asarray(mask), "_row"].head(5).tolist() if "_row" in self.df else []
+        return ", ".join(str(r) for r in rows)
+
+    def error(self, check: str, mask, **kw) -> None:
+        n = int(np.asarray(mask).sum())
+        if n:
+            self.problems.append(Problem("error", self.table, check, n, self.examples(mask),
+                                         self.messages[check].format(n=n, table=self.table, **kw)))
+
+    def exclude(self, check: str, mask, **kw) -> None:
+        mask = pd.Series(np.asarray(mask), index=self.df.index) & (self.excluded == "")
+        n = int(mask.sum())
+        if n:
+            self.excluded[mask] = check
+            self.problems.append(Problem("warning", self.table, check, n, self.examples(mask),
+                                         self.messages[check].format(n=n, table=self.table, **kw)))
+
+    def kept(self) -> pd.DataFrame:
+        return self.df[self.excluded == ""].copy()
+
+    def accounting(self) -> list[tuple[str, str, str, int]]:
+        rows = [(self.table, "read", "", len(self.df))]
+        for reason, n in self.excluded[self.excluded != ""].value_counts().items():
+            rows.append((self.table, "excluded", str(reason), int(n)))
+        rows.append((self.table, "used", "", int((self.excluded == "").sum())))
+        return rows
+
+
+def parse_dates(s: pd.Series) -> pd.Series:
+    out = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    retry = out.isna() & s.notna()
+    if retry.any():
+        out = out.copy()
+        out[retry] = pd.to_datetime(s[retry], errors="coerce", format="mixed")
+    return out
+
+
+def flag(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    low = s.astype("string").str.strip().str.lower()
+    val = pd.Series(np.where(low.isin(list(TRUE)).fillna(False), 1, 0), index=s.index)
+    bad = (low.notna() & ~low.isin(list(TRUE | FALSE))).fillna(False).astype(bool)
+    return val, bad
+
+
+def table_present(name: str, rows: int, columns, note: str | None, problems: list[Problem]) -> bool:
+    """Whether a supplied table can be checked: every required column (each missing one is an error),
+    the note on how it was read, and at least one row. Returns ``usable``."""
+    usable = True
+    for col in TABLES[name].required:
+        if col not in columns:
+            problems.append(Problem("error", name, "missing_column", rows, "",
+                                    MESSAGES["missing_column"].format(table=name, column=col)))
+            usable = False
+    if note:
+        problems.append(Problem("warning", name, "read_as", 0, "", note))
+    if rows == 0:
+        problems.append(Problem("error", name, "empty_table", 0, "", MESSAGES["empty_table"].format(table=name)))
+        usable = False
+    return usable
+
+
+def records_supplied(present, problems: list[Problem]) -> None:
+    """The error when neither child-level records nor aggregate counts were supplied."""
+    if not any(k in present for k in ("children", "counts")):
+        problems.append(Problem("error", "sources", "no_records", 0, "",
+                                "Neither child-level tables (children, reports, episodes) nor an "
+                                "aggregate counts table was supplied."))
+
+
+def as_read(df: pd.DataFrame) -> pd.DataFrame:
+    """A raw table as validation reads it: record numbers in ``_row``, missing values and blanks as None."""
+    df = df.copy()
+    if "_row" not in df:
+        df.insert(0, "_row", range(1, len(df) + 1))
+    df = df.astype(object).where(df.notna(), None)
+    for col in df.columns:
+        if col != "_row":
+            v = df[col].to_numpy(dtype=object)
+            blank = (v == "") | (v == " ")  # elementwise on objects: several times faster than isin
+            if blank.any():
+                df[col] = df[col].mask(blank, None)
+    return df
+
+
+def by_value(s: pd.Series, fn) -> pd.Series:
+    """``fn`` applied to each distinct value of ``s`` once (missing values stay None): a column of a few
+    codes over millions of rows is recoded at the cost of its codes."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    done = np.array([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(done[codes], index=s.index, dtype=object)
+
+
+def trimmed(s: pd.Series) -> pd.Series:
+    """Text with surrounding spaces trimmed, text left empty as None; other values unchanged."""
+    if pd.api.types.infer_dtype(s, skipna=True) == "string":  # Arrow's string kernels: C++, not a Python loop
+        import pyarrow as pa  # pyarrow's compute kernels: imported when a large text column is checked
+        import pyarrow.compute as pc  # pyarrow's compute kernels: imported when a large text column is checked
+
+        t = pc.utf8_trim_whitespace(pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        t = pc.if_else(pc.equal(t, ""), pa.scalar(None, pa.string()), t)
+        return pd.Series(t.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
+    return s.map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
+
+
+MAY_BE_EMPTY = frozenset({"disposition", "exit_reason", "first_placement", *EQUITY_COLUMNS})
+"""Coded columns that may be empty: no finding yet (read as "none"), an open episode, not recorded
+(an optional equity column: counted as "unknown")."""
+
+
+def check_codes(ck: Checker) -> None:
+    spec = TABLES[ck.table]
+    df = ck.df
+    if spec.key:
+        dup = df[spec.key].duplicated(keep=False) & df[spec.key].notna()
+        ck.error("duplicate_id", dup, column=spec.key)
+        ck.error("missing_value", df[spec.key].isna(), column=spec.key)
+    for col, allowed in spec.codes.items():
+        if col not in df:  # an optional column the agency does not record
+            continue
+        v = df[col]
+        bad = v.notna() & ~v.isin(list(allowed))
+        if bad.any():
+            codes = ", ".join(repr(c) for c in v[bad].value_counts().index[:8])
+            ck.error("unknown_code", bad, column=col, codes=codes, allowed=", ".join(allowed))
+        if col not in MAY_BE_EMPTY:
+            ck.error("missing_value", v.isna(), column=col)
+        elif col in EQUITY_COLUMNS:  # not recorded
+            df[col] = v.where(v.notna(), "unknown")
+    for col in spec.flags:
+        if col in df:
+            val, bad = flag(df[col])
+            if bad.any():
+                codes = ", ".join(repr(c) for c in df.loc[bad, col].value_counts().index[:8])
+                ck.error("unknown_code", bad, column=col, codes=codes, allowed="1/0, yes/no, true/false")
+            df[col] = val

@@ -1,0 +1,535 @@
+"""Time in care and exits: entry cohorts, Kaplan-Meier, competing exits and CFSR-style measures.
+
+Why entry cohorts (``docs/methods.md`` section 5.1): an exit cohort misses everyone still in care and a
+point-in-time count over-represents long stays. Every curve here follows children from the day
+they entered care, and children still in care are censored at the extract date.
+
+* :func:`entry_cohort` - first entries per period, with stays, exit types and exclusions
+  (stays under 8 days, entry at 18 or older), counted in ``attrs["excluded"]``.
+* :func:`kaplan_meier` - the share still in care by day since entry, per group, with the
+  log(-log) ("exponential Greenwood") interval of lifelines' ``KaplanMeierFitter``.
+* :func:`median_stay` - median days in care with its interval, and a log-rank test of each group
+  against the reference (lifelines ``logrank_test``).
+* :func:`cumulative_incidence` - Aalen-Johansen cumulative incidence of each exit type
+  (reunification, relative or guardianship, adoption, aged out, other), so that "fewer
+  reunifications" and "more adoptions" are told apart: ``CIF_k(t) = sum_{t_j <= t} S(t_j-) d_kj / n_j``
+  with ``S`` the all-exit Kaplan-Meier curve (SAS PROC LIFETEST; ``docs/methods.md`` section 5.3).
+* CFSR round 3 style rules on a per-child frame: :func:`permanency_in_12_months`,
+  :func:`reentry_in_12_months`, :func:`placement_moves_per_1000_days`,
+  :func:`permanency_for_children_in_care` (P2 12-23 months and P3 24+ months).
+* :func:`federal_measures` - those measures by group with counts, rates, intervals, RRI against
+  the reference group and the small-number policy (through :func:`equity_helpers.metrics.rates.measures`).
+
+The cohort frame holds child ids for the calculations; nothing shareable returned here does.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from equity_helpers.data.validate import ValidatedData
+from equity_helpers.errors import ParameterError
+from equity_helpers.metrics.rates import measures
+from equity_helpers.privacy.suppression import DEFAULT_POLICY, SuppressionPolicy
+from equity_helpers.schema import (
+    ALL,
+    FAMILY_EXITS,
+    PERMANENT_EXITS,
+    STATE,
+    assign_groups,
+    fiscal_year,
+    get_scheme,
+    period_bounds,
+)
+
+__all__ = [
+    "EXIT_TYPES",
+    "entry_cohort",
+    "kaplan_meier",
+    "median_stay",
+    "cumulative_incidence",
+    "permanency_in_12_months",
+    "reentry_in_12_months",
+    "placement_moves_per_1000_days",
+    "permanency_for_children_in_care",
+    "cfsr_frame",
+    "federal_measures",
+]
+
+EXIT_TYPES: dict[str, str] = {
+    "reunification": "reunification",
+    "relative": "relative or guardianship",
+    "guardianship": "relative or guardianship",
+    "adoption": "adoption",
+    "emancipation": "aged out",
+    "transfer": "other exit",
+    "death": "other exit",
+    "other": "other exit",
+}
+"""Exit reasons grouped into the competing exits shown to an audience."""
+
+
+def _children_in_care(data) -> pd.DataFrame:
+    """The children table as time in care needs it: every child, or, from a DuckDB extract, only the
+    children who have an episode (the same rows for every use here; a state's reported children are
+    not read into memory)."""
+    fetch = getattr(data, "children_with_episodes", None)
+    return fetch() if fetch is not None else data.children
+
+
+def _first_entries(epi: pd.DataFrame, data: ValidatedData, jurisdiction: str) -> pd.DataFrame:
+    e = epi.assign(period=fiscal_year(epi["entry_date"], calendar=data.calendar))
+    e = e[e["period"].between(data.first_year, data.last_year)]
+    if jurisdiction == STATE:
+        e = e.assign(jurisdiction=STATE)
+    else:
+        e = e[e["jurisdiction"] == jurisdiction]
+    return e.sort_values("entry_date", kind="stable").drop_duplicates(["child_id", "period"])
+
+
+def entry_cohort(data: ValidatedData, *, jurisdiction: str = STATE, scheme: str = "hispanic_first",
+                 min_stay_days: int = 8, max_entry_age: int = 18, once: bool = True) -> pd.DataFrame:
+    """Children entering care: each child once, at their first entry in the analysis years.
+
+    A curve pooled over several entry years follows each child from their *first* entry in those
+    years; a later re-entry is not a second child (counted in ``attrs["excluded"]`` as "later entries
+    of children already in the cohort"). ``once=False`` keeps the first entry of every period
+    instead (one row per child and period: single-year cohorts, as CFSR P1 uses).
+
+    Parameters
+    ----------
+    data : validated child-level data with ``episodes`` and ``children``.
+    jurisdiction : a county, or ``"Statewide"`` (a child entering in two counties counts once).
+    scheme : race/ethnicity scheme; an overlapping scheme gives a child one row per group.
+    min_stay_days : exclude stays shorter than this (CFSR/CCWIP: 8 days).
+    max_entry_age : exclude children entering at this age or older (18).
+    once : one row per child (first entry in the years), or per child and period (``False``).
+
+    Returns
+    -------
+    DataFrame with ``child_id``, ``jurisdiction``, ``period``, ``race_ethnicity``, ``entry_date``,
+    ``exit_date``, ``exit_reason``, ``exit_type`` (see :data:`EXIT_TYPES`; empty while in care),
+    ``days`` (to exit, or to the extract date), ``exited`` (bool), ``age_at_entry`` (years) and
+    ``placement_count``. ``attrs["excluded"]`` counts the children left out by reason.
+    """
+    if data.episodes is None or not data.child_level:
+        raise ParameterError("Time in care needs the episodes and children tables.")
+    first = _first_entries(data.episodes, data, jurisdiction)
+    later = 0
+    if once:
+        n = len(first)
+        first = first.drop_duplicates("child_id")  # sorted by entry date: the first entry in the years
+        later = n - len(first)
+    kids = _children_in_care(data).set_index("child_id")
+    birth = first["child_id"].map(kids["birth_date"])
+    age = (first["entry_date"] - birth).dt.days / 365.25
+    end = first["exit_date"].fillna(data.data_end)
+    days = (end - first["entry_date"]).dt.days
+    short = first["exit_date"].notna() & (days < min_stay_days)
+    old = age >= max_entry_age
+    excluded = {f"stays under {min_stay_days} days": int((short & ~old).sum()),
+                f"entered at age {max_entry_age} or older": int(old.sum())}
+    if once:
+        excluded["later entries of children already in the cohort"] = later
+    keep = ~(short | old)
+    out = pd.DataFrame({
+        "child_id": first["child_id"], "jurisdiction": first["jurisdiction"], "period": first["period"],
+        "entry_date": first["entry_date"], "exit_date": first["exit_date"], "exit_reason": first["exit_reason"],
+        "exit_type": first["exit_reason"].map(EXIT_TYPES).fillna(""), "days": days.astype("int64"),
+        "exited": first["exit_date"].notna(), "age_at_entry": age, "placement_count": first["placement_count"],
+    })[keep.to_numpy()]
+    groups = assign_groups(_children_in_care(data), scheme=get_scheme(scheme))
+    out = out.merge(groups, on="child_id", how="inner")
+    cols = ["child_id", "jurisdiction", "period", "race_ethnicity"] + [c for c in out.columns if c not in (
+        "child_id", "jurisdiction", "period", "race_ethnicity")]
+    out = out[cols].reset_index(drop=True)
+    out.attrs["excluded"] = excluded
+    return out
+
+
+def _groups(cohort: pd.DataFrame, groups) -> list[str]:
+    present = list(dict.fromkeys(cohort["race_ethnicity"]))
+    return present if groups is None else [g for g in groups if g in present]
+
+
+def kaplan_meier(cohort: pd.DataFrame, *, groups: list[str] | None = None, alpha: float = 0.05,
+                 include_all: bool = True) -> pd.DataFrame:
+    """Share of children still in care by days since entry, per group (Kaplan-Meier).
+
+    ``S(t) = prod_{t_j <= t} (1 - d_j / n_j)``; children censored at ``t_j`` count as at risk.
+    Interval: lifelines' exponential Greenwood (log(-log)) interval.
+
+    Returns
+    -------
+    DataFrame with ``race_ethnicity`` (plus ``"all"``), ``days``, ``in_care`` (S), ``in_care_low``,
+    ``in_care_high``, ``at_risk`` and ``children`` (the group's cohort size).
+    """
+    from lifelines import KaplanMeierFitter  # lifelines: about half a second to import, paid only for time in care
+
+    frames = []
+    sets = [(g, cohort[cohort["race_ethnicity"] == g]) for g in _groups(cohort, groups)]
+    if include_all:
+        sets.append((ALL, cohort.drop_duplicates(["child_id", "period"])))
+    for g, sub in sets:
+        if sub.empty:
+            continue
+        kmf = KaplanMeierFitter(alpha=alpha).fit(sub["days"], sub["exited"])
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_
+        et = kmf.event_table
+        frames.append(pd.DataFrame({
+            "race_ethnicity": g, "days": sf.index.to_numpy(), "in_care": sf.to_numpy(),
+            "in_care_low": ci.iloc[:, 0].to_numpy(), "in_care_high": ci.iloc[:, 1].to_numpy(),
+            "at_risk": et["at_risk"].reindex(sf.index).to_numpy(), "children": len(sub)}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["race_ethnicity", "days", "in_care", "in_care_low", "in_care_high", "at_risk", "children"])
+
+
+def median_stay(cohort: pd.DataFrame, *, reference: str = "white", alpha: float = 0.05,
+                policy: SuppressionPolicy | None = DEFAULT_POLICY) -> pd.DataFrame:
+    """Median days in care per group, with its interval and a log-rank test against the reference.
+
+    The median is the smallest time with ``S(t) <= 0.5`` (empty if not reached); its interval
+    comes from the Kaplan-Meier interval (lifelines ``median_survival_times``).
+
+    Returns
+    -------
+    DataFrame with ``race_ethnicity``, ``children``, ``exits``, ``median_days``, ``median_low``,
+    ``median_high`` (inf: not reached), ``reference``, ``p_value``, ``test`` ("log-rank"),
+    ``suppressed`` (cohort of 1-10 children: nothing shown) and ``unstable`` (20 or fewer exits).
+    """
+    from lifelines import KaplanMeierFitter  # lifelines: about half a second to import, paid only for time in care
+
+    # lifelines: about half a second to import, paid only for time in care
+    from lifelines.statistics import logrank_test
+
+    # lifelines: about half a second to import, paid only for time in care
+    from lifelines.utils import median_survival_times
+
+    pol = policy or SuppressionPolicy(max_count=0, complementary=False)
+    ref = cohort[cohort["race_ethnicity"] == reference]
+    rows = []
+    for g in _groups(cohort, None):
+        sub = cohort[cohort["race_ethnicity"] == g]
+        kmf = KaplanMeierFitter(alpha=alpha).fit(sub["days"], sub["exited"])
+        med = float(kmf.median_survival_time_)
+        ci = median_survival_times(kmf.confidence_interval_)
+        p = np.nan
+        if g != reference and len(ref) and len(sub):
+            p = float(logrank_test(sub["days"], ref["days"], sub["exited"], ref["exited"]).p_value)
+        rows.append({"race_ethnicity": g, "children": len(sub), "exits": int(sub["exited"].sum()),
+                     "median_days": med, "median_low": float(ci.iloc[0, 0]), "median_high": float(ci.iloc[0, 1]),
+                     "reference": reference, "p_value": p, "test": "log-rank" if g != reference else ""})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["suppressed"] = (out["children"] >= pol.min_count) & (out["children"] <= pol.max_count)
+    out["unstable"] = out["exits"] <= pol.unstable_max
+    if policy is not None:
+        hidden = ["children", "exits", "median_days", "median_low", "median_high", "p_value"]
+        out[hidden] = out[hidden].astype(float)
+        out.loc[out["suppressed"], hidden] = np.nan
+    return out
+
+
+def cumulative_incidence(cohort: pd.DataFrame, *, groups: list[str] | None = None,
+                         exit_col: str = "exit_type", include_all: bool = True) -> pd.DataFrame:
+    """Aalen-Johansen cumulative incidence of each exit type, per group.
+
+    ``CIF_k(t) = sum_{t_j <= t} S(t_j-) d_kj / n_j`` where ``S`` is the all-exit Kaplan-Meier
+    curve, ``n_j`` the children at risk just before ``t_j`` and ``d_kj`` the exits of type k at
+    ``t_j``. At every t the CIFs and ``in_care`` (S) add up to 1. Ties between exit types share
+    the same ``S(t_j-)``. (Computed from the event table directly: lifelines'
+    ``AalenJohansenFitter`` breaks tied times with random jitter, and daily data are full of ties.)
+
+    Returns
+    -------
+    DataFrame with ``race_ethnicity``, ``days``, ``exit_type``, ``cif`` (one row per group, exit
+    time and exit type, including types with no exit yet, at 0) plus rows with
+    ``exit_type == "still in care"`` holding S.
+    """
+    frames = []
+    sets = [(g, cohort[cohort["race_ethnicity"] == g]) for g in _groups(cohort, groups)]
+    if include_all:
+        sets.append((ALL, cohort.drop_duplicates(["child_id", "period"])))
+    types = sorted(t for t in cohort.loc[cohort["exited"], exit_col].unique() if t)
+    for g, sub in sets:
+        if sub.empty:
+            continue
+        d = sub.assign(t=sub["days"])
+        times = np.sort(d.loc[d["exited"], "t"].unique())
+        if not len(times):
+            continue
+        # children still in care just before t (censored at t count as at risk)
+        at_risk = (len(d) - np.searchsorted(np.sort(d["t"].to_numpy()), times, side="left")).astype(float)
+        ev = d[d["exited"]].groupby(["t", exit_col]).size().unstack(fill_value=0).reindex(times, fill_value=0)
+        ev = ev.reindex(columns=types, fill_value=0)
+        d_all = ev.sum(axis=1).to_numpy(dtype=float)
+        s_after = np.cumprod(1 - d_all / at_risk)
+        s_before = np.concatenate([[1.0], s_after[:-1]])
+        part = pd.DataFrame({t: np.cumsum(s_before * ev[t].to_numpy() / at_risk) for t in types})
+        part.insert(0, "days", times)
+        part["still in care"] = s_after
+        long = part.melt(id_vars="days", var_name="exit_type", value_name="cif")
+        frames.append(long.assign(race_ethnicity=g))
+    if not frames:
+        return pd.DataFrame(columns=["race_ethnicity", "days", "exit_type", "cif"])
+    return pd.concat(frames, ignore_index=True)[["race_ethnicity", "days", "exit_type", "cif"]]
+
+
+# --------------------------------------------------------------------------- CFSR-style rules
+def _d(x) -> pd.Series:
+    return pd.to_datetime(pd.Series(x))
+
+
+def _exclusions(f: pd.DataFrame, min_stay_days: int, max_entry_age: int) -> pd.Series:
+    stay = (f["exit"] - f["entry"]).dt.days
+    reason = pd.Series("", index=f.index, dtype=object)
+    reason[f["exit"].notna() & (stay < min_stay_days)] = f"in care fewer than {min_stay_days} days"
+    reason[f["age_at_entry"] >= max_entry_age] = f"entered at age {max_entry_age} or older"
+    return reason
+
+
+def _entries_in(f: pd.DataFrame, start, end) -> pd.DataFrame:
+    return f[(f["entry"] >= pd.Timestamp(start)) & (f["entry"] <= pd.Timestamp(end))]
+
+
+def permanency_in_12_months(frame: pd.DataFrame, *, period_start, period_end, thv_adjustment: bool = True,
+                            min_stay_days: int = 8, max_entry_age: int = 18) -> pd.DataFrame:
+    """CFSR P1: children entering in the period who exit to permanency within 12 months of entry.
+
+    Denominator: entries in the period (first entry), less stays under 8 days and entries at 18
+    or older. Numerator: exits to reunification, relative, guardianship or adoption before the
+    first anniversary of entry and before the 18th birthday (CFSR Round 4). Trial home visit
+    adjustment (P1 only, ``thv_adjustment``): for a reunification whose last placement was a trial home visit (``thv_start``) that began within
+    11 months of removal, THV days beyond 30 are subtracted from the stay.
+
+    Parameters
+    ----------
+    frame : one row per child: ``id``, ``entry``, ``exit``, ``exit_reason``, ``age_at_entry`` and
+        optionally ``thv_start`` (see :func:`cfsr_frame`).
+
+    Returns
+    -------
+    The frame's rows with ``excluded`` (reason or ""), ``stay_days``, ``thv_days``,
+    ``adjusted_stay_days``, ``in_denominator`` and ``in_numerator``.
+    """
+    f = _prep(frame)
+    f = _entries_in(f, period_start, period_end).copy()
+    f["excluded"] = _exclusions(f, min_stay_days, max_entry_age)
+    f["stay_days"] = (f["exit"] - f["entry"]).dt.days
+    thv = f["thv_start"] if "thv_start" in f else pd.Series(pd.NaT, index=f.index)
+    qualifies = (thv.notna() & (f["exit_reason"] == "reunification")
+                 & (thv <= f["entry"] + pd.DateOffset(months=11)))
+    f["thv_days"] = np.where(qualifies, (f["exit"] - thv).dt.days, 0)
+    excess = np.where(thv_adjustment & (f["thv_days"] > 30), f["thv_days"] - 30, 0)
+    f["adjusted_stay_days"] = f["stay_days"] - excess
+    adjusted_exit = f["exit"] - pd.to_timedelta(excess, unit="D")
+    anniversary = f["entry"] + pd.DateOffset(years=1)
+    f["in_denominator"] = f["excluded"] == ""
+    f["in_numerator"] = (f["in_denominator"] & f["exit_reason"].isin(list(PERMANENT_EXITS))
+                         & (adjusted_exit < anniversary) & _before_18(f))
+    return f
+
+
+def _before_18(f: pd.DataFrame) -> pd.Series:
+    """True where the exit came before the child's 18th birthday (CFSR Round 4: a discharge at 18 or
+    older is not permanency, and not a discharge home for re-entry). Without ``birth_date``, the age
+    at entry plus the stay stands in for it."""
+    if "birth_date" in f and f["birth_date"].notna().any():
+        return f["exit"] < f["birth_date"] + pd.DateOffset(years=18)
+    return (f["age_at_entry"] + (f["exit"] - f["entry"]).dt.days / 365.25) < 18
+
+
+def reentry_in_12_months(frame: pd.DataFrame, *, period_start, period_end, min_stay_days: int = 8,
+                         max_entry_age: int = 18) -> pd.DataFrame:
+    """CFSR P4: entrants who went home within 12 months and re-entered within 12 months of leaving.
+
+    Denominator: entries in the period (exclusions as P1) discharged within 12 months of entry to
+    reunification, living with relative or guardianship (not adoption) before their 18th birthday
+    (CFSR Round 4: exits at 18 or older are left out); no THV adjustment. Numerator: a re-entry
+    (``reentry_date``) within 12 months of that discharge. Lower is better. The cohort needs 24
+    months after the period's end (12 to go home, 12 more to watch for a re-entry) before it is
+    complete; :func:`federal_measures` waits for them.
+    """
+    f = _prep(frame)
+    f = _entries_in(f, period_start, period_end).copy()
+    f["excluded"] = _exclusions(f, min_stay_days, max_entry_age)
+    home = (f["exit_reason"].isin(list(FAMILY_EXITS)) & (f["exit"] < f["entry"] + pd.DateOffset(years=1))
+            & _before_18(f))
+    f["in_denominator"] = (f["excluded"] == "") & home
+    re = f["reentry_date"] if "reentry_date" in f else pd.Series(pd.NaT, index=f.index)
+    f["in_numerator"] = (f["in_denominator"] & re.notna() & (re > f["exit"])
+                         & (re < f["exit"] + pd.DateOffset(years=1)))
+    return f
+
+
+def placement_moves_per_1000_days(frame: pd.DataFrame, *, period_start, period_end, min_stay_days: int = 8,
+                                  max_entry_age: int = 18) -> pd.DataFrame:
+    """CFSR P5 placement stability: moves per 1,000 days in care for children entering in the period.
+
+    Days in care within the period count the entry day and the period's last day but not the
+    exit day (so a stay from the 1st to the 3rd is 2 days). Moves are ``moves_in_period``
+    (the initial placement is not a move). Returns the frame with ``excluded``, ``days_in_period``
+    and ``moves``; the rate is ``1000 x sum(moves) / sum(days_in_period)`` over included rows.
+    """
+    f = _prep(frame)
+    f = _entries_in(f, period_start, period_end).copy()
+    f["excluded"] = _exclusions(f, min_stay_days, max_entry_age)
+    last = pd.Timestamp(period_end)
+    end = f["exit"].where(f["exit"].notna() & (f["exit"] <= last), last + pd.Timedelta(days=1))
+    f["days_in_period"] = (end - f["entry"]).dt.days.clip(lower=0)
+    f["moves"] = f["moves_in_period"].fillna(0).astype(int)
+    f["in_denominator"] = f["excluded"] == ""
+    return f
+
+
+def permanency_for_children_in_care(frame: pd.DataFrame, *, period_start, period_end, min_months: int,
+                                    max_months: int | None = None, max_age: int = 18) -> pd.DataFrame:
+    """CFSR P2 (12-23 months, ``min_months=12, max_months=23``) and P3 (24+ months, ``min_months=24``).
+
+    Denominator: children in care on the period's first day whose episode had lasted
+    ``min_months`` to ``max_months`` full months then, and who were under ``max_age`` that day.
+    Numerator: discharged to permanency by the period's last day and before their 18th birthday.
+    Needs ``birth_date`` in the frame.
+    """
+    f = _prep(frame)
+    day1 = pd.Timestamp(period_start)
+    last = pd.Timestamp(period_end)
+    in_care = (f["entry"] < day1) & (f["exit"].isna() | (f["exit"] >= day1))
+    months = (day1.year - f["entry"].dt.year) * 12 + (day1.month - f["entry"].dt.month) - (
+        day1.day < f["entry"].dt.day).astype(int)
+    ok = in_care & (months >= min_months)
+    if max_months is not None:
+        ok &= months <= max_months
+    age_day1 = (day1 - f["birth_date"]).dt.days / 365.25
+    f = f.assign(months_in_care=months, in_denominator=ok & (age_day1 < max_age))
+    eighteen = f["birth_date"] + pd.DateOffset(years=18)
+    f["in_numerator"] = (f["in_denominator"] & f["exit_reason"].isin(list(PERMANENT_EXITS))
+                         & (f["exit"] <= last) & (f["exit"] < eighteen))
+    return f[f["in_denominator"] | f["in_numerator"]]
+
+
+def _prep(frame: pd.DataFrame) -> pd.DataFrame:
+    f = frame.copy()
+    for col in ("entry", "exit", "thv_start", "reentry_date", "birth_date"):
+        if col in f:
+            f[col] = pd.to_datetime(f[col])
+    if "exit" not in f:
+        raise ParameterError("The frame needs entry, exit, exit_reason and age_at_entry columns.")
+    return f
+
+
+def cfsr_frame(data: ValidatedData, *, jurisdiction: str = STATE) -> pd.DataFrame:
+    """One row per episode in the CFSR-rule layout, built from the canonical tables.
+
+    Columns: ``id`` (episode), ``child_id``, ``jurisdiction``, ``entry``, ``exit``, ``exit_reason``,
+    ``age_at_entry``, ``birth_date``, ``reentry_date`` (the child's next entry after this exit),
+    ``moves_in_period`` and ``thv_start`` (empty: the canonical episode has no trial home visit
+    dates, so P1 here is unadjusted unless an agency supplies them).
+
+    Canonical episodes carry only ``placement_count``; moves are ``placement_count - 1``
+    spread evenly over the observed stay and attributed to the period in proportion to the days
+    in it (an approximation stated in every report that uses P5).
+    """
+    e = data.episodes.copy()
+    if jurisdiction != STATE:
+        e = e[e["jurisdiction"] == jurisdiction]
+    births = _children_in_care(data).set_index("child_id")["birth_date"]
+    all_e = data.episodes.sort_values("entry_date")
+    nxt = all_e.groupby("child_id")["entry_date"].shift(-1)
+    next_entry = pd.Series(nxt.to_numpy(), index=all_e["episode_id"].to_numpy())
+    f = pd.DataFrame({
+        "id": e["episode_id"].to_numpy(), "child_id": e["child_id"].to_numpy(),
+        "jurisdiction": e["jurisdiction"].to_numpy(), "entry": e["entry_date"].to_numpy(),
+        "exit": e["exit_date"].to_numpy(), "exit_reason": e["exit_reason"].to_numpy(),
+        "birth_date": e["child_id"].map(births).to_numpy(),
+        "reentry_date": e["episode_id"].map(next_entry).to_numpy(),
+        "thv_start": pd.NaT,
+    })
+    f["age_at_entry"] = (f["entry"] - f["birth_date"]).dt.days / 365.25
+    observed_end = f["exit"].fillna(data.data_end)
+    total_days = (observed_end - f["entry"]).dt.days.clip(lower=1)
+    f["_moves_total"] = (e["placement_count"].to_numpy() - 1).clip(min=0)
+    f["_total_days"] = total_days.to_numpy()
+    return f
+
+
+def _moves_for_period(f: pd.DataFrame) -> pd.DataFrame:
+    share = (f["days_in_period"] / f["_total_days"]).clip(upper=1)
+    return f.assign(moves=f["_moves_total"] * share)
+
+
+def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = STATE, scheme: str = "hispanic_first",
+                     reference: str = "white", policy: SuppressionPolicy | None = DEFAULT_POLICY) -> pd.DataFrame:
+    """CFSR-style measures by group for one period, with counts, rates, intervals and RRIs.
+
+    Rows come from :func:`equity_helpers.metrics.rates.measures`: P1, P2, P3, P4 and first placement
+    with kin are decision-based (per 100 children in the denominator; P4 lower is better); P5 is
+    a person-time rate (moves per 1,000 days in care, Poisson intervals and rate ratio). Periods
+    without the follow-up a measure needs (12 months after the period for P1, 24 for P4) are
+    omitted. Definitions follow the CFSR Round 4 statewide data indicators (first entry in the
+    period; stays under 8 days and entries at 18 or older left out; permanency before the 18th
+    birthday; re-entry after exits home before 18). These are *observed* rates: the Children's
+    Bureau's risk-standardised performance (adjusted mainly for age at entry) is not computed.
+
+    Returns
+    -------
+    The :func:`~equity_helpers.metrics.rates.measures` table with ``stage`` naming the measure
+    (``P1_permanency_12m_entries``, ``P2_permanency_12_23m``, ``P3_permanency_24m_plus``,
+    ``P4_reentry_12m``, ``first_placement_kin``, ``P5_moves_per_1000_days``).
+    """
+    start, end = (pd.Timestamp(x) for x in period_bounds(period, calendar=data.calendar))
+    f = cfsr_frame(data, jurisdiction=jurisdiction)
+    f = f.sort_values("entry").copy()
+    f["_p"] = fiscal_year(f["entry"], calendar=data.calendar)
+    firsts = f[f["_p"] == period].drop_duplicates("child_id")
+    groups = assign_groups(_children_in_care(data), scheme=get_scheme(scheme))
+    rows = []
+    observed = data.data_end + pd.Timedelta(days=1)
+    complete_12m = end + pd.DateOffset(years=1) <= observed  # P1: every entrant followed 12 months
+    complete_24m = end + pd.DateOffset(years=2) <= observed  # P4: 12 months to go home, 12 to return
+
+    every_group = list(get_scheme(scheme).groups)
+
+    def add(name: str, base: str, res: pd.DataFrame) -> None:
+        res = res.merge(groups, on="child_id")
+        parts = [(g, res[res["race_ethnicity"] == g]) for g in every_group]  # zeros for absent groups
+        for g, sub in parts + [(ALL, res.drop_duplicates("child_id"))]:
+            rows.append((g, name, int(sub["in_numerator"].sum()), base))
+            rows.append((g, base, int(sub["in_denominator"].sum()), "population"))
+
+    if complete_12m:
+        add("P1_permanency_12m_entries", "P1_entries",
+            permanency_in_12_months(firsts, period_start=start, period_end=end))
+    if complete_24m:
+        add("P4_reentry_12m", "P4_exits_home_12m", reentry_in_12_months(firsts, period_start=start, period_end=end))
+    # at most one episode of a child spans the period's first day, so no de-duplication is needed
+    p2 = permanency_for_children_in_care(f, period_start=start, period_end=end, min_months=12, max_months=23)
+    add("P2_permanency_12_23m", "P2_in_care_12_23m", p2)
+    p3 = permanency_for_children_in_care(f, period_start=start, period_end=end, min_months=24)
+    add("P3_permanency_24m_plus", "P3_in_care_24m_plus", p3)
+    entries = permanency_in_12_months(firsts, period_start=start, period_end=end)
+    kin = entries.merge(data.episodes[["episode_id", "first_placement"]], left_on="id", right_on="episode_id")
+    kin = kin.assign(in_numerator=kin["in_denominator"] & (kin["first_placement"] == "kin"))
+    add("first_placement_kin", "P1_entries", kin)
+
+    counts = pd.DataFrame(rows, columns=["race_ethnicity", "stage", "count", "base"]).drop_duplicates(
+        ["race_ethnicity", "stage"])
+    counts = counts.assign(jurisdiction=jurisdiction, period=period)
+    decision = measures(counts, None, reference=reference, bases=("decision",), policy=policy)
+    decision = decision[~decision["stage"].isin(["P1_entries", "P4_exits_home_12m", "P2_in_care_12_23m",
+                                                 "P3_in_care_24m_plus"])]
+
+    p5 = _moves_for_period(placement_moves_per_1000_days(firsts.assign(moves_in_period=0), period_start=start,
+                                                         period_end=end)).merge(groups, on="child_id")
+    p5 = p5[p5["in_denominator"]]
+    agg = [(g, p5[p5["race_ethnicity"] == g]) for g in every_group] + [(ALL, p5.drop_duplicates("child_id"))]
+    mv = pd.DataFrame({"race_ethnicity": [g for g, _ in agg],
+                       "count": [int(round(s["moves"].sum())) for _, s in agg],
+                       "population": [int(s["days_in_period"].sum()) for _, s in agg]})
+    mv = mv.assign(jurisdiction=jurisdiction, period=period, stage="P5_moves_per_1000_days")
+    rate = measures(mv.drop(columns="population"), mv.drop(columns=["count", "stage"]), reference=reference,
+                    bases=("population",), policy=policy)
+    rate = rate.assign(base="days in care", per=1000)
+    return pd.concat([decision, rate], ignore_index=True)
