@@ -106,7 +106,7 @@ def connect(database: str | Path = ":memory:", *, memory_limit: str | None = Non
     con = _Connection(duckdb.connect(str(database)))
     memory_limit = memory_limit or settings.MEMORY.get()
     temp_directory = temp_directory or settings.TEMP.get() or _private_spill()
-    threads = threads or (int(settings.THREADS.get()) if settings.THREADS.get() else None)
+    threads = threads or int(settings.THREADS.get() or 0) or None
     if memory_limit:
         con.execute(f"SET memory_limit = '{_lit(str(memory_limit))}'")
     Path(temp_directory).mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
 import os
 import tempfile
 import uuid
@@ -656,12 +655,6 @@ def _story_tooltip(cat: Catalogue, *fields) -> list[dict]:
     return out
 
 
-def _story_records(df: pd.DataFrame) -> list[dict]:
-    """Rows as JSON records, missing values as null."""
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-            for r in df.astype(object).where(df.notna(), None).to_dict("records")]
-
-
 def _story_spec(*, title: str, description: str, width: int, height_step: int, datasets: dict, layers: list) -> dict:
     return {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "config": _STORY_THEME,
             "title": {"text": title, "fontSize": 20, "anchor": "start"}, "description": description,
@@ -709,7 +702,7 @@ def chain_chart(rows: pd.DataFrame, cat: Catalogue, *, reference: str, title: st
                       "text": {"field": "note", "type": "nominal"}}},
     ]
     return _story_spec(title=title, description=description, width=560, height_step=height_step,
-                 datasets={"chain": _story_records(df), "notes": notes}, layers=layers)
+                 datasets={"chain": _values(df), "notes": notes}, layers=layers)
 
 
 def stage_chart(rows: pd.DataFrame, cat: Catalogue, *, title: str, description: str) -> dict:
@@ -737,7 +730,7 @@ def stage_chart(rows: pd.DataFrame, cat: Catalogue, *, title: str, description: 
          "encoding": {"y": y, "x": {"value": 0}, "text": {"field": "note", "type": "nominal"}}},
     ]
     spec = _story_spec(title=title, description=description, width=560, height_step=30,
-                 datasets={"rates": _story_records(df)}, layers=layers)
+                 datasets={"rates": _values(df)}, layers=layers)
     spec["data"] = {"name": "rates"}
     return spec
 

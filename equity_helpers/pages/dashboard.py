@@ -259,8 +259,8 @@ def dashboard_from_environment() -> Dashboard:
         raise ParameterError("Start the dashboard with `equity-workbook present --data DIR` "
                              f"({settings.PRESENT_RELEASE.name} is not set).")
     wb = Workbook.from_release(folder)
-    measures = Path(settings.PRESENT_MEASURES.get()) if settings.PRESENT_MEASURES.get() else None
-    if measures is not None and measures.is_file():
+    measures = settings.PRESENT_MEASURES.get()
+    if measures is not None and Path(measures).is_file():
         # what Release.measures would compute for the opening filters, computed by the command
 
         wb.release()._measures[("white", SUBGROUP_ALL, "exclude", "holm")] = pd.read_pickle(measures)
