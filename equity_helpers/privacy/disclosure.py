@@ -52,6 +52,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from equity_helpers.privacy import patterns
+
 # SciPy is imported where it is used: a notebook kernel reads a protected release (and unpickles its
 # Protection) without solving anything, and should not pay for scipy.optimize at startup.
 
@@ -532,9 +534,17 @@ def _candidates(sys: _System, hid: np.ndarray, pos: int, protection: Protection,
 
 
 def protect(cells: pd.DataFrame, relations: Relations, *, protection: Protection = Protection(),
-            primary: pd.Series | np.ndarray | None = None, value: str = "value", max_rounds: int = 400,
-            slice_below: int = 300) -> tuple[pd.DataFrame, pd.DataFrame]:
+            primary: pd.Series | np.ndarray | None = None, value: str = "value",
+            cost: pd.Series | np.ndarray | None = None, method: str = "optimal", max_rounds: int = 400, slice_below: int = 300) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Primary and secondary suppression until every hidden cell is proven protected.
+
+    Parameters
+    ----------
+    cost : what hiding each cell costs (default 1 each: hide as few cells as possible).
+    method : ``"optimal"`` (default): each sensitive cell gets the cheapest protection patterns by linear
+        programming (:mod:`equity_helpers.privacy.patterns`). ``"greedy"``: the earlier walk that hides,
+        for each failing cell, the smallest suitable visible cell of a relation holding it (kept for
+        comparison and for callers without HiGHS).
 
     Returns
     -------
@@ -544,22 +554,18 @@ def protect(cells: pd.DataFrame, relations: Relations, *, protection: Protection
 
     Never hides a zero when ``protection.suppress_zero`` is False.
 
-    1. Every sensitive cell is hidden. Each round first widens, for every sensitive cell, the relation
-       that bounds it too tightly (a quick bound from single relations), hiding there the smallest
-       visible cell larger than the protection width; then sensitive cells that pass the quick
-       bound are checked by linear programming and a failing one gets a neighbour hidden. Hiding
-       only relaxes the programs, so only failing and new cells are checked again.
-    2. Secondary cells need no width of their own (they are not small), but none may be pinned:
-       a secondary cell whose value the published numbers already determine is published instead
-       (that adds nothing a reader did not know, so no other interval changes); one narrowed below
-       1 without being determined gets a neighbour hidden and step 1 runs again.
+    Both methods end the same way: secondary cells need no width of their own (they are not small),
+    but none may be pinned: a secondary cell whose value the published numbers already determine is
+    published instead (that adds nothing a reader did not know, so no other interval changes); one
+    narrowed below 1 without being determined gets a neighbour hidden and the check runs again.
 
     Raises
     ------
     DisclosureError
         If no visible cell is left to hide around a failing one (the table cannot be protected).
     """
-
+    if method not in ("optimal", "greedy"):
+        raise ValueError(f"method must be 'optimal' or 'greedy', not {method!r}")
     sys = _System(cells, relations, value)
     prim = _primary(cells, protection, value, primary)
     lb = 0.0 if protection.suppress_zero else 1.0
@@ -570,9 +576,13 @@ def protect(cells: pd.DataFrame, relations: Relations, *, protection: Protection
     # hiding more cells only relaxes the programs, so a proof stays valid to the end
     rec_low = np.full(len(hid), np.nan)
     rec_high = np.full(len(hid), np.nan)
-    check = sens.copy()
+    if method == "optimal":
+        hid = _protect_optimal(sys, hid, sens, protection, lb, rec_low, rec_high,
+                               cost=np.ones(len(hid)) if cost is None else np.asarray(cost, float))
+    check = sens.copy() if method == "greedy" else np.zeros(len(hid), bool)
     for _ in range(8):
-        _protect_sensitive(sys, hid, sens, check, protection, lb, rec_low, rec_high, max_rounds, slice_below)
+        if method == "greedy" or check.any():
+            _protect_sensitive(sys, hid, sens, check, protection, lb, rec_low, rec_high, max_rounds, slice_below)
         t0 = time.perf_counter()
         published, failing = _settle_secondaries(sys, hid, sens, protection, rec_low, rec_high)
         hid[published] = False
@@ -590,6 +600,8 @@ def protect(cells: pd.DataFrame, relations: Relations, *, protection: Protection
         check = np.zeros(len(hid), bool)
     else:
         raise DisclosureError(AUDIT_FAILED.format(n=len(failing)))
+    if method == "optimal":
+        _spread(sys, hid, lb, rec_low, rec_high)
     out = cells.copy()
     out["hidden"] = hid
     pos = np.flatnonzero(hid)
@@ -600,6 +612,63 @@ def protect(cells: pd.DataFrame, relations: Relations, *, protection: Protection
         "required": req, "ok": width >= req - TOL, "pinned": ~(width >= 1 - TOL)})
     out["reason"] = np.where(prim, PRIMARY_DECIDED, np.where(hid, SECONDARY_DECIDED, ""))
     return out, proof
+
+
+def _protect_optimal(sys: _System, hid: np.ndarray, sens: np.ndarray, protection: Protection, lb: float,
+                     rec_low: np.ndarray, rec_high: np.ndarray, *, cost: np.ndarray) -> np.ndarray:
+    """Each sensitive cell's cheapest patterns (:mod:`equity_helpers.privacy.patterns`); records every
+    hidden cell the patterns prove."""
+    movable = (sys.values >= lb) & ((sys.values > 0) | protection.suppress_zero)
+    width = float(protection.width)
+    t0 = time.perf_counter()
+    try:
+        hid, pats = patterns.find_patterns(sys.A, sys.eq, sys.values, hid, sens, cost, need=width, lb=lb,
+                                           movable=movable)
+    except ValueError as e:
+        raise DisclosureError(AUDIT_FAILED.format(n=1)) from e
+    if _VERBOSE:
+        print(f"patterns: {pats.solved} programs, {int(hid.sum())} hidden in {time.perf_counter() - t0:.1f}s",
+              flush=True)
+    _verify(sys, hid, pats, lb)
+    proven = hid & (pats.high - pats.low >= np.where(sens, width, 1.0) - TOL)
+    rec_low[proven], rec_high[proven] = pats.low[proven], pats.high[proven]
+    if (sens & ~proven).any():  # never expected: every sensitive cell has a pattern
+        raise DisclosureError(AUDIT_FAILED.format(n=int((sens & ~proven).sum())))
+    return hid
+
+
+def _verify(sys: _System, hid: np.ndarray, pats: "patterns.Patterns", lb: float) -> None:
+    """Check every pattern is a table a reader cannot rule out: it changes hidden cells only, keeps them
+    at or above ``lb`` and satisfies every relation (the proof, checked without a solver)."""
+    slack = -(sys.A @ sys.values)
+    for cells_k, d in zip(pats.cells, pats.deltas):
+        change = sys.A[:, cells_k] @ d
+        bad = (not hid[cells_k].all() or (sys.values[cells_k] + d < lb - 1e-6).any()
+               or (np.abs(change[sys.eq]) > 1e-6).any() or (change[~sys.eq] > slack[~sys.eq] + 1e-6).any())
+        if bad:
+            raise DisclosureError(AUDIT_FAILED.format(n=1))
+
+
+def _spread(sys: _System, hid: np.ndarray, lb: float, rec_low: np.ndarray, rec_high: np.ndarray,
+            rounds: int = 6, seed: int = 0) -> None:
+    """Widen the recorded values of every hidden cell with vertices of random directions (the audit's
+    feasible points): the published audit then shows values a reader can reach on both sides of the
+    truth, not only the side a protection pattern moved."""
+    lab = _components(sys, hid)
+    rng = np.random.default_rng(seed)
+    for b in np.unique(lab[hid]):
+        members = np.flatnonzero(lab == b)
+        block = _Block(sys, hid, members, lb)
+        lo, hi = block.truth.copy(), block.truth.copy()
+        for k in range(rounds):
+            c = rng.standard_normal(len(members))
+            for sign in (1.0, -1.0):
+                x = block.solve(sign * c)
+                if x is not None:
+                    np.minimum(lo, x, out=lo)
+                    np.maximum(hi, x, out=hi)
+        rec_low[members] = np.fmin(rec_low[members], lo)
+        rec_high[members] = np.fmax(rec_high[members], hi)
 
 
 def _protect_sensitive(sys: _System, hid: np.ndarray, sens: np.ndarray, check: np.ndarray,
@@ -687,7 +756,8 @@ def _settle_secondaries(sys: _System, hid: np.ndarray, sens: np.ndarray, protect
             raise DisclosureError(AUDIT_FAILED.format(n=int(sens[cells].sum())))
         determined.extend(cells.tolist())
         hid[cells] = False
-    sec = hid & ~sens
+    # secondaries already shown to take values at least 1 apart stay proven (hiding more only relaxes)
+    sec = hid & ~sens & ~(rec_high - rec_low >= 1 - TOL)
     need = np.where(sens, 0.0, 1.0)
     res = _audit_arrays(sys, hid, sens, protection, check=sec, rounds=12, slices=False, need=need,
                         exact_max=10 ** 9)

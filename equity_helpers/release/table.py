@@ -60,7 +60,7 @@ from equity_helpers.settings import code_fingerprint
 
 __all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_label", "subgroup_levels",
            "release_cells", "relations", "Release", "build_release", "release_cache_dir", "RELEASE_CODE", "CELL_KEYS",
-           "CHAIN_ORDER", "RELEASE_COLUMNS", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
+           "CHAIN_ORDER", "RELEASE_COLUMNS", "cell_costs", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
 
 WINDOW_YEARS = 3
 """Length of the pooled blocks of years offered beside single years and the whole range."""
@@ -298,12 +298,65 @@ def _chain_relations(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["relation", "cell", "coef", "kind"])
 
 
+def _window_relations(cells: pd.DataFrame) -> pd.DataFrame:
+    """Terms of the relations between pooled windows of a cell whose single years are not published.
+
+    A window counts child-years, so it is the sum of its years; where the years are published that is
+    the relation (see :func:`relations`). Where they are not (a county, a subgroup), a reader still
+    knows that windows add up: the whole range FY2020-FY2025 is FY2020-FY2022 plus FY2023-FY2025. For
+    every window, the largest windows inside it that do not overlap (longest first) either tile it
+    (``window = sum of them``) or do not (``sum of them <= window``: the years left over are at least
+    zero); every other window inside it is at most it.
+    """
+    stage_cells = cells[cells["family"] == "stages"]
+    key = ["jurisdiction", "race_ethnicity", "subgroup", "stage"]
+    single = stage_cells["first_year"] == stage_cells["last_year"]
+    has_single = stage_cells[single][key].drop_duplicates().assign(_s=True)
+    pooled = stage_cells[~single].merge(has_single, on=key, how="left")
+    pooled = pooled[pooled["_s"].isna()]
+    if pooled.empty:
+        return pd.DataFrame(columns=["relation", "cell", "coef", "kind"])
+    spans = pooled.drop_duplicates("period").set_index("period")[["first_year", "last_year"]]
+    wide = pooled.pivot_table(index=key, columns="period", values="cell", aggfunc="first")
+    out, nxt = [], 0
+
+    def add(total: str, parts: list[str], kind: str) -> None:
+        nonlocal nxt
+        sub = wide[[total, *parts]].dropna()
+        if sub.empty:
+            return
+        rid = nxt + np.arange(len(sub))
+        nxt += len(sub)
+        out.append(pd.DataFrame({"relation": rid, "cell": sub[total].to_numpy(), "coef": -1.0, "kind": kind}))
+        for p in parts:
+            out.append(pd.DataFrame({"relation": rid, "cell": sub[p].to_numpy(), "coef": 1.0, "kind": kind}))
+
+    for v, (f, last) in spans.iterrows():
+        inside = spans[(spans["first_year"] >= f) & (spans["last_year"] <= last) & (spans.index != v)]
+        inside = inside.assign(n=inside["last_year"] - inside["first_year"]).sort_values(
+            ["n", "first_year"], ascending=[False, True])
+        chosen, taken = [], set()
+        for w, r in inside.iterrows():
+            years = set(range(int(r["first_year"]), int(r["last_year"]) + 1))
+            if not years & taken:
+                chosen.append(w)
+                taken |= years
+        if not chosen:
+            continue
+        add(v, chosen, "eq" if len(taken) == last - f + 1 else "le")
+        for w in inside.index.difference(chosen):
+            add(v, [w], "le")
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["relation", "cell", "coef", "kind"])
+
+
 def relations(cells: pd.DataFrame, *, exclusive_groups: bool = True) -> disclosure.Relations:
     """Every linear relation between the cells that a reader of the release could use.
 
     * groups: all children = sum of the groups (unknown race included) when the scheme's groups are
       mutually exclusive; otherwise each group <= all children;
-    * windows: a pooled window = sum of its single years (child-years, exact by construction);
+    * windows: a pooled window = sum of its single years (child-years, exact by construction); where
+      the single years are not published, the windows inside a window add up to it
+      (:func:`_window_relations`);
     * jurisdictions: the state = sum of the counties where that holds on the data, else
       county <= state <= sum of counties;
     * subgroups: all children = sum of the age groups (and of the sexes) where that holds, else the
@@ -334,6 +387,7 @@ def relations(cells: pd.DataFrame, *, exclusive_groups: bool = True) -> disclosu
         frames.append(pd.concat([
             pd.DataFrame({"relation": rid, "cell": m["y_cell"].to_numpy(), "coef": 1.0, "kind": "eq"}),
             pd.DataFrame({"relation": hid, "cell": heads["cell"].to_numpy(), "coef": -1.0, "kind": "eq"})]))
+    frames.append(_window_relations(cells))
     # counties and the state
     is_state = (cells["jurisdiction"] == STATE).to_numpy()
     frames.append(_sum_relations(cells, part_mask=~is_state, total_mask=is_state,
@@ -373,6 +427,31 @@ def _combine(frames: list[pd.DataFrame], values: pd.Series) -> disclosure.Relati
     return disclosure.Relations(terms=t.assign(relation=codes).reset_index(drop=True), kind=kind)
 
 
+# --------------------------------------------------------------------------- costs
+def cell_costs(cells: pd.DataFrame) -> np.ndarray:
+    """What hiding each cell costs a reader, for the optimal secondary suppression (``docs/methods.md``,
+    "What hiding costs").
+
+    ``cost = (1 + ln(1 + count)) x 20 (the whole range, every age and sex: the numbers each page leads
+    with) x 1000 (all children, every age and sex) or x 10 (all children of one age group or sex)
+    x 3 (the state) x 100 (a count above 50)``, each factor where it applies. A small race-group count of
+    one county in a three-year window costs about 2; the state's all-children reports over the whole
+    range about 10^8. The protection picks, for each small count, the cheapest cells that protect it, so
+    totals, the whole range and large counts are hidden only where nothing cheaper protects.
+    """
+    v = cells["value"].to_numpy(dtype=float)
+    cost = 1.0 + np.log1p(np.maximum(v, 0.0))
+    whole = ((cells["first_year"] == cells["first_year"].min())
+             & (cells["last_year"] == cells["last_year"].max())).to_numpy()
+    every = (cells["subgroup"] == SUBGROUP_ALL).to_numpy()
+    is_all = (cells["race_ethnicity"] == ALL).to_numpy()
+    cost *= np.where(whole & every, 20.0, 1.0)
+    cost *= np.where(is_all & every, 1000.0, np.where(is_all, 10.0, 1.0))
+    cost *= np.where((cells["jurisdiction"] == STATE).to_numpy(), 3.0, 1.0)
+    cost *= np.where(v > 50, 100.0, 1.0)
+    return cost
+
+
 # --------------------------------------------------------------------------- the release
 @dataclass
 class Release:
@@ -388,6 +467,7 @@ class Release:
         (:data:`equity_helpers.release.survival.STAT_COLUMNS`).
     days : days in care per place, year and group (the base of the P5 moves rate).
     scheme, first_year, last_year, protection : how the release was made.
+    by_rule : how many hidden cells the small-number rule itself hides (the rest protect them).
     """
 
     cells: pd.DataFrame
@@ -399,7 +479,24 @@ class Release:
     first_year: int
     last_year: int
     protection: disclosure.Protection
+    by_rule: int = 0
     _measures: dict = field(default_factory=dict, repr=False)
+
+    def price(self) -> dict[str, int]:
+        """What the protection costs the reader: cells published, hidden, hidden by the small-number rule
+        and hidden beyond it (to protect those), over the whole release. Only these release-wide totals
+        are told, never per place (a place with nothing hidden beyond the rule would tell a reader that
+        each of its hidden counts is at most 10)."""
+        hidden = int(self.cells["suppressed"].sum())
+        return {"cells": int(len(self.cells)), "hidden": hidden, "hidden_by_rule": int(self.by_rule),
+                "hidden_beyond_rule": hidden - int(self.by_rule)}
+
+    def describe_price(self) -> str:
+        """The price in one plain sentence, for footers."""
+        p = self.price()
+        return (f"{p['hidden']:,} of the release's {p['cells']:,} numbers are hidden: {p['hidden_by_rule']:,} "
+                f"by the small-number rule and {p['hidden_beyond_rule']:,} more so that those cannot be "
+                "worked out.")
 
     # ---- selection
     @property
@@ -476,7 +573,7 @@ class Release:
         self.stats.to_csv(folder / "release_stats.csv", index=False)
         self.days.to_csv(folder / "release_days.csv", index=False)
         meta = pd.Series({"scheme": self.scheme, "first_year": self.first_year, "last_year": self.last_year,
-                          **{f"protection.{k}": v for k, v in self.protection.__dict__.items()}})
+                          "by_rule": self.by_rule, **{f"protection.{k}": v for k, v in self.protection.__dict__.items()}})
         meta.to_csv(folder / "release_meta.csv", header=False)
         return folder / "release.csv"
 
@@ -501,7 +598,8 @@ class Release:
         prot = disclosure.Protection(**{k.split(".", 1)[1]: int(v) if str(v).lstrip("-").isdigit() else
                                         (str(v) == "True") for k, v in meta.items() if k.startswith("protection.")})
         return cls(cells=cells, population=pop, audit=audit, stats=stats, days=days, scheme=str(meta["scheme"]),
-                   first_year=int(meta["first_year"]), last_year=int(meta["last_year"]), protection=prot)
+                   first_year=int(meta["first_year"]), last_year=int(meta["last_year"]), protection=prot,
+                   by_rule=int(meta.get("by_rule", 0)))
 
 
 def _population(data, *, scheme: str, windows: Sequence[Window], breakdowns: Sequence[str]) -> pd.DataFrame:
@@ -646,7 +744,7 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
         cells = pd.concat([cells, more[["cell", *CELL_COLUMNS]]], ignore_index=True)
     rel = relations(cells, exclusive_groups=get_scheme(scheme).exclusive)
     strict = cells["subgroup"].str.startswith(tuple(f"{b}:" for b in STRICT_BREAKDOWNS)).to_numpy()
-    protected, audit = disclosure.protect(cells, rel, protection=protection,
+    protected, audit = disclosure.protect(cells, rel, protection=protection, cost=cell_costs(cells),
                                           primary=disclosure.primary_cells(cells, protection, strict=strict))
     if not audit["ok"].all():
         bad = int((~audit["ok"]).sum())
@@ -656,6 +754,8 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
     published = published[RELEASE_COLUMNS].reset_index(drop=True)
     # what a reader can work out about each hidden cell (nothing more: no values, no reasons)
     safe_audit = audit.merge(protected[["cell", *CELL_KEYS]], on="cell")[[*CELL_KEYS, "low", "high"]]
+    # two values each hidden cell can take; vertices of linear programs, rounded off their last-place noise
+    safe_audit[["low", "high"]] = safe_audit[["low", "high"]].round(9)
     return Release(cells=published, population=_population(data, scheme=scheme, windows=wins, breakdowns=breakdowns),
                    audit=safe_audit, stats=visible_stats(stats, published, max_count=protection.max_count), days=days, scheme=scheme, first_year=fy,
-                   last_year=ly, protection=protection)
+                   last_year=ly, protection=protection, by_rule=int((protected["reason"] == "primary").sum()))

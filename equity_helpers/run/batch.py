@@ -28,7 +28,7 @@ import tempfile
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ class Task:
     out_dir: str
     parameters: dict
     assets: str | None = None  # the shared assets folder, relative to the report (None: inline everything)
+    footer: tuple[tuple[str, str], ...] = ()  # more lines of the report's provenance footer (name, text)
 
     @property
     def key(self) -> str:
@@ -201,7 +202,7 @@ def _run_task(task: Task, kernel=None) -> dict[str, Any]:
     entry = _entry(task)
     try:
         info = render_report(task.notebook, task.out_dir, parameters=task.parameters, assets=task.assets,
-                             kernel=kernel)
+                             kernel=kernel, footer=dict(task.footer))
         entry.update(status="ok", html=_relative(info["html"], task), executed=_relative(info["executed"], task),
                      error="")
     except Exception as exc:  # one failing run must not stop the batch
@@ -321,6 +322,7 @@ def _run_batch(*, data_dir, mapping, jurisdictions, notebooks, years, out: Path,
         survey = _survey_release(chosen, data_dir=data_dir, mapping=mapping, out=out)
         tasks = plan(jurisdictions=places, notebooks=chosen, out=out, parameters=params,
                      shared_assets=not self_contained, survey=survey is not None)
+        tasks = [replace(t, footer=(("hidden numbers", release.describe_price()),)) for t in tasks]
         todo, results = _skip_unchanged(tasks, out, data_hash=data_hash, self_contained=self_contained, force=force)
         interrupted = _execute_all(todo, results, workers=workers, scheduler=scheduler, warm=not fresh_kernels,
                                    progress=progress, data_hash=data_hash, self_contained=self_contained)
@@ -463,6 +465,9 @@ def _manifest(tasks: list[Task], results: list[dict[str, Any]], *, release, data
         "suppression": SuppressionPolicy(max_count=suppression_threshold).as_dict(),
         "release": {"file": "release.csv", "cells": int(len(release.cells)),
                     "hidden": int(release.cells["suppressed"].sum()),
+                    "hidden_by_rule": release.price()["hidden_by_rule"],
+                    "hidden_beyond_rule": release.price()["hidden_beyond_rule"],
+                    "price": release.describe_price(),
                     "audit": "passed",  # build_release raises before anything is written otherwise
                     "protection": release.protection.describe()},
         "runs": [{k: v for k, v in r.items() if k != "status_now"} for r in results],

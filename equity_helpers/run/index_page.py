@@ -138,7 +138,8 @@ def _footer(manifest: dict, groups: list[str]) -> str:
 <dt>small numbers</dt><dd>{html.escape(policy)}</dd>
 <dt>disclosure control</dt><dd>{html.escape(manifest['release']['protection'])} Every number in these
 reports is read from one release table (<a href="release.csv">release.csv</a>, aggregate counts only),
-protected on all its margins at once and audited by linear programming.</dd></dl>
+protected on all its margins at once and audited by linear programming.</dd>
+<dt>hidden numbers</dt><dd>{html.escape(manifest['release'].get('price', ''))}</dd></dl>
 <p>Groups: {html.escape(', '.join(group_label(g) for g in groups))}.</p></footer>"""
 
 

@@ -240,8 +240,11 @@ def notebook_scope(notebook: str | Path) -> str:
 
 
 def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict[str, Any],
-                  name: str | None = None, assets: str | None = None, kernel=None) -> dict[str, Any]:
+                  name: str | None = None, assets: str | None = None, kernel=None,
+                  footer: dict[str, str] | None = None) -> dict[str, Any]:
     """Run one notebook and export its report; returns a manifest entry (status, paths, timing).
+
+    ``footer``: more lines for the provenance footer (the batch adds what the protection hides).
 
     ``assets``: relative folder of the shared Vega runtime and page style (see :func:`export_html`);
     the notebook's kernel is told through :data:`equity_helpers.settings.VEGA_SRC` by the caller."""
@@ -266,6 +269,7 @@ def render_report(notebook: str | Path, out_dir: str | Path, *, parameters: dict
         info["small numbers"] = describe_survey_protection()
     else:
         info["small numbers"] = SuppressionPolicy(max_count=int(parameters.get("suppression_threshold", 10))).describe()
+        info.update(footer or {})
     html_path = export_html(executed, out_dir / f"{stem}.html", provenance=info, assets=assets)
     return {"notebook": notebook.name, "html": str(html_path), "executed": str(executed), "status": "ok",
             "seconds": round(time.perf_counter() - started, 2), **{k: v for k, v in info.items()
