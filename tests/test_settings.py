@@ -60,3 +60,24 @@ def test_the_release_cache_key_hashes_modules_that_exist():
     # a key built on a file that is no longer there would keep a stale release: every module must be found
     assert all(name.startswith("equity_helpers.") for name in RELEASE_CODE)
     assert len(settings.code_fingerprint(*RELEASE_CODE)) == 64
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_every_setting_has_its_default_when_unset(monkeypatch, value):
+    """A newcomer sets nothing: every reader of a setting takes its default (the release cache under the
+    home folder), and none fails on the unset value (issue 25's move to ``settings`` broke this once)."""
+    from pathlib import Path
+
+    from equity_helpers.counting.engine import connect
+    from equity_helpers.counting.extracts import extracts_dir
+    from equity_helpers.release.table import release_cache_dir
+
+    for s in settings.SETTINGS:
+        monkeypatch.delenv(s.name, raising=False)
+        if value is not None:
+            monkeypatch.setenv(s.name, value)
+    assert release_cache_dir() == Path.home() / ".cache" / "equity-workbook" / "releases"
+    assert extracts_dir() is None
+    connect().close()
+    monkeypatch.setenv(settings.CACHE.name, "off")
+    assert release_cache_dir() is None

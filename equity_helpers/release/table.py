@@ -636,7 +636,7 @@ def release_cache_dir() -> Path | None:
     to the user (folder mode 0700).
     """
     env = settings.CACHE.get()
-    if env.lower() == "off":
+    if env and env.lower() == "off":
         return None
     return Path(env) if env else Path.home() / ".cache" / "equity-workbook" / "releases"
 
