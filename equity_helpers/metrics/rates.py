@@ -19,8 +19,9 @@ Formulas and sources are in ``docs/methods.md``; the ones used here:
 * relative rate index ``RRI = (a/n1) / (c/n2)`` against a reference group. Katz log interval
   ``exp(ln RR +/- z sqrt(1/a - 1/n1 + 1/c - 1/n2))`` for stage bases and the Poisson log
   interval ``sqrt(1/a + 1/c)`` for population bases; when the smaller of ``a`` and ``c`` is
-  under 10 (zero cells included), Koopman's score interval (stage bases, :func:`koopman_score_ci`)
-  or the exact conditional binomial interval (population bases). Tests against 1: two-proportion z-test (pooled) or
+  under 10 (zero cells included), or (stage bases) a proportion is 0 or 1 (where the Katz variance
+  vanishes: 12 of 12 against 12 of 12 gave (1, 1) and no p-value), Koopman's score interval (stage
+  bases, :func:`koopman_score_ci`) or the exact conditional binomial interval (population bases). Tests against 1: two-proportion z-test (pooled) or
   Fisher's exact test for stage bases; z-test on ln RR or the exact conditional binomial test for
   population bases. The method and test used are named in every row.
 * excess children ``a - n x r_ref`` ("at the reference group's rate, N fewer children ...");
@@ -97,7 +98,12 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
     c, n2 : reference count and base.
     basis : "decision" (binomial: stage base) or "population" (Poisson: child population).
     alpha : 1 - confidence level.
-    small : cells with ``min(a, c) < small`` use the score / exact methods.
+    small : cells with ``min(a, c) < small`` use the score / exact methods, and so (decision basis) does
+        every boundary: a proportion of 0 or 1 on either side (``a = 0``, ``a = n1``, ``c = 0``, ``c = n2``),
+        where the Katz variance and the pooled z-test's variance can vanish. There the interval is
+        Koopman's score interval and the p-value Fisher's exact test, defined at every boundary (1 when
+        both proportions are equal, e.g. 12 of 12 against 12 of 12); both counts 0 gives no ratio and
+        no interval, and a p-value of 1.
 
     Returns
     -------
@@ -114,6 +120,8 @@ def rate_ratio(a, n1, c, n2, *, basis: str = "decision", alpha: float = 0.05,
     if not poisson:  # a binomial proportion needs its numerator inside its base
         valid &= (a <= n1) & (c <= n2)
     is_small = valid & (np.minimum(a, c) < small)
+    if not poisson:  # a proportion of 0 or 1: the log (Katz) variance and the pooled z-test break down
+        is_small |= valid & ((a == 0) | (c == 0) | (a == n1) | (c == n2))
     if poisson:
         with np.errstate(divide="ignore", invalid="ignore"):
             zstat = np.log(rr) / se

@@ -205,3 +205,51 @@ def test_exact_tests_agree_with_scipy():
     for k, n, p in cases:
         assert binomial_test_p(k, n, p) == pytest.approx(stats.binomtest(k, n, p).pvalue, rel=1e-9, abs=1e-250)
     assert fisher_exact_p(3, 10, 3, 10) == 1.0 and binomial_test_p(5, 10, 0.5) == 1.0
+
+
+@pytest.mark.parametrize("a, n1, c, n2", [
+    (12, 12, 12, 12),   # both proportions 1 (issue 28: the Katz interval was (1, 1), no p-value)
+    (12, 12, 6, 12),    # the group's proportion is 1
+    (6, 12, 12, 12),    # the reference's proportion is 1
+    (50, 50, 30, 60),   # a proportion of 1 with large counts (Katz would understate the variance)
+    (0, 12, 5, 12),     # the group's proportion is 0
+    (0, 40, 25, 40),    # 0 against large counts
+    (5, 12, 0, 12),     # the reference's proportion is 0
+    (0, 12, 0, 12),     # both 0: no ratio
+    (0, 12, 12, 12),    # 0 against 1
+    (12, 12, 0, 12),    # 1 against 0
+])
+def test_every_boundary_gets_the_score_interval_and_an_exact_p_value(a, n1, c, n2):
+    """A proportion of 0 or 1 on either side: Koopman's score interval (checked against statsmodels'
+    score interval for the ratio without its variance correction, which is the same method) and
+    Fisher's exact p-value (checked against SciPy), whatever the counts."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    r = eh.rate_ratio([a], [n1], [c], [n2], basis="decision").iloc[0]
+    assert r.ci_method == "Koopman score" and r.test == "Fisher exact test"
+    assert r.p_value == pytest.approx(stats.fisher_exact([[a, n1 - a], [c, n2 - c]])[1], rel=1e-9)
+    if a == 0 and c == 0:
+        assert np.isnan(r.rri) and np.isnan(r.rri_low) and np.isnan(r.rri_high) and r.p_value == 1
+        return
+    lo, hi = koopman_score_ci(a, n1, c, n2)
+    assert (r.rri_low, r.rri_high) == pytest.approx((lo, hi), rel=1e-9)
+    if c == 0:
+        assert np.isnan(r.rri) and r.rri_high == np.inf and r.rri_low > 0
+        return
+    assert r.rri_low <= r.rri <= r.rri_high and r.rri_low < r.rri_high, "a real interval, never a point"
+    if a == 0:
+        assert r.rri == 0 and r.rri_low == 0 and 0 < r.rri_high < np.inf
+    else:
+        assert 0 < r.rri_low < r.rri_high < np.inf
+    # statsmodels agrees wherever the reference's proportion is below 1; at a reference proportion of 1 its
+    # lower limit stops at the estimate, so there the check is symmetry: swapping the groups inverts the
+    # interval (12/12 against 12/12 gives 0.7575 to 1.3201; 6/12 against 12/12, 1/3.9404 to 1/1.3401)
+    if c < n2:
+        sm = confint_proportions_2indep(a, n1, c, n2, method="score", compare="ratio", correction=False)
+        assert (r.rri_low, r.rri_high) == pytest.approx(sm, rel=1e-6, abs=1e-9)
+    else:
+        lo_s, hi_s = koopman_score_ci(c, n2, a, n1)
+        assert r.rri_high == pytest.approx(1 / lo_s, rel=1e-9)
+        assert r.rri_low == pytest.approx(1 / hi_s if hi_s < np.inf else 0, rel=1e-9, abs=1e-12)
+        if a == n1:
+            assert r.p_value == 1
