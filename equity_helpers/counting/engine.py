@@ -51,10 +51,11 @@ from equity_helpers.data.checks import (
     TRUE,
     Checker,
     as_read,
-    parse_dates,
+    date_findings,
     records_supplied,
     table_present,
 )
+from equity_helpers.data.dates import NULL_DATES, data_end, read_dates, table_order
 from equity_helpers.data.sources import SEPARATORS, parquet_parts, read_table, resolve_mapping, sniff_separator
 from equity_helpers.data.validate import (
     SIDE_TABLES,
@@ -386,20 +387,41 @@ class _SqlChecker:
         return ", ".join(repr(v[0]) for v in vals)
 
 
-def _fix_dates(con, rel: str, col: str) -> None:
-    """Dates that are not ``YYYY-MM-DD``: every distinct text is parsed once by pandas (ISO 8601, then
-    any format it recognises, :func:`equity_helpers.data.validate.parse_dates`) and written back."""
+def _date_values(con, rel: str, col: str) -> pd.DataFrame:
+    """The distinct values of a date column that are not ``YYYY-MM-DD`` (``v``), with their record counts
+    (``n``); an exit date's spellings of "no date" (:data:`~equity_helpers.data.dates.NULL_DATES`) are made
+    missing first (the episode is open)."""
     c = _q(col)
-    other = [r[0] for r in con.execute(
-        f'SELECT DISTINCT {c} FROM {rel} WHERE {c} IS NOT NULL AND "{col}__t" IS NULL').fetchall()]
-    if not other:
-        return
-    parsed = parse_dates(pd.Series(other, dtype=object))
-    lut = pd.DataFrame({"v": other, "d": parsed.astype("datetime64[us]")})
+    if col == "exit_date":
+        con.execute(f"UPDATE {rel} SET {c} = NULL WHERE {_LOW.format(c=c)} IN {_in(sorted(NULL_DATES))}")
+    return con.execute(f'SELECT {c} AS v, count(*) AS n FROM {rel} WHERE {c} IS NOT NULL AND "{col}__t" IS NULL '
+                       "GROUP BY 1 ORDER BY min(_row)").df()
+
+
+def _fix_dates(con, ck: "_SqlChecker", col: str, other: pd.DataFrame, order: str | None) -> bool:
+    """Dates that are not ``YYYY-MM-DD`` (``other``, from :func:`_date_values`): the column read one way
+    (:func:`equity_helpers.data.dates.read_dates`, decided from all its values) and written back, or
+    refused with an error naming the rows. Returns whether the column was read (not refused)."""
+    if other.empty:
+        return True
+    rel, c = ck.rel, _q(col)
+    values, counts = other["v"].astype(object), other["n"].astype("int64")
+    reading = read_dates(values, order=order)
+    iso = con.execute(f'SELECT count(*) FROM {rel} WHERE "{col}__t" IS NOT NULL').fetchall()[0][0]
+    refused = date_findings(col, values, reading, rows=counts, also_read=int(iso))
+    for check, mask, kw in refused:
+        con.register("date_bad", pd.DataFrame({"v": values[mask]}))
+        n, ex = con.execute(f"SELECT count(*), min(_row, 5) FROM {rel} WHERE {c} IN (SELECT v FROM date_bad)"
+                            ).fetchall()[0]
+        con.unregister("date_bad")
+        ck.problems.append(Problem("error", ck.table, check, int(n), ", ".join(map(str, ex or [])),
+                                   MESSAGES[check].format(n=n, table=ck.table, **kw)))
+    lut = pd.DataFrame({"v": values, "d": reading.parsed.astype("datetime64[us]")})
     con.register("date_lut", lut)
     con.execute(f'UPDATE {rel} SET "{col}__t" = CAST(l.d AS TIMESTAMP) FROM date_lut l '
                 f"WHERE {rel}.{c} = l.v AND l.d IS NOT NULL")
     con.unregister("date_lut")
+    return not refused
 
 
 def _code_errors(ck: _SqlChecker) -> list[tuple[str, str, dict]]:
@@ -474,14 +496,15 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         validate_population(pdc["population"])
     if "counts" in pdc and usable["counts"]:
         validate_counts(pdc["counts"])
+    after_end = "future_date" if extract_date is not None else "after_data_end"
     if "children" in good:
-        _check_children(con, sql["children"], data_end)
+        _check_children(con, sql["children"], data_end, after_end)
     fy_sql = _fy('w."report_date__t"', calendar)
     if "reports" in good:
         first_year, last_year = _check_reports(con, sql["reports"], "children" in good, fy_sql, first_year,
                                                last_year, calendar)
     if "episodes" in good:
-        _check_episodes(sql["episodes"], "children" in good, data_end)
+        _check_episodes(sql["episodes"], "children" in good, data_end, after_end)
     if "counts" in pdc and usable["counts"]:
         first_year, last_year = years_of_counts(pdc["counts"], first_year, last_year)
     if "population" in pdc and usable["population"] and first_year is not None:
@@ -535,11 +558,12 @@ def _check_codes_and_dates(con, sql: dict[str, _SqlChecker], good: set[str]) -> 
             continue
         ck.errors(_code_errors(ck))
         dates = TABLES[name].dates
-        for col in dates:
-            _fix_dates(con, ck.rel, col)
+        other = {col: _date_values(con, ck.rel, col) for col in dates}
+        order = table_order([v["v"] for v in other.values()])
+        read = [col for col in dates if _fix_dates(con, ck, col, other[col], order)]
         ck.exclude([("unreadable_date", f'"{col}__t" IS NULL' + (f" AND {_q(col)} IS NOT NULL"
                                                                  if col == "exit_date" else ""), {"column": col})
-                    for col in dates])
+                    for col in read])
 
 
 def _exclude_future_dates(con, sql: dict[str, _SqlChecker], good: set[str],
@@ -552,21 +576,22 @@ def _exclude_future_dates(con, sql: dict[str, _SqlChecker], good: set[str],
         if name in good:
             sql[name].exclude([("future_date" if extract_date is not None else "after_today",
                                 f'"{c}__t" > {lim}', {"column": c, "end": limit.date()}) for c in cols])
-    dates = []
+    latest: dict[str, list[pd.Timestamp]] = {}
     for name, cols in (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"])):
         if name in good:
-            latest = ", ".join(f'max(w."{c}__t")' for c in cols)
-            found = con.execute(f"SELECT {latest} FROM {sql[name].rel} w WHERE {sql[name].kept}").fetchone()
-            dates += [pd.Timestamp(d) for d in found if d is not None]
-    return pd.Timestamp(extract_date) if extract_date is not None else (max(dates) if dates else None)
+            latest_sql = ", ".join(f'max(w."{c}__t")' for c in cols)
+            found = con.execute(f"SELECT {latest_sql} FROM {sql[name].rel} w WHERE {sql[name].kept}").fetchone()
+            if any(d is not None for d in found):
+                latest[name] = [pd.Timestamp(d) for d in found if d is not None]
+    return data_end(extract_date, latest)
 
 
-def _check_children(con, ck: _SqlChecker, data_end: pd.Timestamp | None) -> None:
+def _check_children(con, ck: _SqlChecker, data_end: pd.Timestamp | None, after_end: str = "future_date") -> None:
     """Children born after the data's end excluded; then ``kid_status`` (each child's id, whether it is
     excluded, its birth date), which the reports' and episodes' rules join (:data:`_KID`)."""
     if data_end is not None:
         end_sql = f"TIMESTAMP '{data_end}'"
-        ck.exclude([("future_date", f'"birth_date__t" > {end_sql}', {"column": "birth_date", "end": data_end.date()})])
+        ck.exclude([(after_end, f'"birth_date__t" > {end_sql}', {"column": "birth_date", "end": data_end.date()})])
     if con.execute("SELECT count(*) FROM dup_children").fetchone()[0]:
         # repeated ids (an error, reported above): a child is excluded if any of its rows is, and
         # its birth date is the first row's, as pandas looks them up
@@ -607,7 +632,8 @@ def _check_reports(con, ck: _SqlChecker, with_children: bool, fy_sql: str, first
     return first_year, last_year
 
 
-def _check_episodes(ck: _SqlChecker, with_children: bool, data_end: pd.Timestamp | None) -> None:
+def _check_episodes(ck: _SqlChecker, with_children: bool, data_end: pd.Timestamp | None,
+                    after_end: str = "future_date") -> None:
     """The episodes' exclusions: excluded or unknown child, dates after the data's end, exits out of order
     or without a reason (or a reason without an exit), a placement count below one."""
     rules: list[tuple[str, str, dict]] = []
@@ -616,8 +642,8 @@ def _check_episodes(ck: _SqlChecker, with_children: bool, data_end: pd.Timestamp
     entry, exit_ = 'w."entry_date__t"', 'w."exit_date__t"'
     if data_end is not None:
         end_sql = f"TIMESTAMP '{data_end}'"
-        rules += [("future_date", f"{entry} > {end_sql}", {"column": "entry_date", "end": data_end.date()}),
-                  ("future_date", f"{exit_} > {end_sql}", {"column": "exit_date", "end": data_end.date()})]
+        rules += [(after_end, f"{entry} > {end_sql}", {"column": "entry_date", "end": data_end.date()}),
+                  (after_end, f"{exit_} > {end_sql}", {"column": "exit_date", "end": data_end.date()})]
     rules += [("exit_before_entry", f"{exit_} IS NOT NULL AND {exit_} < {entry}", {}),
               ("exit_without_reason", f"{exit_} IS NOT NULL AND w.exit_reason IS NULL", {}),
               ("reason_without_exit", f"{exit_} IS NULL AND w.exit_reason IS NOT NULL", {}),

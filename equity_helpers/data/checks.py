@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from equity_helpers.data.dates import DateReading
 from equity_helpers.errors import Problem
 from equity_helpers.schema import EQUITY_COLUMNS, TABLES
 
-__all__ = ["MESSAGES", "TRUE", "FALSE", "MAY_BE_EMPTY", "Checker", "accounting_summary", "parse_dates", "flag",
+__all__ = ["MESSAGES", "TRUE", "FALSE", "MAY_BE_EMPTY", "Checker", "accounting_summary", "parse_dates", "date_findings", "flag",
            "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes"]
 
 
@@ -28,7 +29,18 @@ MESSAGES: dict[str, str] = {
                     "Allowed: {allowed}. Map them in the codes section of mapping.yml.",
     "missing_value": "{n:,} rows have no {column}.",
     "unreadable_date": "{n:,} rows have a {column} that is not a date; they were left out.",
+    "unreadable_dates": "{column}: {n:,} of {total:,} values are not dates the workbook can read (e.g. {example}). "
+                        "It reads YYYY-MM-DD (with or without a time), mm/dd/yyyy or dd/mm/yyyy, Excel serial "
+                        "numbers and yyyymmdd; the column was refused rather than leave most rows out.",
+    "date_order_conflict": "{column} mixes day-first and month-first dates: {n_day:,} rows can only be "
+                           "day/month/year (e.g. {ex_day}) and {n_month:,} only month/day/year (e.g. {ex_month}). "
+                           "The workbook will not guess which the others are; write the dates as YYYY-MM-DD.",
+    "date_order_undecided": "{column} has {n:,} dates written like {example}, and no value shows whether the day "
+                            "or the month comes first (none has a number above 12). The workbook will not guess; "
+                            "write the dates as YYYY-MM-DD.",
     "future_date": "{n:,} rows have a {column} after the extract date {end}; they were left out.",
+    "after_data_end": "{n:,} rows have a {column} after the data's end, {end} (the last report date); they were "
+                      "left out. If the data really run later, give extract_date in mapping.yml.",
     "after_today": "{n:,} rows have a {column} after today ({end}), which cannot be right; they were left out. "
                    "If the data really end later, give the extract date.",
     "empty_table": "The {table} table has no rows (only its header line was found); the workbook needs its "
@@ -114,6 +126,34 @@ class Checker:
             rows.append((self.table, "excluded", str(reason), int(n)))
         rows.append((self.table, "used", "", int((self.excluded == "").sum())))
         return rows
+
+
+def date_findings(column: str, values: pd.Series, reading: DateReading, rows: pd.Series | None = None,
+                  also_read: int = 0) -> list[tuple[str, pd.Series, dict]]:
+    """The errors of a date column read by :func:`~equity_helpers.data.dates.read_dates`, as ``(check, mask
+    over values, message fields)``: day-first and month-first values mixed or undecided, or most values
+    unreadable. ``rows``: how many records each value stands for (default one each); ``also_read``: records
+    read elsewhere (DuckDB reads ``YYYY-MM-DD`` itself)."""
+    w = pd.Series(1, index=values.index) if rows is None else rows
+    out: list[tuple[str, pd.Series, dict]] = []
+
+    def ex(mask: pd.Series) -> str:
+        return ", ".join(repr(v) for v in values[mask].head(3))
+
+    if reading.order == "conflict":
+        out.append(("date_order_conflict", reading.day_first | reading.month_first,
+                    {"column": column, "n_day": int(w[reading.day_first].sum()), "ex_day": ex(reading.day_first),
+                     "n_month": int(w[reading.month_first].sum()), "ex_month": ex(reading.month_first)}))
+    elif reading.order == "undecided":
+        dmy = reading.parsed.isna() & ~reading.unreadable & values.notna()
+        out.append(("date_order_undecided", dmy, {"column": column, "example": ex(dmy)}))
+    present = values.notna() & ~(reading.parsed.isna() & ~reading.unreadable)
+    total = int(w[reading.parsed.notna() | reading.unreadable].sum()) + also_read
+    bad = int(w[reading.unreadable].sum())
+    if bad and 2 * bad > total:
+        out.append(("unreadable_dates", reading.unreadable & present,
+                    {"column": column, "total": total, "example": ex(reading.unreadable)}))
+    return out
 
 
 def parse_dates(s: pd.Series) -> pd.Series:

@@ -26,10 +26,11 @@ from equity_helpers.data.checks import (
     accounting_summary,
     as_read,
     check_codes,
-    parse_dates,
+    date_findings,
     records_supplied,
     table_present,
 )
+from equity_helpers.data.dates import data_end, read_dates, table_order
 from equity_helpers.data.engagement import validate_meetings
 from equity_helpers.data.linkage import validate_dv_services
 from equity_helpers.errors import DataValidationError, Problem, problems_frame
@@ -227,12 +228,13 @@ def validate_tables(raw: dict[str, pd.DataFrame], *, first_year: int | None, las
         validate_population(ready["population"])
     if "counts" in ready:
         validate_counts(ready["counts"])
-    child_ids = _check_children(ready["children"], data_end) if "children" in ready else None
+    after_end = "future_date" if extract_date is not None else "after_data_end"
+    child_ids = _check_children(ready["children"], data_end, after_end) if "children" in ready else None
     if "reports" in ready:
         first_year, last_year = _check_reports(ready["reports"], ready.get("children"), child_ids,
                                                first_year=first_year, last_year=last_year, calendar=calendar)
     if "episodes" in ready:
-        _check_episodes(ready["episodes"], child_ids, data_end)
+        _check_episodes(ready["episodes"], child_ids, data_end, after_end)
     if "counts" in ready:
         first_year, last_year = years_of_counts(ready["counts"], first_year, last_year)
     if "population" in ready and first_year is not None:
@@ -264,18 +266,27 @@ def _check_codes_and_dates(ready: dict[str, Checker]) -> None:
     for name, ck in ready.items():
         if name in ("children", "reports", "episodes"):
             check_codes(ck)
-            for col in TABLES[name].dates:
-                parsed = parse_dates(ck.df[col])
+            dates = TABLES[name].dates
+            order = table_order([ck.df[c] for c in dates])
+            for col in dates:
+                reading = read_dates(ck.df[col], order=order, nulls=col == "exit_date")
+                refused = date_findings(col, ck.df[col], reading)
+                for check, mask, kw in refused:
+                    ck.error(check, mask, **kw)
+                if refused:
+                    ck.df[col] = reading.parsed
+                    continue
                 if col != "exit_date":
-                    ck.exclude("unreadable_date", parsed.isna(), column=col)
+                    ck.exclude("unreadable_date", reading.parsed.isna(), column=col)
                 else:
-                    ck.exclude("unreadable_date", parsed.isna() & ck.df[col].notna(), column=col)
-                ck.df[col] = parsed
+                    ck.exclude("unreadable_date", reading.unreadable, column=col)
+                ck.df[col] = reading.parsed
 
 
 def _leave_out_future_events(ready: dict[str, Checker], extract_date) -> pd.Timestamp | None:
     """Leave out reports and episodes dated after the extract date or, without one, after today; return the
-    data's end: the extract date, else the latest report, entry or exit date kept (None without any)."""
+    data's end (:func:`equity_helpers.data.dates.data_end`): the extract date, else the latest report kept
+    (else the latest entry or exit kept, without reports), never a stray later record."""
     events = (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"]))
     # events after the extract date (or, without one, after today) are impossible: counted and left out
     limit = pd.Timestamp(extract_date) if extract_date is not None else pd.Timestamp.today().normalize()
@@ -285,20 +296,21 @@ def _leave_out_future_events(ready: dict[str, Checker], extract_date) -> pd.Time
                 ck = ready[name]
                 ck.exclude("future_date" if extract_date is not None else "after_today", ck.df[c] > limit,
                            column=c, end=limit.date())
-    dates = []
+    latest: dict[str, list[pd.Timestamp]] = {}
     for name, cols in events:
         if name in ready:
             for c in cols:
                 d = ready[name].df.loc[ready[name].excluded == "", c]
                 if d.notna().any():
-                    dates.append(d.max())
-    return pd.Timestamp(extract_date) if extract_date is not None else (max(dates) if dates else None)
+                    latest.setdefault(name, []).append(d.max())
+    return data_end(extract_date, latest)
 
 
-def _check_children(ck: Checker, data_end: pd.Timestamp | None) -> tuple[set, set]:
-    """Leave out children born after the data's end; return the ids of every child and of those left out."""
+def _check_children(ck: Checker, data_end: pd.Timestamp | None, after_end: str = "future_date"
+                    ) -> tuple[set, set]:
+    """Leave out children born after the data's end (reason ``after_end``); return the ids of every child and of those left out."""
     if data_end is not None:
-        ck.exclude("future_date", ck.df["birth_date"] > data_end, column="birth_date", end=data_end.date())
+        ck.exclude(after_end, ck.df["birth_date"] > data_end, column="birth_date", end=data_end.date())
     # A missing id names no child (pandas' isin would match a missing id to a missing id).
     known_children = set(ck.df["child_id"].dropna())
     excluded_children = set(ck.df.loc[ck.excluded != "", "child_id"].dropna())
@@ -346,15 +358,16 @@ def _check_reports(ck: Checker, children: Checker | None, child_ids: tuple[set, 
     return first_year, last_year
 
 
-def _check_episodes(ck: Checker, child_ids: tuple[set, set] | None, data_end: pd.Timestamp | None) -> None:
+def _check_episodes(ck: Checker, child_ids: tuple[set, set] | None, data_end: pd.Timestamp | None,
+                    after_end: str = "future_date") -> None:
     """Episodes: those of unknown or left-out children, entries or exits after the data's end, exits before
     entry, an exit without a reason or a reason without an exit, and placement counts under 1 are left out;
     ``placement_count`` and ``prior_episodes`` become whole numbers."""
     df = ck.df
     _leave_out_unknown_children(ck, child_ids)
     if data_end is not None:
-        ck.exclude("future_date", df["entry_date"] > data_end, column="entry_date", end=data_end.date())
-        ck.exclude("future_date", df["exit_date"] > data_end, column="exit_date", end=data_end.date())
+        ck.exclude(after_end, df["entry_date"] > data_end, column="entry_date", end=data_end.date())
+        ck.exclude(after_end, df["exit_date"] > data_end, column="exit_date", end=data_end.date())
     ck.exclude("exit_before_entry", df["exit_date"].notna() & (df["exit_date"] < df["entry_date"]))
     ck.exclude("exit_without_reason", df["exit_date"].notna() & df["exit_reason"].isna())
     ck.exclude("reason_without_exit", df["exit_date"].isna() & df["exit_reason"].notna())
