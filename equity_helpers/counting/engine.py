@@ -56,8 +56,10 @@ from equity_helpers.data.checks import (
     table_present,
 )
 from equity_helpers.data.dates import NULL_DATES, data_end, read_dates, table_order
+from equity_helpers.data.places import canonical_places
 from equity_helpers.data.sources import SEPARATORS, parquet_parts, read_table, resolve_mapping, sniff_separator
 from equity_helpers.data.validate import (
+    PLACE_TABLES,
     SIDE_TABLES,
     ValidatedData,
     check_population_cells,
@@ -489,6 +491,7 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
     notes = notes or {}
     pandas_tables = pandas_tables or {}
     sql, pdc, usable = _open_checkers(con, tables, pandas_tables, notes, problems)
+    _match_places(con, sql, pdc, problems)
     good = {name for name in sql if usable[name]}  # the usable child-level tables
     _check_codes_and_dates(con, sql, good)
     data_end = _exclude_future_dates(con, sql, good, extract_date)
@@ -548,6 +551,33 @@ def _open_checkers(con, tables: Sequence[str], pandas_tables: dict[str, pd.DataF
         usable[name] = table_present(name, n, cols, notes.get(name), problems)
     records_supplied(present, problems)
     return sql, pdc, usable
+
+
+def _match_places(con, sql: dict[str, _SqlChecker], pdc: dict[str, Checker], problems: list[Problem]) -> None:
+    """Place names spelled as the population spells them, as :func:`equity_helpers.data.validate` does
+    (:func:`equity_helpers.data.places.canonical_places`), in the work tables and the pandas tables."""
+    pop = pdc.get("population")
+    pop_names = pop.df["jurisdiction"] if pop is not None and "jurisdiction" in pop.df else None
+    used: dict[str, pd.Series] = {}
+    for name in PLACE_TABLES:
+        if name in sql and "jurisdiction" in sql[name]:
+            got = con.execute(f"SELECT jurisdiction, count(*) FROM {sql[name].rel} WHERE jurisdiction IS NOT NULL "
+                              "GROUP BY 1").fetchall()
+            used[name] = pd.Series({k: n for k, n in got}, dtype="int64")
+        elif name in pdc and "jurisdiction" in pdc[name].df:
+            used[name] = pdc[name].df["jurisdiction"].value_counts(sort=False)
+    renames, found = canonical_places(pop_names, used)
+    problems += found
+    if not renames:
+        return
+    con.register("place_lut", pd.DataFrame({"v": list(renames), "to": list(renames.values())}))
+    for ck in sql.values():
+        if "jurisdiction" in ck:
+            con.execute(f"UPDATE {ck.rel} SET jurisdiction = l.to FROM place_lut l WHERE {ck.rel}.jurisdiction = l.v")
+    con.unregister("place_lut")
+    for ck in pdc.values():
+        if "jurisdiction" in ck.df:
+            ck.df["jurisdiction"] = ck.df["jurisdiction"].map(lambda v: renames.get(v, v))
 
 
 def _check_codes_and_dates(con, sql: dict[str, _SqlChecker], good: set[str]) -> None:

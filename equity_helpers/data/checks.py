@@ -63,9 +63,12 @@ MESSAGES: dict[str, str] = {
     "count_above_base": "{n:,} counts are larger than the count at their base stage "
                         "(for example {example}).",
     "missing_population_cells": "{n:,} population cells (county, year, group, age group, sex) are "
-                                "missing, e.g. {example}; rates for them cannot be computed.",
+                                "missing, e.g. {example}; rates for them cannot be computed, and the totals "
+                                "that include them (the place's all-groups rate, the Statewide rate of the same "
+                                "year and group) are left blank rather than computed without those children's "
+                                "population.",
     "no_population_for": "No child population is given for {what}; population-based rates for it "
-                         "cannot be computed.",
+                         "cannot be computed, and the Statewide rates that would include it are left blank.",
 }
 """Every message an analyst can read, as templates (tests assert the exact wording)."""
 

@@ -33,6 +33,7 @@ from equity_helpers.data.checks import (
 from equity_helpers.data.dates import data_end, read_dates, table_order
 from equity_helpers.data.engagement import validate_meetings
 from equity_helpers.data.linkage import validate_dv_services
+from equity_helpers.data.places import canonical_places
 from equity_helpers.errors import DataValidationError, Problem, problems_frame
 from equity_helpers.schema import (
     AGE_GROUPS,
@@ -44,7 +45,7 @@ from equity_helpers.schema import (
 
 __all__ = ["ValidatedData", "DataSummary", "validate", "validate_tables", "validate_with_side_tables",
            "split_side_tables", "SIDE_TABLES", "years_of_counts", "validate_population", "validate_counts",
-           "check_count_bases", "check_population_cells"]
+           "check_count_bases", "check_population_cells", "PLACE_TABLES"]
 
 
 class _Described:
@@ -222,6 +223,7 @@ def validate_tables(raw: dict[str, pd.DataFrame], *, first_year: int | None, las
     """The core tables' checks (:func:`validate`, pandas engine)."""
     problems: list[Problem] = []
     checkers, ready = _checkers(raw, problems)
+    _match_places(checkers, problems)
     _check_codes_and_dates(ready)
     data_end = _leave_out_future_events(ready, extract_date)
     if "population" in ready:
@@ -258,6 +260,25 @@ def _checkers(raw: dict[str, pd.DataFrame], problems: list[Problem]
             usable[name] = table_present(name, len(df), df.columns, raw[name].attrs.get("read_note"), problems)
     records_supplied(checkers, problems)
     return checkers, {name: ck for name, ck in checkers.items() if usable[name]}
+
+
+PLACE_TABLES = ("reports", "episodes", "counts")
+"""The tables whose ``jurisdiction`` is matched to the population's places (:mod:`equity_helpers.data.places`)."""
+
+
+def _match_places(checkers: dict[str, Checker], problems: list[Problem]) -> None:
+    """Every table's place names spelled as the population spells them (trimmed, case-insensitive); names
+    that nearly match a population place are errors (:func:`equity_helpers.data.places.canonical_places`)."""
+    pop = checkers.get("population")
+    pop_names = pop.df["jurisdiction"] if pop is not None and "jurisdiction" in pop.df else None
+    used = {n: checkers[n].df["jurisdiction"].value_counts(sort=False) for n in PLACE_TABLES
+            if n in checkers and "jurisdiction" in checkers[n].df}
+    renames, found = canonical_places(pop_names, used)
+    problems += found
+    if renames:
+        for ck in checkers.values():
+            if "jurisdiction" in ck.df:
+                ck.df["jurisdiction"] = ck.df["jurisdiction"].map(lambda v: renames.get(v, v))
 
 
 def _check_codes_and_dates(ready: dict[str, Checker]) -> None:
