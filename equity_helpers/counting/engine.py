@@ -56,8 +56,17 @@ from equity_helpers.data.checks import (
     table_present,
 )
 from equity_helpers.data.dates import NULL_DATES, data_end, read_dates, table_order
+from equity_helpers.data.encoding import is_utf8
+from equity_helpers.data.ids import link_problem, nothing_left
 from equity_helpers.data.places import canonical_places
-from equity_helpers.data.sources import SEPARATORS, parquet_parts, read_table, resolve_mapping, sniff_separator
+from equity_helpers.data.sources import (
+    SEPARATORS,
+    mapped_columns_missing,
+    parquet_parts,
+    read_table,
+    resolve_mapping,
+    sniff_separator,
+)
 from equity_helpers.data.validate import (
     PLACE_TABLES,
     SIDE_TABLES,
@@ -191,7 +200,8 @@ def _read_into(con, name: str, mapping, drop: Sequence[str] = (), dropped: list[
     low = "" if path is None else path.name.lower()
     encoding = str(spec.get("encoding", "utf-8-sig")).lower().replace("_", "-")
     note = None
-    if path is not None and low.endswith((".csv", ".csv.gz", ".txt")) and encoding in ("utf-8", "utf-8-sig", "utf8"):
+    text = path is not None and low.endswith((".csv", ".csv.gz", ".txt"))
+    if text and encoding in ("utf-8", "utf-8-sig", "utf8") and is_utf8(path):
         sep = spec.get("sep") or sniff_separator(path, "utf-8-sig")
         if not _has_header(path):
             raise ValueError("No columns to parse from file")  # pandas' words for the same file
@@ -281,7 +291,10 @@ def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequenc
     added to ``dropped``)."""
     cols = [(c, t) for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})"
                                            ).fetchall() if c not in skip]
-    rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
+    missing = mapped_columns_missing(name, spec, [c for c, _ in cols])
+    if missing:
+        raise ValueError(missing)
+    rename = {str(src): canon for canon, src in (spec.get("columns") or {}).items()}
     codes = {c: {str(k): str(v) for k, v in m.items()} for c, m in (spec.get("codes") or {}).items()}
     exprs = [f"CAST({row} AS BIGINT) AS _row"]
     names = []
@@ -512,6 +525,7 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         first_year, last_year = years_of_counts(pdc["counts"], first_year, last_year)
     if "population" in pdc and usable["population"] and first_year is not None:
         _check_population_places(con, sql, pdc, first_year, last_year)
+    _check_links(con, sql, good, problems)
     accounting = _accounting(sql, pdc)
     if any(p.severity == "error" for p in problems):
         raise DataValidationError(problems)
@@ -695,6 +709,35 @@ def _check_population_places(con, sql: dict[str, _SqlChecker], pdc: dict[str, Ch
         c = pdc["counts"]
         places |= set(c.df.loc[c.excluded == "", "jurisdiction"].dropna())
     check_population_cells(pdc["population"], places, first_year, last_year)
+
+
+def _check_links(con, sql: dict[str, _SqlChecker], good: set[str], problems: list[Problem]) -> None:
+    """Most reports or episodes naming unknown children, or every row of a table left out: errors, as
+    :func:`equity_helpers.data.validate` finds them (:mod:`equity_helpers.data.ids`)."""
+    ids = None
+    if "children" in good:
+        ids = pd.Series([r[0] for r in con.execute(
+            "SELECT child_id FROM w_children WHERE child_id IS NOT NULL ORDER BY _row").fetchall()], dtype=object)
+    for name in ("children", "reports", "episodes"):
+        if name not in good or not sql[name].n:
+            continue
+        ck = sql[name]
+        reasons: dict[str, int] = {}
+        for rule, n in con.execute(f"SELECT rule, count(*) FROM {ck.out} GROUP BY 1").fetchall():
+            reasons[ck.rule_names[rule]] = reasons.get(ck.rule_names[rule], 0) + int(n)
+        if name != "children" and ids is not None:
+            rules = [i for i, r in enumerate(ck.rule_names) if r == "unknown_child"]
+            unmatched = [r[0] for r in con.execute(
+                f"SELECT w.child_id FROM {ck.rel} w JOIN {ck.out} x ON x._row = w._row WHERE x.rule IN "
+                f"({', '.join(map(str, rules or [-1]))}) AND w.child_id IS NOT NULL GROUP BY 1 ORDER BY min(w._row) "
+                "LIMIT 50").fetchall()]
+            p = link_problem(name, reasons.get("unknown_child", 0), int(ck.n), [str(u) for u in unmatched],
+                             ids.astype(str), ids.head(3).astype(str).tolist())
+            if p is not None:
+                problems.append(p)
+                continue
+        if sum(reasons.values()) == ck.n:
+            problems.append(nothing_left(name, int(ck.n), reasons))
 
 
 def _accounting(sql: dict[str, _SqlChecker], pdc: dict[str, Checker]) -> pd.DataFrame:
@@ -1162,6 +1205,8 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
         con, [n for n in m.tables if n in CHILD_TABLES], pandas_tables=frames, notes=notes, first_year=first_year,
         last_year=last_year, calendar=calendar, extract_date=end), side, extract_date=end)
     ext.unread_columns = {t: cols for t, cols in unread.items() if cols}
+    if m.note:
+        ext.problems.insert(0, Problem("warning", "sources", "mapping_found", 0, "", m.note))
     return ext
 
 

@@ -32,6 +32,7 @@ from equity_helpers.data.checks import (
 )
 from equity_helpers.data.dates import data_end, read_dates, table_order
 from equity_helpers.data.engagement import validate_meetings
+from equity_helpers.data.ids import link_problem, nothing_left
 from equity_helpers.data.linkage import validate_dv_services
 from equity_helpers.data.places import canonical_places
 from equity_helpers.errors import DataValidationError, Problem, problems_frame
@@ -241,6 +242,7 @@ def validate_tables(raw: dict[str, pd.DataFrame], *, first_year: int | None, las
         first_year, last_year = years_of_counts(ready["counts"], first_year, last_year)
     if "population" in ready and first_year is not None:
         check_population_cells(ready["population"], _places_used(checkers), first_year, last_year)
+    _check_links(ready, problems)
     return _validated(checkers, problems, first_year=first_year, last_year=last_year, calendar=calendar,
                       data_end=data_end)
 
@@ -397,6 +399,26 @@ def _check_episodes(ck: Checker, child_ids: tuple[set, set] | None, data_end: pd
     df["placement_count"] = pc.fillna(0).astype("int64")
     if "prior_episodes" in df:
         df["prior_episodes"] = pd.to_numeric(df["prior_episodes"], errors="coerce").fillna(0).astype("int64")
+
+
+def _check_links(ready: dict[str, Checker], problems: list[Problem]) -> None:
+    """An error when most reports or episodes name children not in the children table
+    (:func:`equity_helpers.data.ids.link_problem`), or when every row of a child-level table was left out."""
+    kids = ready.get("children")
+    ids = kids.df["child_id"].dropna().astype(str) if kids is not None else None
+    for name in ("children", "reports", "episodes"):
+        ck = ready.get(name)
+        if ck is None or not len(ck.df):
+            continue
+        if name != "children" and ids is not None:
+            bad = (ck.excluded == "unknown_child").to_numpy()
+            unmatched = ck.df.loc[bad, "child_id"].drop_duplicates().head(50).astype(str).tolist()
+            p = link_problem(name, int(bad.sum()), len(ck.df), unmatched, ids, ids.head(3).tolist())
+            if p is not None:
+                problems.append(p)
+                continue
+        if (ck.excluded != "").all():
+            problems.append(nothing_left(name, len(ck.df), ck.excluded.value_counts().to_dict()))
 
 
 def _places_used(checkers: dict[str, Checker]) -> set[str]:
