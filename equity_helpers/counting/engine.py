@@ -308,7 +308,7 @@ def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequenc
         if codes.get(canon):
             cases = " ".join(f"WHEN '{_lit(k)}' THEN '{_lit(v)}'" for k, v in codes[canon].items())
             e = f"(CASE {e} {cases} ELSE {e} END)"
-        exprs.append(f"nullif(nullif({e}, ''), ' ') AS {_q(canon)}")
+        exprs.append(f"(CASE WHEN {e} IN ('', ' ', 'NULL', 'null') THEN NULL ELSE {e} END) AS {_q(canon)}")
         names.append(canon)
     typed = _typed(name, names)
     extra = "".join(f", {e} AS {_q(c)}" for c, e in typed.items())
@@ -601,6 +601,12 @@ def _check_codes_and_dates(con, sql: dict[str, _SqlChecker], good: set[str]) -> 
         if name not in good:
             continue
         ck.errors(_code_errors(ck))
+        if name == "children" and all(c in ck for c in RACE_FLAGS):
+            none = " AND ".join(f'w."{c}__t" = 0' for c in RACE_FLAGS)
+            n, ex = con.execute(f"SELECT count(*), min(_row, 5) FROM {ck.rel} w WHERE {none}").fetchall()[0]
+            if n:
+                ck.problems.append(Problem("warning", name, "no_race_flag", int(n), ", ".join(map(str, ex)),
+                                           MESSAGES["no_race_flag"].format(n=n)))
         dates = TABLES[name].dates
         other = {col: _date_values(con, ck.rel, col) for col in dates}
         order = table_order([v["v"] for v in other.values()])

@@ -15,10 +15,10 @@ import pandas as pd
 
 from equity_helpers.data.dates import DateReading
 from equity_helpers.errors import Problem
-from equity_helpers.schema import EQUITY_COLUMNS, TABLES
+from equity_helpers.schema import EQUITY_COLUMNS, RACE_FLAGS, TABLES
 
 __all__ = ["MESSAGES", "TRUE", "FALSE", "MAY_BE_EMPTY", "Checker", "accounting_summary", "parse_dates", "date_findings", "flag",
-           "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes"]
+           "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes", "note"]
 
 
 MESSAGES: dict[str, str] = {
@@ -60,6 +60,15 @@ MESSAGES: dict[str, str] = {
     "bad_number": "{column} has {n:,} rows that are not whole numbers.",
     "negative_population": "{n:,} population cells are negative.",
     "negative_count": "{n:,} counts are negative.",
+    "codes_differ_in_case": "{column} has {n:,} rows whose codes differ only in upper/lower case or spaces: "
+                            "{codes}; each would become a group of its own. Use one spelling.",
+    "duplicate_count_rows": "{n:,} rows repeat the same cell ({columns}); each cell must appear once, or its "
+                            "count would be counted twice.",
+    "count_above_population": "{n:,} counts are larger than the child population of their cell (for example "
+                              "{example}); a rate above 1,000 per 1,000 cannot be right. Check that the "
+                              "counts and the population are for the same places, years and groups.",
+    "no_race_flag": "{n:,} children have no race flag set (every race column is 0 or empty); they are counted "
+                    "in the unknown race group. Set race_unknown to 1 for them to say so explicitly.",
     "count_above_base": "{n:,} counts are larger than the count at their base stage "
                         "(for example {example}).",
     "missing_population_cells": "{n:,} population cells (county, year, group, age group, sex) are "
@@ -201,7 +210,8 @@ def records_supplied(present, problems: list[Problem]) -> None:
 
 
 def as_read(df: pd.DataFrame) -> pd.DataFrame:
-    """A raw table as validation reads it: record numbers in ``_row``, missing values and blanks as None."""
+    """A raw table as validation reads it: record numbers in ``_row``, missing values, blanks and a database's
+    ``NULL`` written out as text as None."""
     df = df.copy()
     if "_row" not in df:
         df.insert(0, "_row", range(1, len(df) + 1))
@@ -209,7 +219,8 @@ def as_read(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns:
         if col != "_row":
             v = df[col].to_numpy(dtype=object)
-            blank = (v == "") | (v == " ")  # elementwise on objects: several times faster than isin
+            # elementwise on objects: several times faster than isin; NULL is a database's empty cell
+            blank = (v == "") | (v == " ") | (v == "NULL") | (v == "null")
             if blank.any():
                 df[col] = df[col].mask(blank, None)
     return df
@@ -266,3 +277,14 @@ def check_codes(ck: Checker) -> None:
                 codes = ", ".join(repr(c) for c in df.loc[bad, col].value_counts().index[:8])
                 ck.error("unknown_code", bad, column=col, codes=codes, allowed="1/0, yes/no, true/false")
             df[col] = val
+    if ck.table == "children" and all(c in df for c in RACE_FLAGS):
+        none = (df[list(RACE_FLAGS)] == 0).all(axis=1)
+        note(ck, "no_race_flag", none)
+
+
+def note(ck: Checker, check: str, mask, **kw) -> None:
+    """A warning that neither stops the run nor leaves rows out (rows counted, example rows given)."""
+    n = int(np.asarray(mask).sum())
+    if n:
+        ck.problems.append(Problem("warning", ck.table, check, n, ck.examples(mask),
+                                   ck.messages[check].format(n=n, table=ck.table, **kw)))

@@ -15,9 +15,10 @@ from pathlib import Path
 __all__ = ["text_encoding", "is_utf8", "UndecodableFile", "first_bad_line"]
 
 _CHUNK = 1 << 20
-_WESTERN_LIKE = ("cp125", "iso8859", "latin", "windows-125", "mac-roman", "cp850")
-"""Detected single-byte encodings that are read as Windows-1252 when the file decodes so (detection cannot
-tell these apart on a few accented letters; Windows-1252 is what Excel writes for Spanish names)."""
+_WESTERN_LIKE = ("cp1250", "cp1252", "cp1254", "cp1257", "iso8859-1", "iso8859-15", "iso8859-2", "latin", "windows-125",
+                 "mac-roman", "cp850")
+"""Detected single-byte Latin encodings, read as Windows-1252 when the file decodes so (detection cannot tell
+these apart on a few accented letters)."""
 
 
 class UndecodableFile(ValueError):
@@ -84,15 +85,22 @@ def text_encoding(path: str | Path, declared: str | None = None) -> tuple[str, s
         if bad is not None:
             raise UndecodableFile(_message(path, str(declared), bad))
         return str(declared), (f"{path.name} is not UTF-8; it was read as {declared}, as mapping.yml says.")
+    with _open(path) as fh:
+        head = fh.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and first_bad_line(path, "utf-16") is None:
+        return "utf-16", f"{path.name} is UTF-16 text (it says so in its first bytes); it was read that way."
     from charset_normalizer import from_bytes  # detection only for the rare file that is not UTF-8
 
     with _open(path) as fh:
         best = from_bytes(fh.read()).best()
-    if best is None or best.encoding in ("utf_8", "utf-8") or first_bad_line(path, best.encoding) is not None:
+    found = best.encoding.replace("_", "-") if best is not None else ""
+    # only what detection can tell for certain: Western single-byte text that reads as Windows-1252 (what Excel
+    # writes for Spanish names); anything else (a rarer code page, binary bytes) is refused, not guessed
+    if not found.startswith(_WESTERN_LIKE) or first_bad_line(path, "cp1252") is not None:
         raise UndecodableFile(_message(path, "UTF-8", utf8_at))
-    enc = best.encoding.replace("_", "-")
-    if enc.startswith(_WESTERN_LIKE) and first_bad_line(path, "cp1252") is None:
-        enc = "cp1252"  # single-byte Latin text that reads as Windows-1252: what Excel writes in the Americas
-    return enc, (f"{path.name} is not UTF-8; it was read as {enc} (detected). Check that names with accents "
-                 f"(such as Doña Ana) look right, and set `encoding: {enc}` for this table in mapping.yml to say "
-                 "so explicitly.")
+    with _open(path) as fh:
+        if b"\x00" in fh.read():
+            raise UndecodableFile(_message(path, "UTF-8", utf8_at))
+    return "cp1252", (f"{path.name} is not UTF-8; it was read as Windows-1252 (cp1252, detected). Check that "
+                      "names with accents (such as Doña Ana) look right, and set `encoding: cp1252` for this "
+                      "table in mapping.yml to say so explicitly.")

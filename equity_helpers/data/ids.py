@@ -55,7 +55,7 @@ def link_problem(table: str, unknown: int, total: int, unmatched: Sequence[str],
 
 def nothing_left(table: str, read: int, reasons: dict[str, int]) -> Problem:
     """The error when every row of a table was left out (nothing would be left to count)."""
-    why = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    why = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
     return Problem("error", table, "nothing_left", read, "",
                    f"All {read:,} rows of the {table} table were left out ({why}); nothing is left to count. "
                    "The notes above say why.")

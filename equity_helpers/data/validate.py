@@ -46,7 +46,7 @@ from equity_helpers.schema import (
 
 __all__ = ["ValidatedData", "DataSummary", "validate", "validate_tables", "validate_with_side_tables",
            "split_side_tables", "SIDE_TABLES", "years_of_counts", "validate_population", "validate_counts",
-           "check_count_bases", "check_population_cells", "PLACE_TABLES"]
+           "check_count_bases", "check_population_cells", "PLACE_TABLES", "check_count_spellings", "check_counts_within_population"]
 
 
 class _Described:
@@ -264,8 +264,9 @@ def _checkers(raw: dict[str, pd.DataFrame], problems: list[Problem]
     return checkers, {name: ck for name, ck in checkers.items() if usable[name]}
 
 
-PLACE_TABLES = ("reports", "episodes", "counts")
-"""The tables whose ``jurisdiction`` is matched to the population's places (:mod:`equity_helpers.data.places`)."""
+PLACE_TABLES = ("reports", "episodes")
+"""The tables whose ``jurisdiction`` is matched to the population's places (:mod:`equity_helpers.data.places`);
+an aggregate ``counts`` table's spellings must agree exactly (:func:`validate_counts`)."""
 
 
 def _match_places(checkers: dict[str, Checker], problems: list[Problem]) -> None:
@@ -488,8 +489,43 @@ def validate_counts(ck: Checker) -> None:
     ck.error("bad_number", pnum.isna() | (pnum != pnum.round()), column="period")
     df["period"] = pnum.fillna(0).astype("int64")
     ck.error("negative_count", df["count"] < 0)
+    check_count_spellings(ck)
     if "base" in df:
         check_count_bases(ck)
+
+
+def check_count_spellings(ck: Checker) -> None:
+    """Aggregate counts: codes that differ only in case or spaces (``"Black"`` beside ``"black"``) and rows
+    repeated for the same cell are errors (each would become a group or a count of its own)."""
+    df = ck.df
+    for col in ("jurisdiction", "race_ethnicity", "stage"):
+        if col not in df:
+            continue
+        vals = pd.Series(df[col].dropna().unique(), dtype=object)
+        keys = vals.map(lambda v: " ".join(str(v).split()).casefold())
+        twins = vals[keys.duplicated(keep=False)]
+        if len(twins):
+            ck.error("codes_differ_in_case", df[col].isin(list(twins)), column=col,
+                     codes=", ".join(repr(v) for v in sorted(twins, key=str)[:6]))
+    keys = [c for c in df.columns if c not in ("_row", "count")]
+    ck.error("duplicate_count_rows", df.duplicated(keys, keep=False), columns=", ".join(keys))
+
+
+def check_counts_within_population(counts: pd.DataFrame, population: pd.DataFrame) -> None:
+    """Raise a :class:`DataValidationError` when an aggregate count is larger than the child population of its
+    cell (``population``: ``jurisdiction``, ``period``, ``race_ethnicity`` and ``population``, whole numbers)."""
+    keys = ["jurisdiction", "period", "race_ethnicity"]
+    pop = population.groupby(keys, observed=True)["population"].sum().reset_index()
+    c = counts.assign(period=pd.to_numeric(counts["period"], errors="coerce"))
+    m = c.merge(pop.assign(period=pop["period"].astype("int64")), on=keys, how="inner")
+    over = m[m["count"] > m["population"]]
+    if len(over):
+        r = over.iloc[0]
+        ck = Checker("counts", c, [])
+        ck.error("count_above_population", c["_row"].isin(over["_row"]),
+                 example=f"{r['jurisdiction']} {r['period']} {r['race_ethnicity']}: {r['stage']} {r['count']:,} "
+                         f"children of a population of {r['population']:,}")
+        raise DataValidationError(ck.problems)
 
 
 def check_count_bases(ck: Checker) -> None:
