@@ -413,7 +413,7 @@ def _date_values(con, rel: str, col: str) -> pd.DataFrame:
                        "GROUP BY 1 ORDER BY min(_row)").df()
 
 
-def _fix_dates(con, ck: "_SqlChecker", col: str, other: pd.DataFrame, order: str | None) -> bool:
+def _fix_dates(con, ck: _SqlChecker, col: str, other: pd.DataFrame, order: str | None) -> bool:
     """Dates that are not ``YYYY-MM-DD`` (``other``, from :func:`_date_values`): the column read one way
     (:func:`equity_helpers.data.dates.read_dates`, decided from all its values) and written back, or
     refused with an error naming the rows. Returns whether the column was read (not refused)."""

@@ -22,8 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DateReading", "read_dates", "data_end", "date_evidence", "decide_order", "table_order", "NULL_DATES", "EXCEL_EPOCH",
-           "ORDERS"]
+__all__ = [
+    "EXCEL_EPOCH",
+    "NULL_DATES",
+    "ORDERS",
+    "DateReading",
+    "data_end",
+    "date_evidence",
+    "decide_order",
+    "read_dates",
+    "table_order",
+]
 
 ORDERS = ("day-first", "month-first")
 
@@ -35,7 +44,8 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 """Day 0 of Excel's serial day numbers (1900 date system, with its leap-year quirk already in the offset)."""
 
 _ISO = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?$")
+_DMY = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})"  # day or month, separator, month or day, year
+                  r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?$")  # an optional time
 _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 _COMPACT = re.compile(r"^(?:19|20)\d{6}$")
 _WORDS = re.compile(r"[A-Za-z]{3,}")
@@ -69,7 +79,7 @@ class DateReading:
 
 
 def _text(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: v.strip() if isinstance(v, str) else (None if v is None or v != v else str(v)))
+    return s.map(lambda v: v.strip() if isinstance(v, str) else (None if v is None or pd.isna(v) else str(v)))
 
 
 def date_evidence(s: pd.Series) -> tuple[int, int, int]:

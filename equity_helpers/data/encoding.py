@@ -12,7 +12,7 @@ import codecs
 import gzip
 from pathlib import Path
 
-__all__ = ["text_encoding", "is_utf8", "UndecodableFile", "first_bad_line"]
+__all__ = ["UndecodableFile", "first_bad_line", "is_utf8", "text_encoding"]
 
 _CHUNK = 1 << 20
 _WESTERN_LIKE = ("cp1250", "cp1252", "cp1254", "cp1257", "iso8859-1", "iso8859-15", "iso8859-2", "latin", "windows-125",
@@ -89,7 +89,9 @@ def text_encoding(path: str | Path, declared: str | None = None) -> tuple[str, s
         head = fh.read(4)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and first_bad_line(path, "utf-16") is None:
         return "utf-16", f"{path.name} is UTF-16 text (it says so in its first bytes); it was read that way."
-    from charset_normalizer import from_bytes  # detection only for the rare file that is not UTF-8
+    from charset_normalizer import (
+        from_bytes,  # detection only for the rare file that is not UTF-8
+    )
 
     with _open(path) as fh:
         best = from_bytes(fh.read()).best()

@@ -11,15 +11,15 @@ from collections.abc import Iterable, Sequence
 
 from equity_helpers.errors import Problem
 
-__all__ = ["link_problem", "likely_cause", "nothing_left", "MOST"]
+__all__ = ["MOST", "likely_cause", "link_problem", "nothing_left"]
 
 MOST = 0.5
 """Above this share of a table's rows naming an unknown child, the ids are taken not to link at all."""
 
 _CAUSES = (
     (lambda v: v.strip(), "spaces around the ids in one file"),
-    (lambda v: v.strip().lstrip("0") or "0", "leading zeros: one file writes them (e.g. '00000123'), the other "
-                                             "does not ('123'); export the ids as text in both files"),
+    (lambda v: v.strip().lstrip("0") or "0", ("leading zeros: one file writes them (e.g. '00000123'), the other "
+                                              "does not ('123'); export the ids as text in both files")),
     (lambda v: v.strip().casefold(), "upper and lower case: the ids differ only in case"),
     (lambda v: v.strip().casefold().lstrip("0") or "0", "leading zeros and upper/lower case"),
 )

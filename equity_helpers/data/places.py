@@ -16,7 +16,7 @@ import pandas as pd
 
 from equity_helpers.errors import Problem
 
-__all__ = ["place_key", "canonical_places", "PLACE_WORDS"]
+__all__ = ["PLACE_WORDS", "canonical_places", "place_key"]
 
 PLACE_WORDS = ("county", "co", "co.", "parish", "borough", "city", "city of", "region")
 """Words around a place's name that make a near-miss (``"Bluff County"`` beside ``"Bluff"``)."""
@@ -63,9 +63,9 @@ def canonical_places(population: pd.Series | None, used: dict[str, pd.Series]) -
             canon[key] = trimmed[0]
             renames.update({n: trimmed[0] for n in names if n != trimmed[0]})
     totals: dict[str, pd.Series] = {}
-    for table, counts in used.items():
+    for counts in used.values():
         for name, n in counts.items():
-            if name is None or name != name:
+            if name is None or pd.isna(name):
                 continue
             totals.setdefault(place_key(name), pd.Series(dtype="int64"))
             s = totals[place_key(name)]

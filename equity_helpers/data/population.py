@@ -15,7 +15,7 @@ import pandas as pd
 
 from equity_helpers.schema import AGE_GROUPS, SCHEMES
 
-__all__ = ["missing_cells", "POPULATION_SEXES"]
+__all__ = ["POPULATION_SEXES", "missing_cells"]
 
 POPULATION_SEXES = ("female", "male")
 """The sexes a census population grid has (children of unknown sex have no census count)."""

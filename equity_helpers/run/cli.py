@@ -24,9 +24,9 @@ from equity_helpers import settings
 from equity_helpers.counting.load import load, validate
 from equity_helpers.data import sample
 from equity_helpers.data.checks import accounting_summary
+from equity_helpers.data.sample import DEFAULT_SEED
 from equity_helpers.data.sources import read_file
 from equity_helpers.data.validate import check_counts_within_population
-from equity_helpers.data.sample import DEFAULT_SEED
 from equity_helpers.errors import DataValidationError, ParameterError
 from equity_helpers.metrics.rates import measures
 from equity_helpers.pages.i18n import LANGUAGES
