@@ -1,6 +1,6 @@
 """Read an agency's files (CSV, Excel, Parquet) or database (SQLAlchemy) into canonical tables.
 
-An agency describes its data once in a ``mapping.yml`` (see ``docs/mapping.md`` and
+An agency describes its data once in a ``mapping.yml`` (see ``docs/input.md`` and
 ``data/sample/mapping.example.yml``)::
 
     extract_date: 2025-09-30          # optional: the day the data were pulled (censor date)
@@ -26,8 +26,10 @@ An agency describes its data once in a ``mapping.yml`` (see ``docs/mapping.md`` 
       responses: survey_responses.csv # tidy answers: wave, respondent_id, organisation, sector, role, item, response
       instrument: survey_instrument.yml
 
-Without a mapping, :func:`read_sources` looks in the folder for ``children``, ``reports``,
-``episodes``, ``population`` and ``counts`` files already in canonical form.
+Without a mapping, :func:`read_sources` reads the folder's own ``mapping.yml`` when it has one (and says so),
+else looks in the folder for ``children``, ``reports``, ``episodes``, ``population`` and ``counts`` files
+already in canonical form (two files for one table are refused). Text files are read as UTF-8, else in the
+declared or a detected encoding (:mod:`equity_helpers.data.encoding`); ``docs/input.md`` has every rule.
 
 Every value is read as text, so codes such as ``"01"`` keep their leading zeros; types are
 checked and converted by :mod:`equity_helpers.data.validate`. Each table gets a ``_row`` column holding
