@@ -150,7 +150,7 @@ def date_findings(column: str, values: pd.Series, reading: DateReading, rows: pd
     out: list[tuple[str, pd.Series, dict]] = []
 
     def ex(mask: pd.Series) -> str:
-        return ", ".join(repr(v) for v in values[mask].head(3))
+        return ", ".join(repr(v) for v in values[mask].drop_duplicates().head(3))
 
     if reading.order == "conflict":
         out.append(("date_order_conflict", reading.day_first | reading.month_first,

@@ -82,9 +82,21 @@ def _text(s: pd.Series) -> pd.Series:
     return s.map(lambda v: v.strip() if isinstance(v, str) else (None if v is None or pd.isna(v) else str(v)))
 
 
+def _plain_iso(s: pd.Series) -> pd.Series | None:
+    """``s`` read as dates when every value present is ``YYYY-MM-DD`` (nearly every column: read at C speed),
+    else None."""
+    try:
+        out = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+    except (TypeError, ValueError):
+        return None
+    return out if not (out.isna() & s.notna()).any() else None
+
+
 def date_evidence(s: pd.Series) -> tuple[int, int, int]:
     """``(day-first, month-first, day-month-year)``: how many values of ``s`` show each order, and how many
     are day-month-year text at all."""
+    if _plain_iso(s) is not None:
+        return 0, 0, 0
     parts = _text(s).dropna().str.extract(_DMY)
     dmy = parts[0].notna()
     a, b = pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[2], errors="coerce")
@@ -141,6 +153,11 @@ def read_dates(s: pd.Series, *, order: str | None = None, nulls: bool = False) -
     -------
     DateReading
     """
+    plain = _plain_iso(s)
+    if plain is not None:
+        none = pd.Series(False, index=s.index)
+        return DateReading(parsed=plain.astype("datetime64[ns]"), unreadable=none, order=None, day_first=none,
+                           month_first=none, kinds=["ISO dates"])
     t = _text(s)
     if nulls:
         t = t.where(~t.str.lower().isin(NULL_DATES).astype(bool), None)
