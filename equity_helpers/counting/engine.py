@@ -439,6 +439,18 @@ def _fix_dates(con, ck: _SqlChecker, col: str, other: pd.DataFrame, order: str |
     return not refused
 
 
+def _same_codes(con, ck: _SqlChecker) -> None:
+    """Codes written with other case or surrounding spaces as the canonical code, as
+    :func:`equity_helpers.data.checks.same_codes` does."""
+    for col, allowed in TABLES[ck.table].codes.items():
+        if col not in ck:
+            continue
+        c = _q(col)
+        cases = " ".join(f"WHEN '{_lit(str(a).casefold())}' THEN '{_lit(a)}'" for a in allowed)
+        con.execute(f"UPDATE {ck.rel} SET {c} = CASE {_LOW.format(c=c)} {cases} END WHERE {c} IS NOT NULL AND "
+                    f"{c} NOT IN {_in(allowed)} AND {_LOW.format(c=c)} IN {_in(str(a).casefold() for a in allowed)}")
+
+
 def _code_errors(ck: _SqlChecker) -> list[tuple[str, str, dict]]:
     """Keys, codes and flags, as :func:`equity_helpers.data.validate.check_codes`."""
     spec = TABLES[ck.table]
@@ -600,6 +612,7 @@ def _check_codes_and_dates(con, sql: dict[str, _SqlChecker], good: set[str]) -> 
     for name, ck in sql.items():
         if name not in good:
             continue
+        _same_codes(con, ck)
         ck.errors(_code_errors(ck))
         if name == "children" and all(c in ck for c in RACE_FLAGS):
             none = " AND ".join(f'w."{c}__t" = 0' for c in RACE_FLAGS)

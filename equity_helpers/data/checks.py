@@ -18,7 +18,7 @@ from equity_helpers.errors import Problem
 from equity_helpers.schema import EQUITY_COLUMNS, RACE_FLAGS, TABLES
 
 __all__ = ["MESSAGES", "TRUE", "FALSE", "MAY_BE_EMPTY", "Checker", "accounting_summary", "parse_dates", "date_findings", "flag",
-           "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes", "note"]
+           "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes", "note", "same_codes"]
 
 
 MESSAGES: dict[str, str] = {
@@ -251,6 +251,16 @@ MAY_BE_EMPTY = frozenset({"disposition", "exit_reason", "first_placement", *EQUI
 (an optional equity column: counted as "unknown")."""
 
 
+def same_codes(v: pd.Series, allowed) -> pd.Series:
+    """Codes written with other upper/lower case or surrounding spaces (``"Male "``) as the canonical code
+    (``"male"``); other values unchanged (unknown codes are reported, never guessed)."""
+    canon = {str(a).casefold(): a for a in allowed}
+    odd = v.notna() & ~v.isin(list(allowed))
+    if not odd.any():
+        return v
+    return v.where(~odd, by_value(v.where(odd), lambda x: canon.get(str(x).strip().casefold(), x)))
+
+
 def check_codes(ck: Checker) -> None:
     spec = TABLES[ck.table]
     df = ck.df
@@ -261,7 +271,7 @@ def check_codes(ck: Checker) -> None:
     for col, allowed in spec.codes.items():
         if col not in df:  # an optional column the agency does not record
             continue
-        v = df[col]
+        v = df[col] = same_codes(df[col], allowed)
         bad = v.notna() & ~v.isin(list(allowed))
         if bad.any():
             codes = ", ".join(repr(c) for c in v[bad].value_counts().index[:8])

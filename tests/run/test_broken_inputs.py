@@ -125,7 +125,17 @@ def _bom_crlf(d: Path) -> None:
     _write(d, "children", _read(d, "children"), encoding="utf-8-sig", lineterminator="\r\n")
 
 
+def _code_case(d: Path) -> None:
+    kids = _read(d, "children")
+    kids["sex"] = kids["sex"].str.upper()
+    _write(d, "children", kids)
+    reports = _read(d, "reports")
+    reports["disposition"] = reports["disposition"].str.title() + " "
+    _write(d, "reports", reports)
+
+
 SAME = {
+    "codes in other case with spaces": _code_case,
     "report dates mm/dd/yyyy": _dates("reports", "report_date", lambda s: s.dt.strftime("%m/%d/%Y")),
     "birth dates dd/mm/yyyy": _dates("children", "birth_date", lambda s: s.dt.strftime("%d/%m/%Y")),
     "report dates as Excel serial numbers": _dates("reports", "report_date", _serial),
