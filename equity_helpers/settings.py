@@ -17,6 +17,8 @@ variable                            what it sets
 ``EQUITY_WORKBOOK_LANGUAGE``        the dashboard kernel's language (set by ``equity-workbook present``)
 ``EQUITY_WORKBOOK_PRESENT_RELEASE`` the folder the dashboard kernel reads its release from (set by present)
 ``EQUITY_WORKBOOK_PRESENT_MEASURES`` the dashboard kernel's precomputed opening measures (set by present)
+``EQUITY_WORKBOOK_DEBUG``           ``1``: the command line shows an unexpected error's traceback instead of
+                                    its short plain message
 ==================================  ===========================================================================
 
 The map of the package is ``docs/architecture.md``.
@@ -57,8 +59,11 @@ VEGA_SRC = Setting("EQUITY_WORKBOOK_VEGA_SRC", "where a report loads the chart r
 LANGUAGE = Setting("EQUITY_WORKBOOK_LANGUAGE", "the dashboard kernel's language")
 PRESENT_RELEASE = Setting("EQUITY_WORKBOOK_PRESENT_RELEASE", "the folder the dashboard kernel reads its release from")
 PRESENT_MEASURES = Setting("EQUITY_WORKBOOK_PRESENT_MEASURES", "the dashboard kernel's precomputed opening measures")
+DEBUG = Setting("EQUITY_WORKBOOK_DEBUG", "1: the command line shows the technical details (traceback) of an "
+                "unexpected error instead of the plain message")
 
-SETTINGS = (CACHE, ENGINE, EXTRACTS, MEMORY, TEMP, THREADS, VEGA_SRC, LANGUAGE, PRESENT_RELEASE, PRESENT_MEASURES)
+SETTINGS = (CACHE, ENGINE, EXTRACTS, MEMORY, TEMP, THREADS, VEGA_SRC, LANGUAGE, PRESENT_RELEASE, PRESENT_MEASURES,
+            DEBUG)
 """Every setting, for documentation and tests."""
 
 

@@ -51,12 +51,24 @@ from equity_helpers.data.checks import (
     TRUE,
     Checker,
     as_read,
-    parse_dates,
+    date_findings,
     records_supplied,
     table_present,
 )
-from equity_helpers.data.sources import SEPARATORS, parquet_parts, read_table, resolve_mapping, sniff_separator
+from equity_helpers.data.dates import NULL_DATES, data_end, read_dates, table_order
+from equity_helpers.data.encoding import is_utf8
+from equity_helpers.data.ids import link_problem, nothing_left
+from equity_helpers.data.places import canonical_places
+from equity_helpers.data.sources import (
+    SEPARATORS,
+    mapped_columns_missing,
+    parquet_parts,
+    read_table,
+    resolve_mapping,
+    sniff_separator,
+)
 from equity_helpers.data.validate import (
+    PLACE_TABLES,
     SIDE_TABLES,
     ValidatedData,
     check_population_cells,
@@ -188,7 +200,8 @@ def _read_into(con, name: str, mapping, drop: Sequence[str] = (), dropped: list[
     low = "" if path is None else path.name.lower()
     encoding = str(spec.get("encoding", "utf-8-sig")).lower().replace("_", "-")
     note = None
-    if path is not None and low.endswith((".csv", ".csv.gz", ".txt")) and encoding in ("utf-8", "utf-8-sig", "utf8"):
+    text = path is not None and low.endswith((".csv", ".csv.gz", ".txt"))
+    if text and encoding in ("utf-8", "utf-8-sig", "utf8") and is_utf8(path):
         sep = spec.get("sep") or sniff_separator(path, "utf-8-sig")
         if not _has_header(path):
             raise ValueError("No columns to parse from file")  # pandas' words for the same file
@@ -278,7 +291,10 @@ def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequenc
     added to ``dropped``)."""
     cols = [(c, t) for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {source})"
                                            ).fetchall() if c not in skip]
-    rename = {src: canon for canon, src in (spec.get("columns") or {}).items()}
+    missing = mapped_columns_missing(name, spec, [c for c, _ in cols])
+    if missing:
+        raise ValueError(missing)
+    rename = {str(src): canon for canon, src in (spec.get("columns") or {}).items()}
     codes = {c: {str(k): str(v) for k, v in m.items()} for c, m in (spec.get("codes") or {}).items()}
     exprs = [f"CAST({row} AS BIGINT) AS _row"]
     names = []
@@ -292,7 +308,7 @@ def _build_work(con, name: str, source: str, row: str, spec: dict, skip: Sequenc
         if codes.get(canon):
             cases = " ".join(f"WHEN '{_lit(k)}' THEN '{_lit(v)}'" for k, v in codes[canon].items())
             e = f"(CASE {e} {cases} ELSE {e} END)"
-        exprs.append(f"nullif(nullif({e}, ''), ' ') AS {_q(canon)}")
+        exprs.append(f"(CASE WHEN {e} IN ('', ' ', 'NULL', 'null') THEN NULL ELSE {e} END) AS {_q(canon)}")
         names.append(canon)
     typed = _typed(name, names)
     extra = "".join(f", {e} AS {_q(c)}" for c, e in typed.items())
@@ -386,20 +402,53 @@ class _SqlChecker:
         return ", ".join(repr(v[0]) for v in vals)
 
 
-def _fix_dates(con, rel: str, col: str) -> None:
-    """Dates that are not ``YYYY-MM-DD``: every distinct text is parsed once by pandas (ISO 8601, then
-    any format it recognises, :func:`equity_helpers.data.validate.parse_dates`) and written back."""
+def _date_values(con, rel: str, col: str) -> pd.DataFrame:
+    """The distinct values of a date column that are not ``YYYY-MM-DD`` (``v``), with their record counts
+    (``n``); an exit date's spellings of "no date" (:data:`~equity_helpers.data.dates.NULL_DATES`) are made
+    missing first (the episode is open)."""
     c = _q(col)
-    other = [r[0] for r in con.execute(
-        f'SELECT DISTINCT {c} FROM {rel} WHERE {c} IS NOT NULL AND "{col}__t" IS NULL').fetchall()]
-    if not other:
-        return
-    parsed = parse_dates(pd.Series(other, dtype=object))
-    lut = pd.DataFrame({"v": other, "d": parsed.astype("datetime64[us]")})
+    if col == "exit_date":
+        con.execute(f"UPDATE {rel} SET {c} = NULL WHERE {_LOW.format(c=c)} IN {_in(sorted(NULL_DATES))}")
+    return con.execute(f'SELECT {c} AS v, count(*) AS n FROM {rel} WHERE {c} IS NOT NULL AND "{col}__t" IS NULL '
+                       "GROUP BY 1 ORDER BY min(_row)").df()
+
+
+def _fix_dates(con, ck: _SqlChecker, col: str, other: pd.DataFrame, order: str | None) -> bool:
+    """Dates that are not ``YYYY-MM-DD`` (``other``, from :func:`_date_values`): the column read one way
+    (:func:`equity_helpers.data.dates.read_dates`, decided from all its values) and written back, or
+    refused with an error naming the rows. Returns whether the column was read (not refused)."""
+    if other.empty:
+        return True
+    rel, c = ck.rel, _q(col)
+    values, counts = other["v"].astype(object), other["n"].astype("int64")
+    reading = read_dates(values, order=order)
+    iso = con.execute(f'SELECT count(*) FROM {rel} WHERE "{col}__t" IS NOT NULL').fetchall()[0][0]
+    refused = date_findings(col, values, reading, rows=counts, also_read=int(iso))
+    for check, mask, kw in refused:
+        con.register("date_bad", pd.DataFrame({"v": values[mask]}))
+        n, ex = con.execute(f"SELECT count(*), min(_row, 5) FROM {rel} WHERE {c} IN (SELECT v FROM date_bad)"
+                            ).fetchall()[0]
+        con.unregister("date_bad")
+        ck.problems.append(Problem("error", ck.table, check, int(n), ", ".join(map(str, ex or [])),
+                                   MESSAGES[check].format(n=n, table=ck.table, **kw)))
+    lut = pd.DataFrame({"v": values, "d": reading.parsed.astype("datetime64[us]")})
     con.register("date_lut", lut)
     con.execute(f'UPDATE {rel} SET "{col}__t" = CAST(l.d AS TIMESTAMP) FROM date_lut l '
                 f"WHERE {rel}.{c} = l.v AND l.d IS NOT NULL")
     con.unregister("date_lut")
+    return not refused
+
+
+def _same_codes(con, ck: _SqlChecker) -> None:
+    """Codes written with other case or surrounding spaces as the canonical code, as
+    :func:`equity_helpers.data.checks.same_codes` does."""
+    for col, allowed in TABLES[ck.table].codes.items():
+        if col not in ck:
+            continue
+        c = _q(col)
+        cases = " ".join(f"WHEN '{_lit(str(a).casefold())}' THEN '{_lit(a)}'" for a in allowed)
+        con.execute(f"UPDATE {ck.rel} SET {c} = CASE {_LOW.format(c=c)} {cases} END WHERE {c} IS NOT NULL AND "
+                    f"{c} NOT IN {_in(allowed)} AND {_LOW.format(c=c)} IN {_in(str(a).casefold() for a in allowed)}")
 
 
 def _code_errors(ck: _SqlChecker) -> list[tuple[str, str, dict]]:
@@ -467,6 +516,7 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
     notes = notes or {}
     pandas_tables = pandas_tables or {}
     sql, pdc, usable = _open_checkers(con, tables, pandas_tables, notes, problems)
+    _match_places(con, sql, pdc, problems)
     good = {name for name in sql if usable[name]}  # the usable child-level tables
     _check_codes_and_dates(con, sql, good)
     data_end = _exclude_future_dates(con, sql, good, extract_date)
@@ -474,18 +524,20 @@ def validate_sql(con, tables: Sequence[str], *, pandas_tables: dict[str, pd.Data
         validate_population(pdc["population"])
     if "counts" in pdc and usable["counts"]:
         validate_counts(pdc["counts"])
+    after_end = "future_date" if extract_date is not None else "after_data_end"
     if "children" in good:
-        _check_children(con, sql["children"], data_end)
+        _check_children(con, sql["children"], data_end, after_end)
     fy_sql = _fy('w."report_date__t"', calendar)
     if "reports" in good:
         first_year, last_year = _check_reports(con, sql["reports"], "children" in good, fy_sql, first_year,
                                                last_year, calendar)
     if "episodes" in good:
-        _check_episodes(sql["episodes"], "children" in good, data_end)
+        _check_episodes(sql["episodes"], "children" in good, data_end, after_end)
     if "counts" in pdc and usable["counts"]:
         first_year, last_year = years_of_counts(pdc["counts"], first_year, last_year)
     if "population" in pdc and usable["population"] and first_year is not None:
         _check_population_places(con, sql, pdc, first_year, last_year)
+    _check_links(con, sql, good, problems)
     accounting = _accounting(sql, pdc)
     if any(p.severity == "error" for p in problems):
         raise DataValidationError(problems)
@@ -527,19 +579,54 @@ def _open_checkers(con, tables: Sequence[str], pandas_tables: dict[str, pd.DataF
     return sql, pdc, usable
 
 
+def _match_places(con, sql: dict[str, _SqlChecker], pdc: dict[str, Checker], problems: list[Problem]) -> None:
+    """Place names spelled as the population spells them, as :func:`equity_helpers.data.validate` does
+    (:func:`equity_helpers.data.places.canonical_places`), in the work tables and the pandas tables."""
+    pop = pdc.get("population")
+    pop_names = pop.df["jurisdiction"] if pop is not None and "jurisdiction" in pop.df else None
+    used: dict[str, pd.Series] = {}
+    for name in PLACE_TABLES:
+        if name in sql and "jurisdiction" in sql[name]:
+            got = con.execute(f"SELECT jurisdiction, count(*) FROM {sql[name].rel} WHERE jurisdiction IS NOT NULL "
+                              "GROUP BY 1").fetchall()
+            used[name] = pd.Series({k: n for k, n in got}, dtype="int64")
+        elif name in pdc and "jurisdiction" in pdc[name].df:
+            used[name] = pdc[name].df["jurisdiction"].value_counts(sort=False)
+    renames, found = canonical_places(pop_names, used)
+    problems += found
+    if not renames:
+        return
+    con.register("place_lut", pd.DataFrame({"v": list(renames), "to": list(renames.values())}))
+    for ck in sql.values():
+        if "jurisdiction" in ck:
+            con.execute(f"UPDATE {ck.rel} SET jurisdiction = l.to FROM place_lut l WHERE {ck.rel}.jurisdiction = l.v")
+    con.unregister("place_lut")
+    for ck in pdc.values():
+        if "jurisdiction" in ck.df:
+            ck.df["jurisdiction"] = ck.df["jurisdiction"].map(lambda v: renames.get(v, v))
+
+
 def _check_codes_and_dates(con, sql: dict[str, _SqlChecker], good: set[str]) -> None:
     """Each usable child-level table's keys, codes and flags (errors), then its dates read (those not
     ``YYYY-MM-DD`` through pandas) and the rows with an unreadable date excluded."""
     for name, ck in sql.items():
         if name not in good:
             continue
+        _same_codes(con, ck)
         ck.errors(_code_errors(ck))
+        if name == "children" and all(c in ck for c in RACE_FLAGS):
+            none = " AND ".join(f'w."{c}__t" = 0' for c in RACE_FLAGS)
+            n, ex = con.execute(f"SELECT count(*), min(_row, 5) FROM {ck.rel} w WHERE {none}").fetchall()[0]
+            if n:
+                ck.problems.append(Problem("warning", name, "no_race_flag", int(n), ", ".join(map(str, ex)),
+                                           MESSAGES["no_race_flag"].format(n=n)))
         dates = TABLES[name].dates
-        for col in dates:
-            _fix_dates(con, ck.rel, col)
+        other = {col: _date_values(con, ck.rel, col) for col in dates}
+        order = table_order([v["v"] for v in other.values()])
+        read = [col for col in dates if _fix_dates(con, ck, col, other[col], order)]
         ck.exclude([("unreadable_date", f'"{col}__t" IS NULL' + (f" AND {_q(col)} IS NOT NULL"
                                                                  if col == "exit_date" else ""), {"column": col})
-                    for col in dates])
+                    for col in read])
 
 
 def _exclude_future_dates(con, sql: dict[str, _SqlChecker], good: set[str],
@@ -552,21 +639,22 @@ def _exclude_future_dates(con, sql: dict[str, _SqlChecker], good: set[str],
         if name in good:
             sql[name].exclude([("future_date" if extract_date is not None else "after_today",
                                 f'"{c}__t" > {lim}', {"column": c, "end": limit.date()}) for c in cols])
-    dates = []
+    latest: dict[str, list[pd.Timestamp]] = {}
     for name, cols in (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"])):
         if name in good:
-            latest = ", ".join(f'max(w."{c}__t")' for c in cols)
-            found = con.execute(f"SELECT {latest} FROM {sql[name].rel} w WHERE {sql[name].kept}").fetchone()
-            dates += [pd.Timestamp(d) for d in found if d is not None]
-    return pd.Timestamp(extract_date) if extract_date is not None else (max(dates) if dates else None)
+            latest_sql = ", ".join(f'max(w."{c}__t")' for c in cols)
+            found = con.execute(f"SELECT {latest_sql} FROM {sql[name].rel} w WHERE {sql[name].kept}").fetchone()
+            if any(d is not None for d in found):
+                latest[name] = [pd.Timestamp(d) for d in found if d is not None]
+    return data_end(extract_date, latest)
 
 
-def _check_children(con, ck: _SqlChecker, data_end: pd.Timestamp | None) -> None:
+def _check_children(con, ck: _SqlChecker, data_end: pd.Timestamp | None, after_end: str = "future_date") -> None:
     """Children born after the data's end excluded; then ``kid_status`` (each child's id, whether it is
     excluded, its birth date), which the reports' and episodes' rules join (:data:`_KID`)."""
     if data_end is not None:
         end_sql = f"TIMESTAMP '{data_end}'"
-        ck.exclude([("future_date", f'"birth_date__t" > {end_sql}', {"column": "birth_date", "end": data_end.date()})])
+        ck.exclude([(after_end, f'"birth_date__t" > {end_sql}', {"column": "birth_date", "end": data_end.date()})])
     if con.execute("SELECT count(*) FROM dup_children").fetchone()[0]:
         # repeated ids (an error, reported above): a child is excluded if any of its rows is, and
         # its birth date is the first row's, as pandas looks them up
@@ -607,7 +695,8 @@ def _check_reports(con, ck: _SqlChecker, with_children: bool, fy_sql: str, first
     return first_year, last_year
 
 
-def _check_episodes(ck: _SqlChecker, with_children: bool, data_end: pd.Timestamp | None) -> None:
+def _check_episodes(ck: _SqlChecker, with_children: bool, data_end: pd.Timestamp | None,
+                    after_end: str = "future_date") -> None:
     """The episodes' exclusions: excluded or unknown child, dates after the data's end, exits out of order
     or without a reason (or a reason without an exit), a placement count below one."""
     rules: list[tuple[str, str, dict]] = []
@@ -616,8 +705,8 @@ def _check_episodes(ck: _SqlChecker, with_children: bool, data_end: pd.Timestamp
     entry, exit_ = 'w."entry_date__t"', 'w."exit_date__t"'
     if data_end is not None:
         end_sql = f"TIMESTAMP '{data_end}'"
-        rules += [("future_date", f"{entry} > {end_sql}", {"column": "entry_date", "end": data_end.date()}),
-                  ("future_date", f"{exit_} > {end_sql}", {"column": "exit_date", "end": data_end.date()})]
+        rules += [(after_end, f"{entry} > {end_sql}", {"column": "entry_date", "end": data_end.date()}),
+                  (after_end, f"{exit_} > {end_sql}", {"column": "exit_date", "end": data_end.date()})]
     rules += [("exit_before_entry", f"{exit_} IS NOT NULL AND {exit_} < {entry}", {}),
               ("exit_without_reason", f"{exit_} IS NOT NULL AND w.exit_reason IS NULL", {}),
               ("reason_without_exit", f"{exit_} IS NULL AND w.exit_reason IS NOT NULL", {}),
@@ -639,6 +728,35 @@ def _check_population_places(con, sql: dict[str, _SqlChecker], pdc: dict[str, Ch
         c = pdc["counts"]
         places |= set(c.df.loc[c.excluded == "", "jurisdiction"].dropna())
     check_population_cells(pdc["population"], places, first_year, last_year)
+
+
+def _check_links(con, sql: dict[str, _SqlChecker], good: set[str], problems: list[Problem]) -> None:
+    """Most reports or episodes naming unknown children, or every row of a table left out: errors, as
+    :func:`equity_helpers.data.validate` finds them (:mod:`equity_helpers.data.ids`)."""
+    ids = None
+    if "children" in good:
+        ids = pd.Series([r[0] for r in con.execute(
+            "SELECT child_id FROM w_children WHERE child_id IS NOT NULL ORDER BY _row").fetchall()], dtype=object)
+    for name in ("children", "reports", "episodes"):
+        if name not in good or not sql[name].n:
+            continue
+        ck = sql[name]
+        reasons: dict[str, int] = {}
+        for rule, n in con.execute(f"SELECT rule, count(*) FROM {ck.out} GROUP BY 1").fetchall():
+            reasons[ck.rule_names[rule]] = reasons.get(ck.rule_names[rule], 0) + int(n)
+        if name != "children" and ids is not None:
+            rules = [i for i, r in enumerate(ck.rule_names) if r == "unknown_child"]
+            unmatched = [r[0] for r in con.execute(
+                f"SELECT w.child_id FROM {ck.rel} w JOIN {ck.out} x ON x._row = w._row WHERE x.rule IN "
+                f"({', '.join(map(str, rules or [-1]))}) AND w.child_id IS NOT NULL GROUP BY 1 ORDER BY min(w._row) "
+                "LIMIT 50").fetchall()]
+            p = link_problem(name, reasons.get("unknown_child", 0), int(ck.n), [str(u) for u in unmatched],
+                             ids.astype(str), ids.head(3).astype(str).tolist())
+            if p is not None:
+                problems.append(p)
+                continue
+        if sum(reasons.values()) == ck.n:
+            problems.append(nothing_left(name, int(ck.n), reasons))
 
 
 def _accounting(sql: dict[str, _SqlChecker], pdc: dict[str, Checker]) -> pd.DataFrame:
@@ -1106,6 +1224,8 @@ def load_extract(data_dir=None, *, mapping=None, first_year: int | None = None, 
         con, [n for n in m.tables if n in CHILD_TABLES], pandas_tables=frames, notes=notes, first_year=first_year,
         last_year=last_year, calendar=calendar, extract_date=end), side, extract_date=end)
     ext.unread_columns = {t: cols for t, cols in unread.items() if cols}
+    if m.note:
+        ext.problems.insert(0, Problem("warning", "sources", "mapping_found", 0, "", m.note))
     return ext
 
 

@@ -14,6 +14,7 @@ from equity_helpers.counting.engine import ENGINES, default_engine, validate_fra
 from equity_helpers.counting.extracts import load_cached
 from equity_helpers.data import validate as pandas_engine
 from equity_helpers.data.sources import read_sources
+from equity_helpers.errors import Problem
 from equity_helpers.data.validate import ValidatedData, split_side_tables, validate_with_side_tables
 
 __all__ = ["load", "validate"]
@@ -72,5 +73,8 @@ def load(data_dir=None, *, mapping=None, first_year: int | None = None, last_yea
         return load_cached(data_dir, mapping=mapping, first_year=first_year, last_year=last_year,
                            calendar=calendar, extract_date=extract_date)
     raw, m = read_sources(data_dir, mapping=mapping)
-    return validate(raw, first_year=first_year, last_year=last_year, calendar=calendar,
+    data = validate(raw, first_year=first_year, last_year=last_year, calendar=calendar,
                     extract_date=extract_date if extract_date is not None else m.extract_date)
+    if m.note:
+        data.problems.insert(0, Problem("warning", "sources", "mapping_found", 0, "", m.note))
+    return data

@@ -49,6 +49,7 @@ import pandas as pd
 
 from equity_helpers.data.engagement import meeting_levels
 from equity_helpers.data.linkage import service_timing
+from equity_helpers.data.population import missing_cells
 from equity_helpers.data.validate import ValidatedData
 from equity_helpers.errors import ParameterError
 from equity_helpers.schema import (
@@ -380,10 +381,32 @@ def population_table(data: ValidatedData, *, scheme: str = "hispanic_first", by:
              p[p["race_ethnicity"].isin(list(base_groups))].assign(race_ethnicity=ALL)]
     p = pd.concat(parts, ignore_index=True)
     out = p.groupby(keys, observed=True)["population"].sum().reset_index()
+    state = out.assign(jurisdiction=STATE).groupby(keys, observed=True)["population"].sum().reset_index()
+    out, state = _blank_gaps(out, state, data, sch.population_groups, base_groups, keys)
     frames = []
     if include_counties:
         frames.append(out)
     if include_state:
-        frames.append(out.assign(jurisdiction=STATE).groupby(keys, observed=True)["population"].sum()
-                      .reset_index())
+        frames.append(state)
     return pd.concat(frames, ignore_index=True)
+
+
+def _blank_gaps(out: pd.DataFrame, state: pd.DataFrame, data: ValidatedData, groups, base_groups,
+                keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The populations that rest on a missing cell (:func:`equity_helpers.data.population.missing_cells`)
+    made missing: a place's group, its ``all`` group, and the Statewide rows of the same year and group,
+    so their rates are blank rather than computed over a denominator that lost children the numerator
+    keeps."""
+    gaps = missing_cells(data.population, data.jurisdictions, range(data.first_year, data.last_year + 1))
+    if gaps.empty:
+        return out, state
+    gaps = gaps.rename(columns={"year": "period"})
+    hit = pd.concat([gaps[gaps["race_ethnicity"].isin(list(groups))],
+                     gaps[gaps["race_ethnicity"].isin(list(base_groups))].assign(race_ethnicity=ALL)])
+    hit = hit[keys].drop_duplicates()
+    blanks = []
+    for frame, bad in ((out, hit), (state, hit.assign(jurisdiction=STATE).drop_duplicates())):
+        frame = frame.merge(bad.assign(_gap=True), on=keys, how="outer")
+        frame["population"] = frame["population"].astype(float).where(frame["_gap"].isna())
+        blanks.append(frame.drop(columns="_gap"))
+    return blanks[0], blanks[1]

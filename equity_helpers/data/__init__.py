@@ -2,6 +2,10 @@
 
 * :mod:`~equity_helpers.data.sources` reads CSV, Excel, Parquet or a database query into the canonical
   tables (:data:`equity_helpers.schema.TABLES`);
+* :mod:`~equity_helpers.data.encoding`, :mod:`~equity_helpers.data.dates`, :mod:`~equity_helpers.data.places`,
+  :mod:`~equity_helpers.data.ids` and :mod:`~equity_helpers.data.population` read what agencies send for
+  certain or refuse it (encodings, date formats and the data's end, place names, ids that do not link,
+  population gaps; ``docs/input.md``);
 * :mod:`~equity_helpers.data.checks` is the validation toolkit every table's checks share (a checker that
   collects every problem at once, with row counts, and never drops a row silently);
 * :mod:`~equity_helpers.data.validate` checks the core tables in pandas (the same rules run in DuckDB in

@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from equity_helpers.data.dates import DateReading
 from equity_helpers.errors import Problem
-from equity_helpers.schema import EQUITY_COLUMNS, TABLES
+from equity_helpers.schema import EQUITY_COLUMNS, RACE_FLAGS, TABLES
 
-__all__ = ["MESSAGES", "TRUE", "FALSE", "MAY_BE_EMPTY", "Checker", "accounting_summary", "parse_dates", "flag",
-           "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes"]
+__all__ = ["MESSAGES", "TRUE", "FALSE", "MAY_BE_EMPTY", "Checker", "accounting_summary", "parse_dates", "date_findings", "flag",
+           "table_present", "records_supplied", "as_read", "by_value", "trimmed", "check_codes", "note", "same_codes"]
 
 
 MESSAGES: dict[str, str] = {
@@ -28,7 +29,18 @@ MESSAGES: dict[str, str] = {
                     "Allowed: {allowed}. Map them in the codes section of mapping.yml.",
     "missing_value": "{n:,} rows have no {column}.",
     "unreadable_date": "{n:,} rows have a {column} that is not a date; they were left out.",
+    "unreadable_dates": "{column}: {n:,} of {total:,} values are not dates the workbook can read (e.g. {example}). "
+                        "It reads YYYY-MM-DD (with or without a time), mm/dd/yyyy or dd/mm/yyyy, Excel serial "
+                        "numbers and yyyymmdd; the column was refused rather than leave most rows out.",
+    "date_order_conflict": "{column} mixes day-first and month-first dates: {n_day:,} rows can only be "
+                           "day/month/year (e.g. {ex_day}) and {n_month:,} only month/day/year (e.g. {ex_month}). "
+                           "The workbook will not guess which the others are; write the dates as YYYY-MM-DD.",
+    "date_order_undecided": "{column} has {n:,} dates written like {example}, and no value shows whether the day "
+                            "or the month comes first (none has a number above 12). The workbook will not guess; "
+                            "write the dates as YYYY-MM-DD.",
     "future_date": "{n:,} rows have a {column} after the extract date {end}; they were left out.",
+    "after_data_end": "{n:,} rows have a {column} after the data's end, {end} (the last report date); they were "
+                      "left out. If the data really run later, give extract_date in mapping.yml.",
     "after_today": "{n:,} rows have a {column} after today ({end}), which cannot be right; they were left out. "
                    "If the data really end later, give the extract date.",
     "empty_table": "The {table} table has no rows (only its header line was found); the workbook needs its "
@@ -48,12 +60,24 @@ MESSAGES: dict[str, str] = {
     "bad_number": "{column} has {n:,} rows that are not whole numbers.",
     "negative_population": "{n:,} population cells are negative.",
     "negative_count": "{n:,} counts are negative.",
+    "codes_differ_in_case": "{column} has {n:,} rows whose codes differ only in upper/lower case or spaces: "
+                            "{codes}; each would become a group of its own. Use one spelling.",
+    "duplicate_count_rows": "{n:,} rows repeat the same cell ({columns}); each cell must appear once, or its "
+                            "count would be counted twice.",
+    "count_above_population": "{n:,} counts are larger than the child population of their cell (for example "
+                              "{example}); a rate above 1,000 per 1,000 cannot be right. Check that the "
+                              "counts and the population are for the same places, years and groups.",
+    "no_race_flag": "{n:,} children have no race flag set (every race column is 0 or empty); they are counted "
+                    "in the unknown race group. Set race_unknown to 1 for them to say so explicitly.",
     "count_above_base": "{n:,} counts are larger than the count at their base stage "
                         "(for example {example}).",
     "missing_population_cells": "{n:,} population cells (county, year, group, age group, sex) are "
-                                "missing, e.g. {example}; rates for them cannot be computed.",
+                                "missing, e.g. {example}; rates for them cannot be computed, and the totals "
+                                "that include them (the place's all-groups rate, the Statewide rate of the same "
+                                "year and group) are left blank rather than computed without those children's "
+                                "population.",
     "no_population_for": "No child population is given for {what}; population-based rates for it "
-                         "cannot be computed.",
+                         "cannot be computed, and the Statewide rates that would include it are left blank.",
 }
 """Every message an analyst can read, as templates (tests assert the exact wording)."""
 
@@ -116,6 +140,34 @@ class Checker:
         return rows
 
 
+def date_findings(column: str, values: pd.Series, reading: DateReading, rows: pd.Series | None = None,
+                  also_read: int = 0) -> list[tuple[str, pd.Series, dict]]:
+    """The errors of a date column read by :func:`~equity_helpers.data.dates.read_dates`, as ``(check, mask
+    over values, message fields)``: day-first and month-first values mixed or undecided, or most values
+    unreadable. ``rows``: how many records each value stands for (default one each); ``also_read``: records
+    read elsewhere (DuckDB reads ``YYYY-MM-DD`` itself)."""
+    w = pd.Series(1, index=values.index) if rows is None else rows
+    out: list[tuple[str, pd.Series, dict]] = []
+
+    def ex(mask: pd.Series) -> str:
+        return ", ".join(repr(v) for v in values[mask].drop_duplicates().head(3))
+
+    if reading.order == "conflict":
+        out.append(("date_order_conflict", reading.day_first | reading.month_first,
+                    {"column": column, "n_day": int(w[reading.day_first].sum()), "ex_day": ex(reading.day_first),
+                     "n_month": int(w[reading.month_first].sum()), "ex_month": ex(reading.month_first)}))
+    elif reading.order == "undecided":
+        dmy = reading.parsed.isna() & ~reading.unreadable & values.notna()
+        out.append(("date_order_undecided", dmy, {"column": column, "example": ex(dmy)}))
+    present = values.notna() & ~(reading.parsed.isna() & ~reading.unreadable)
+    total = int(w[reading.parsed.notna() | reading.unreadable].sum()) + also_read
+    bad = int(w[reading.unreadable].sum())
+    if bad and 2 * bad > total:
+        out.append(("unreadable_dates", reading.unreadable & present,
+                    {"column": column, "total": total, "example": ex(reading.unreadable)}))
+    return out
+
+
 def parse_dates(s: pd.Series) -> pd.Series:
     out = pd.to_datetime(s, errors="coerce", format="ISO8601")
     retry = out.isna() & s.notna()
@@ -158,7 +210,8 @@ def records_supplied(present, problems: list[Problem]) -> None:
 
 
 def as_read(df: pd.DataFrame) -> pd.DataFrame:
-    """A raw table as validation reads it: record numbers in ``_row``, missing values and blanks as None."""
+    """A raw table as validation reads it: record numbers in ``_row``, missing values, blanks and a database's
+    ``NULL`` written out as text as None."""
     df = df.copy()
     if "_row" not in df:
         df.insert(0, "_row", range(1, len(df) + 1))
@@ -166,7 +219,8 @@ def as_read(df: pd.DataFrame) -> pd.DataFrame:
     for col in df.columns:
         if col != "_row":
             v = df[col].to_numpy(dtype=object)
-            blank = (v == "") | (v == " ")  # elementwise on objects: several times faster than isin
+            # elementwise on objects: several times faster than isin; NULL is a database's empty cell
+            blank = (v == "") | (v == " ") | (v == "NULL") | (v == "null")
             if blank.any():
                 df[col] = df[col].mask(blank, None)
     return df
@@ -197,6 +251,16 @@ MAY_BE_EMPTY = frozenset({"disposition", "exit_reason", "first_placement", *EQUI
 (an optional equity column: counted as "unknown")."""
 
 
+def same_codes(v: pd.Series, allowed) -> pd.Series:
+    """Codes written with other upper/lower case or surrounding spaces (``"Male "``) as the canonical code
+    (``"male"``); other values unchanged (unknown codes are reported, never guessed)."""
+    canon = {str(a).casefold(): a for a in allowed}
+    odd = v.notna() & ~v.isin(list(allowed))
+    if not odd.any():
+        return v
+    return v.where(~odd, by_value(v.where(odd), lambda x: canon.get(str(x).strip().casefold(), x)))
+
+
 def check_codes(ck: Checker) -> None:
     spec = TABLES[ck.table]
     df = ck.df
@@ -207,7 +271,7 @@ def check_codes(ck: Checker) -> None:
     for col, allowed in spec.codes.items():
         if col not in df:  # an optional column the agency does not record
             continue
-        v = df[col]
+        v = df[col] = same_codes(df[col], allowed)
         bad = v.notna() & ~v.isin(list(allowed))
         if bad.any():
             codes = ", ".join(repr(c) for c in v[bad].value_counts().index[:8])
@@ -223,3 +287,14 @@ def check_codes(ck: Checker) -> None:
                 codes = ", ".join(repr(c) for c in df.loc[bad, col].value_counts().index[:8])
                 ck.error("unknown_code", bad, column=col, codes=codes, allowed="1/0, yes/no, true/false")
             df[col] = val
+    if ck.table == "children" and all(c in df for c in RACE_FLAGS):
+        none = (df[list(RACE_FLAGS)] == 0).all(axis=1)
+        note(ck, "no_race_flag", none)
+
+
+def note(ck: Checker, check: str, mask, **kw) -> None:
+    """A warning that neither stops the run nor leaves rows out (rows counted, example rows given)."""
+    n = int(np.asarray(mask).sum())
+    if n:
+        ck.problems.append(Problem("warning", ck.table, check, n, ck.examples(mask),
+                                   ck.messages[check].format(n=n, table=ck.table, **kw)))

@@ -26,12 +26,15 @@ from equity_helpers.data.checks import (
     accounting_summary,
     as_read,
     check_codes,
-    parse_dates,
+    date_findings,
     records_supplied,
     table_present,
 )
+from equity_helpers.data.dates import data_end, read_dates, table_order
 from equity_helpers.data.engagement import validate_meetings
+from equity_helpers.data.ids import link_problem, nothing_left
 from equity_helpers.data.linkage import validate_dv_services
+from equity_helpers.data.places import canonical_places
 from equity_helpers.errors import DataValidationError, Problem, problems_frame
 from equity_helpers.schema import (
     AGE_GROUPS,
@@ -43,7 +46,7 @@ from equity_helpers.schema import (
 
 __all__ = ["ValidatedData", "DataSummary", "validate", "validate_tables", "validate_with_side_tables",
            "split_side_tables", "SIDE_TABLES", "years_of_counts", "validate_population", "validate_counts",
-           "check_count_bases", "check_population_cells"]
+           "check_count_bases", "check_population_cells", "PLACE_TABLES", "check_count_spellings", "check_counts_within_population"]
 
 
 class _Described:
@@ -221,22 +224,25 @@ def validate_tables(raw: dict[str, pd.DataFrame], *, first_year: int | None, las
     """The core tables' checks (:func:`validate`, pandas engine)."""
     problems: list[Problem] = []
     checkers, ready = _checkers(raw, problems)
+    _match_places(checkers, problems)
     _check_codes_and_dates(ready)
     data_end = _leave_out_future_events(ready, extract_date)
     if "population" in ready:
         validate_population(ready["population"])
     if "counts" in ready:
         validate_counts(ready["counts"])
-    child_ids = _check_children(ready["children"], data_end) if "children" in ready else None
+    after_end = "future_date" if extract_date is not None else "after_data_end"
+    child_ids = _check_children(ready["children"], data_end, after_end) if "children" in ready else None
     if "reports" in ready:
         first_year, last_year = _check_reports(ready["reports"], ready.get("children"), child_ids,
                                                first_year=first_year, last_year=last_year, calendar=calendar)
     if "episodes" in ready:
-        _check_episodes(ready["episodes"], child_ids, data_end)
+        _check_episodes(ready["episodes"], child_ids, data_end, after_end)
     if "counts" in ready:
         first_year, last_year = years_of_counts(ready["counts"], first_year, last_year)
     if "population" in ready and first_year is not None:
         check_population_cells(ready["population"], _places_used(checkers), first_year, last_year)
+    _check_links(ready, problems)
     return _validated(checkers, problems, first_year=first_year, last_year=last_year, calendar=calendar,
                       data_end=data_end)
 
@@ -258,24 +264,53 @@ def _checkers(raw: dict[str, pd.DataFrame], problems: list[Problem]
     return checkers, {name: ck for name, ck in checkers.items() if usable[name]}
 
 
+PLACE_TABLES = ("reports", "episodes")
+"""The tables whose ``jurisdiction`` is matched to the population's places (:mod:`equity_helpers.data.places`);
+an aggregate ``counts`` table's spellings must agree exactly (:func:`validate_counts`)."""
+
+
+def _match_places(checkers: dict[str, Checker], problems: list[Problem]) -> None:
+    """Every table's place names spelled as the population spells them (trimmed, case-insensitive); names
+    that nearly match a population place are errors (:func:`equity_helpers.data.places.canonical_places`)."""
+    pop = checkers.get("population")
+    pop_names = pop.df["jurisdiction"] if pop is not None and "jurisdiction" in pop.df else None
+    used = {n: checkers[n].df["jurisdiction"].value_counts(sort=False) for n in PLACE_TABLES
+            if n in checkers and "jurisdiction" in checkers[n].df}
+    renames, found = canonical_places(pop_names, used)
+    problems += found
+    if renames:
+        for ck in checkers.values():
+            if "jurisdiction" in ck.df:
+                ck.df["jurisdiction"] = ck.df["jurisdiction"].map(lambda v: renames.get(v, v))
+
+
 def _check_codes_and_dates(ready: dict[str, Checker]) -> None:
     """Codes of the children, reports and episodes, and their dates parsed; unreadable dates (and an exit
     date that is there but unreadable) are left out."""
     for name, ck in ready.items():
         if name in ("children", "reports", "episodes"):
             check_codes(ck)
-            for col in TABLES[name].dates:
-                parsed = parse_dates(ck.df[col])
+            dates = TABLES[name].dates
+            order = table_order([ck.df[c] for c in dates])
+            for col in dates:
+                reading = read_dates(ck.df[col], order=order, nulls=col == "exit_date")
+                refused = date_findings(col, ck.df[col], reading)
+                for check, mask, kw in refused:
+                    ck.error(check, mask, **kw)
+                if refused:
+                    ck.df[col] = reading.parsed
+                    continue
                 if col != "exit_date":
-                    ck.exclude("unreadable_date", parsed.isna(), column=col)
+                    ck.exclude("unreadable_date", reading.parsed.isna(), column=col)
                 else:
-                    ck.exclude("unreadable_date", parsed.isna() & ck.df[col].notna(), column=col)
-                ck.df[col] = parsed
+                    ck.exclude("unreadable_date", reading.unreadable, column=col)
+                ck.df[col] = reading.parsed
 
 
 def _leave_out_future_events(ready: dict[str, Checker], extract_date) -> pd.Timestamp | None:
     """Leave out reports and episodes dated after the extract date or, without one, after today; return the
-    data's end: the extract date, else the latest report, entry or exit date kept (None without any)."""
+    data's end (:func:`equity_helpers.data.dates.data_end`): the extract date, else the latest report kept
+    (else the latest entry or exit kept, without reports), never a stray later record."""
     events = (("reports", ["report_date"]), ("episodes", ["entry_date", "exit_date"]))
     # events after the extract date (or, without one, after today) are impossible: counted and left out
     limit = pd.Timestamp(extract_date) if extract_date is not None else pd.Timestamp.today().normalize()
@@ -285,20 +320,21 @@ def _leave_out_future_events(ready: dict[str, Checker], extract_date) -> pd.Time
                 ck = ready[name]
                 ck.exclude("future_date" if extract_date is not None else "after_today", ck.df[c] > limit,
                            column=c, end=limit.date())
-    dates = []
+    latest: dict[str, list[pd.Timestamp]] = {}
     for name, cols in events:
         if name in ready:
             for c in cols:
                 d = ready[name].df.loc[ready[name].excluded == "", c]
                 if d.notna().any():
-                    dates.append(d.max())
-    return pd.Timestamp(extract_date) if extract_date is not None else (max(dates) if dates else None)
+                    latest.setdefault(name, []).append(d.max())
+    return data_end(extract_date, latest)
 
 
-def _check_children(ck: Checker, data_end: pd.Timestamp | None) -> tuple[set, set]:
-    """Leave out children born after the data's end; return the ids of every child and of those left out."""
+def _check_children(ck: Checker, data_end: pd.Timestamp | None, after_end: str = "future_date"
+                    ) -> tuple[set, set]:
+    """Leave out children born after the data's end (reason ``after_end``); return the ids of every child and of those left out."""
     if data_end is not None:
-        ck.exclude("future_date", ck.df["birth_date"] > data_end, column="birth_date", end=data_end.date())
+        ck.exclude(after_end, ck.df["birth_date"] > data_end, column="birth_date", end=data_end.date())
     # A missing id names no child (pandas' isin would match a missing id to a missing id).
     known_children = set(ck.df["child_id"].dropna())
     excluded_children = set(ck.df.loc[ck.excluded != "", "child_id"].dropna())
@@ -346,15 +382,16 @@ def _check_reports(ck: Checker, children: Checker | None, child_ids: tuple[set, 
     return first_year, last_year
 
 
-def _check_episodes(ck: Checker, child_ids: tuple[set, set] | None, data_end: pd.Timestamp | None) -> None:
+def _check_episodes(ck: Checker, child_ids: tuple[set, set] | None, data_end: pd.Timestamp | None,
+                    after_end: str = "future_date") -> None:
     """Episodes: those of unknown or left-out children, entries or exits after the data's end, exits before
     entry, an exit without a reason or a reason without an exit, and placement counts under 1 are left out;
     ``placement_count`` and ``prior_episodes`` become whole numbers."""
     df = ck.df
     _leave_out_unknown_children(ck, child_ids)
     if data_end is not None:
-        ck.exclude("future_date", df["entry_date"] > data_end, column="entry_date", end=data_end.date())
-        ck.exclude("future_date", df["exit_date"] > data_end, column="exit_date", end=data_end.date())
+        ck.exclude(after_end, df["entry_date"] > data_end, column="entry_date", end=data_end.date())
+        ck.exclude(after_end, df["exit_date"] > data_end, column="exit_date", end=data_end.date())
     ck.exclude("exit_before_entry", df["exit_date"].notna() & (df["exit_date"] < df["entry_date"]))
     ck.exclude("exit_without_reason", df["exit_date"].notna() & df["exit_reason"].isna())
     ck.exclude("reason_without_exit", df["exit_date"].isna() & df["exit_reason"].notna())
@@ -363,6 +400,26 @@ def _check_episodes(ck: Checker, child_ids: tuple[set, set] | None, data_end: pd
     df["placement_count"] = pc.fillna(0).astype("int64")
     if "prior_episodes" in df:
         df["prior_episodes"] = pd.to_numeric(df["prior_episodes"], errors="coerce").fillna(0).astype("int64")
+
+
+def _check_links(ready: dict[str, Checker], problems: list[Problem]) -> None:
+    """An error when most reports or episodes name children not in the children table
+    (:func:`equity_helpers.data.ids.link_problem`), or when every row of a child-level table was left out."""
+    kids = ready.get("children")
+    ids = kids.df["child_id"].dropna().astype(str) if kids is not None else None
+    for name in ("children", "reports", "episodes"):
+        ck = ready.get(name)
+        if ck is None or not len(ck.df):
+            continue
+        if name != "children" and ids is not None:
+            bad = (ck.excluded == "unknown_child").to_numpy()
+            unmatched = ck.df.loc[bad, "child_id"].drop_duplicates().head(50).astype(str).tolist()
+            p = link_problem(name, int(bad.sum()), len(ck.df), unmatched, ids, ids.head(3).tolist())
+            if p is not None:
+                problems.append(p)
+                continue
+        if (ck.excluded != "").all():
+            problems.append(nothing_left(name, len(ck.df), ck.excluded.value_counts().to_dict()))
 
 
 def _places_used(checkers: dict[str, Checker]) -> set[str]:
@@ -432,8 +489,43 @@ def validate_counts(ck: Checker) -> None:
     ck.error("bad_number", pnum.isna() | (pnum != pnum.round()), column="period")
     df["period"] = pnum.fillna(0).astype("int64")
     ck.error("negative_count", df["count"] < 0)
+    check_count_spellings(ck)
     if "base" in df:
         check_count_bases(ck)
+
+
+def check_count_spellings(ck: Checker) -> None:
+    """Aggregate counts: codes that differ only in case or spaces (``"Black"`` beside ``"black"``) and rows
+    repeated for the same cell are errors (each would become a group or a count of its own)."""
+    df = ck.df
+    for col in ("jurisdiction", "race_ethnicity", "stage"):
+        if col not in df:
+            continue
+        vals = pd.Series(df[col].dropna().unique(), dtype=object)
+        keys = vals.map(lambda v: " ".join(str(v).split()).casefold())
+        twins = vals[keys.duplicated(keep=False)]
+        if len(twins):
+            ck.error("codes_differ_in_case", df[col].isin(list(twins)), column=col,
+                     codes=", ".join(repr(v) for v in sorted(twins, key=str)[:6]))
+    keys = [c for c in df.columns if c not in ("_row", "count")]
+    ck.error("duplicate_count_rows", df.duplicated(keys, keep=False), columns=", ".join(keys))
+
+
+def check_counts_within_population(counts: pd.DataFrame, population: pd.DataFrame) -> None:
+    """Raise a :class:`DataValidationError` when an aggregate count is larger than the child population of its
+    cell (``population``: ``jurisdiction``, ``period``, ``race_ethnicity`` and ``population``, whole numbers)."""
+    keys = ["jurisdiction", "period", "race_ethnicity"]
+    pop = population.groupby(keys, observed=True)["population"].sum().reset_index()
+    c = counts.assign(period=pd.to_numeric(counts["period"], errors="coerce"))
+    m = c.merge(pop.assign(period=pop["period"].astype("int64")), on=keys, how="inner")
+    over = m[m["count"] > m["population"]]
+    if len(over):
+        r = over.iloc[0]
+        ck = Checker("counts", c, [])
+        ck.error("count_above_population", c["_row"].isin(over["_row"]),
+                 example=f"{r['jurisdiction']} {r['period']} {r['race_ethnicity']}: {r['stage']} {r['count']:,} "
+                         f"children of a population of {r['population']:,}")
+        raise DataValidationError(ck.problems)
 
 
 def check_count_bases(ck: Checker) -> None:

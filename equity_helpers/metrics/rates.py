@@ -372,7 +372,7 @@ def _population_basis(c: pd.DataFrame, population: pd.DataFrame, keys: list[str]
     pk = [k for k in keys if k in population.columns]
     if pk != keys:
         raise ParameterError(f"The population table lacks {sorted(set(keys) - set(pk))} to match the counts.")
-    pop = population.groupby(keys, observed=True)["population"].sum().reset_index()
+    pop = population.groupby(keys, observed=True)["population"].sum(min_count=1).reset_index()
     allowed = [_population_basis_allowed(s) for s in c["stage"]]
     pb = c[allowed].merge(pop, on=keys, how="left")
     pb = pb.rename(columns={"population": "base_count"})

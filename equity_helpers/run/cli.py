@@ -25,6 +25,8 @@ from equity_helpers.counting.load import load, validate
 from equity_helpers.data import sample
 from equity_helpers.data.checks import accounting_summary
 from equity_helpers.data.sample import DEFAULT_SEED
+from equity_helpers.data.sources import read_file
+from equity_helpers.data.validate import check_counts_within_population
 from equity_helpers.errors import DataValidationError, ParameterError
 from equity_helpers.metrics.rates import measures
 from equity_helpers.pages.i18n import LANGUAGES
@@ -105,10 +107,10 @@ def _measures(args: argparse.Namespace) -> int:
     if args.counts is None:
         return _measures_from_records(args)
 
-    raw = {"counts": pd.read_csv(args.counts, dtype=str, keep_default_na=False, na_values=[""])}
+    raw = {"counts": read_file(Path(args.counts), {})}
     pop = None
     if args.population:
-        pop_raw = pd.read_csv(args.population, dtype=str, keep_default_na=False, na_values=[""])
+        pop_raw = read_file(Path(args.population), {})
         if "year" in pop_raw and "period" not in pop_raw:
             pop_raw = pop_raw.rename(columns={"year": "period"})
         missing = [c for c in ("jurisdiction", "period", "race_ethnicity", "population") if c not in pop_raw]
@@ -116,10 +118,18 @@ def _measures(args: argparse.Namespace) -> int:
             raise ParameterError(f"The population file has no {missing} column(s); it needs jurisdiction, "
                                  "period, race_ethnicity and population.")
         pop = pop_raw.copy()
-        pop["period"] = pd.to_numeric(pop["period"], errors="raise").astype("int64")
-        pop["population"] = pd.to_numeric(pop["population"], errors="raise")
+        for col in ("period", "population"):
+            num = pd.to_numeric(pop[col], errors="coerce")
+            bad = num.isna() | (num != num.round()) | (num < 0)
+            if bad.any():
+                raise ParameterError(f"The population file's {col} has {int(bad.sum()):,} rows that are not whole "
+                                     f"numbers of 0 or more (e.g. {pop.loc[bad, col].iloc[0]!r}, row "
+                                     f"{int(bad.to_numpy().argmax()) + 1}).")
+            pop[col] = num.astype("int64")
     data = validate(raw)
     counts = data.counts.drop(columns=["_row"])
+    if pop is not None:
+        check_counts_within_population(data.counts, pop)
     counts["base"] = counts["base"].fillna("") if "base" in counts else ""
     dims = [c for c in counts.columns if c not in ("jurisdiction", "period", "race_ethnicity", "stage", "count", "base")]
     if pop is not None:
@@ -326,6 +336,20 @@ def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
     except (ParameterError, FileNotFoundError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # never a traceback for a user: a plain message (the details on request)
+        if settings.DEBUG.get() == "1":
+            raise
+        print(plain_error(exc), file=sys.stderr)
+        return 2
+
+
+def plain_error(exc: BaseException) -> str:
+    """An unexpected error as a short plain message: what happened, and how to see the details."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) > 300:
+        text = text[:300] + " ..."
+    return (f"Error: the workbook could not finish: {text}\nCheck the data files (equity-workbook validate lists "
+            f"every problem it can find); set {settings.DEBUG.name}=1 to see the technical details.")
 
 
 def entry() -> None:

@@ -48,7 +48,7 @@ def test_mapping_reads_sql_through_sqlalchemy(tmp_path, tiny):
     with sqlite3.connect(db) as con:
         for name, df in tiny.items():
             df.to_sql(name, con, index=False)
-    spec = {"database": f"sqlite:///{db}",
+    spec = {"database": f"sqlite:///{db}", "extract_date": "2024-02-01",
             "tables": {n: {"query": f"SELECT * FROM {n}"} for n in tiny}}
     (tmp_path / "mapping.yml").write_text(yaml.safe_dump(spec))
     data = eh.load(mapping=tmp_path / "mapping.yml")

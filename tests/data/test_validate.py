@@ -17,11 +17,23 @@ def _warnings(data):
 
 
 def test_clean_fixture_has_no_problems_and_accounts_for_every_row(tiny):
-    data = eh.validate(tiny)
+    data = eh.validate(tiny, extract_date="2024-02-01")
     assert data.problems == []
     s = data.accounting_summary().set_index("table")
     assert (s["read"] == s["used"] + s["excluded"]).all()
     assert s.loc["reports", "read"] == 8
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_stray_episode_after_the_last_report_does_not_move_the_data_end(tiny, engine):
+    # e5 enters on 2023-12-15, after the last report (2023-12-01): without an extract date it is left out
+    data = eh.validate(tiny, engine=engine)
+    assert data.data_end == pd.Timestamp("2023-12-01")
+    w = _warnings(data)["after_data_end"]
+    assert w.rows == 1 and w.examples == "5"
+    assert w.message == MESSAGES["after_data_end"].format(n=1, column="entry_date", end="2023-12-01")
+    acc = data.accounting
+    assert int(acc[(acc.table == "episodes") & (acc.reason == "after_data_end")]["rows"].sum()) == 1
 
 
 def test_missing_column_is_named(tiny):
@@ -48,7 +60,7 @@ def test_all_errors_reported_at_once(tiny):
 
 def test_exit_before_entry_is_excluded_with_reason(tiny):
     tiny["episodes"].loc[0, "exit_date"] = "2022-01-01"
-    data = eh.validate(tiny)
+    data = eh.validate(tiny, extract_date="2024-02-01")
     w = _warnings(data)["exit_before_entry"]
     assert w.rows == 1 and w.examples == "1"
     assert w.message == MESSAGES["exit_before_entry"].format(n=1)
