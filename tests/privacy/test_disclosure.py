@@ -163,7 +163,7 @@ def test_a_three_by_three_table_with_one_small_cell_hides_four_cells_not_more():
     workbook's rule: 1 + ln(1 + count)). The greedy walk is allowed more; optimal is not."""
     a = np.array([[3, 40, 50], [45, 60, 55], [70, 65, 80]])
     cells, rel = _cube_table(a)
-    p, proof = D.protect(cells, rel, cost=1 + np.log1p(cells["value"].to_numpy()))
+    p, _ = D.protect(cells, rel, cost=1 + np.log1p(cells["value"].to_numpy()))
     hidden = set(p.loc[p["hidden"], "name"])
     assert len(hidden) == 4 and "x00" in hidden
     assert not hidden & {"R0", "R1", "R2", "C0", "C1", "C2", "T"}, "no total is hidden"
@@ -189,7 +189,7 @@ def test_two_small_cells_of_one_total_protect_each_other():
     each lies in [1, 6], six values. Only the small cells are hidden; c and the total stay published."""
     cells = _table({"a": 3, "b": 4, "c": 50, "T": 57})
     rel = _rel(cells, [_total("T", ["a", "b", "c"])])
-    p, proof = D.protect(cells, rel)
+    p, _ = D.protect(cells, rel)
     assert set(p.loc[p["hidden"], "name"]) == {"a", "b"}
     exact = D.audit(cells, rel, hidden=p["hidden"])
     assert exact["ok"].all() and exact["low"].tolist() == pytest.approx([1, 1])
@@ -202,7 +202,7 @@ def test_a_secondary_cell_the_published_numbers_determine_is_published_not_hidde
     cells = _table({"a": 3, "b": 40, "R1": 43, "c": 50, "d": 60, "R2": 110, "C1": 53, "C2": 100, "T": 153})
     rel = _rel(cells, [_total("R1", ["a", "b"]), _total("R2", ["c", "d"]), _total("C1", ["a", "c"]),
                        _total("C2", ["b", "d"]), _total("T", ["R1", "R2"])])
-    p, proof = D.protect(cells, rel)
+    p, _ = D.protect(cells, rel)
     hidden = set(p.loc[p["hidden"], "name"])
     assert "a" in hidden and len(hidden) >= 4, "a 2x2 table needs all four interior cells hidden"
     exact = D.audit(cells, rel, hidden=p["hidden"])
