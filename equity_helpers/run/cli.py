@@ -219,29 +219,72 @@ def _slides(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="equity-workbook", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+DESCRIPTION = """The Child Welfare Racial Equity Workbook: where children and families of color are
+over-represented or fare worse, decision point by decision point, how large and how certain each gap is,
+and whether it is shrinking. Pick a command; "equity-workbook COMMAND --help" explains its options."""
 
-    s = sub.add_parser("sample", help="write a synthetic sample state")
-    s.add_argument("--out", required=True)
-    s.add_argument("--children", type=int, default=None, help="about this many children in the records")
+EXAMPLES = """examples:
+  equity-workbook sample --out data/mystate --seed 7        a synthetic state to try things on
+  equity-workbook validate --data data/sample               is my data readable? (problems, with row counts)
+  equity-workbook measures --data data/sample --out m.csv   every measure, small numbers protected
+  equity-workbook batch --data data/sample --out reports    offline reports for every place, and an index
+  equity-workbook present --data reports                    the no-code dashboard for a learning exchange
+  equity-workbook slides --data reports --jurisdiction Bluff --out bluff.html
+
+Bad data give a plain list of problems and exit code 2, never a traceback. Methods and privacy rules:
+docs/methods.md and docs/privacy.md; reading agency files: docs/input.md."""
+
+_DATA = "folder of the data files (children, reports, episodes, population; CSV, Parquet or Excel)"
+_MAPPING = "mapping.yml describing the agency's own files or database (a mapping.yml in --data is read anyway)"
+
+
+def _sub(sub, name: str, help: str, examples: str = ""):
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=examples or None,
+                          formatter_class=_Formatter)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help with every option's default (unless the text already says it, or there is none to say), and
+    examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and not action.required
+        if shown and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: every option with its help text and default."""
+    p = argparse.ArgumentParser(prog="equity-workbook", description=DESCRIPTION, epilog=EXAMPLES,
+                                formatter_class=_Formatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = _sub(sub, "sample", "write a synthetic sample state (made-up children, no real person)",
+             "example: equity-workbook sample --out data/mystate --seed 7 --counties 30")
+    s.add_argument("--out", required=True, help="folder to write the state's files into")
+    s.add_argument("--children", type=int, default=None, help="about this many children in the records "
+                   "(default: the sample's size)")
     s.add_argument("--scale", type=float, default=1.0, help="population scale (ignored with --children)")
-    s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.add_argument("--seed", type=int, default=None, help=f"random seed; another seed, another state "
+                   f"(default: {DEFAULT_SEED}, the committed sample)")
+    s.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format of the records")
     s.add_argument("--counties", type=int, default=None,
                    help="number of counties (default 12, the sample's; e.g. 87 for a large state)")
     s.set_defaults(func=_sample)
 
-    v = sub.add_parser("validate", help="validate a data folder or mapping.yml")
-    v.add_argument("--data", default=None)
-    v.add_argument("--mapping", default=None)
+    v = _sub(sub, "validate", "validate a data folder or mapping.yml and print the data-quality table",
+             "example: equity-workbook validate --data data/sample")
+    v.add_argument("--data", default=None, help=_DATA)
+    v.add_argument("--mapping", default=None, help=_MAPPING)
     v.set_defaults(func=_validate)
 
-    m = sub.add_parser("measures", help="rates, DI, RRI, intervals and excess from child-level records or counts")
-    m.add_argument("--data", default=None, help="folder of child-level files (children, reports, episodes, "
-                   "population; CSV or Parquet)")
-    m.add_argument("--mapping", default=None, help="mapping.yml describing the agency's files or database")
+    m = _sub(sub, "measures", "rates, DI, RRI, intervals and excess from child-level records or counts",
+             "examples:\n  equity-workbook measures --data data/sample --out measures.csv\n"
+             "  equity-workbook measures --counts counts.csv --population population.csv --out m.csv")
+    m.add_argument("--data", default=None, help=_DATA)
+    m.add_argument("--mapping", default=None, help=_MAPPING)
     m.add_argument("--counts", default=None, help="an aggregate counts table instead of records")
     m.add_argument("--population", default=None, help="the population for --counts")
     m.add_argument("--reference", default="white", help="group code, all_other or overall")
@@ -258,23 +301,26 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--no-suppression", action="store_true", help="internal analysis only: show small cells")
     m.set_defaults(func=_measures)
 
-    sv = sub.add_parser("survey", help="score a collaboration survey: domain scores, change, agreement, alpha")
+    sv = _sub(sub, "survey", "score a collaboration survey: domain scores, change, agreement, alpha")
     sv.add_argument("--responses", required=True, help="tidy answers (CSV, Parquet or Excel)")
     sv.add_argument("--instrument", required=True, help="the instrument YAML (domains, items, scale, sectors)")
     sv.add_argument("--out", required=True, help="CSV (or .parquet) of every published survey number")
     sv.set_defaults(func=_survey)
 
-    b = sub.add_parser("batch", help="every notebook for every jurisdiction, index and manifest")
-    b.add_argument("--data", required=True)
-    b.add_argument("--mapping", default=None)
+    b = _sub(sub, "batch", "every notebook for every jurisdiction: offline reports, index and manifest",
+             "examples:\n  equity-workbook batch --data data/sample --out reports\n"
+             "  equity-workbook batch --data data/sample --out reports --jurisdictions Bluff,Granite --years 2023-2025")
+    b.add_argument("--data", required=True, help=_DATA)
+    b.add_argument("--mapping", default=None, help=_MAPPING)
     b.add_argument("--jurisdictions", default="all", help="all, or a comma-separated list")
     b.add_argument("--notebooks", default="all", help="all, or a comma-separated list of notebook names")
     b.add_argument("--years", default=None, help="e.g. 2020-2025 (default: every year in the data)")
-    b.add_argument("--out", required=True)
-    b.add_argument("--workers", type=int, default=2)
+    b.add_argument("--out", required=True, help="folder for the reports, index.html, manifest.json and release.csv")
+    b.add_argument("--workers", type=int, default=2, help="notebooks run at once (one per core is plenty)")
     b.add_argument("--scheduler", default=None, help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     b.add_argument("--force", action="store_true", help="run again even if a report is complete")
-    b.add_argument("--suppression-threshold", type=int, default=10)
+    b.add_argument("--suppression-threshold", type=int, default=10,
+                   help="counts from 1 to this are hidden (and more cells so that none can be worked out)")
     b.add_argument("--self-contained", action="store_true",
                    help="inline the chart runtime in every report (single files to email; larger)")
     b.add_argument("--map-group", default=None, help="group on the index page's county map (default: the group "
@@ -283,25 +329,28 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--fresh-kernels", action="store_true", help="a new kernel for every notebook (default: each "
                    "worker runs its notebooks in one kernel, cleared between runs; the reports are the same)")
     b.set_defaults(func=_batch)
-    pr = sub.add_parser("present", help="a no-code dashboard for a learning exchange, served on this computer")
+    pr = _sub(sub, "present", "a no-code dashboard for a learning exchange, served on this computer",
+              "example: equity-workbook present --data reports --language es")
     pr.add_argument("--data", default=None, help="folder of child-level files, or a batch's reports folder "
                     "(release.csv)")
-    pr.add_argument("--mapping", default=None)
-    pr.add_argument("--port", type=int, default=8866)
-    pr.add_argument("--language", choices=LANGUAGES, default="en")
+    pr.add_argument("--mapping", default=None, help=_MAPPING)
+    pr.add_argument("--port", type=int, default=8866, help="port of the page on this computer (http://localhost:PORT)")
+    pr.add_argument("--language", choices=LANGUAGES, default="en", help="language of the page")
     pr.add_argument("--server-log", default=None, help="keep the server's log (Voila and its kernels) in this "
                     "file, for troubleshooting a page that does not appear (default: a private file removed on exit)")
     pr.set_defaults(func=_present)
-    sl = sub.add_parser("slides", help="an offline reveal.js slide deck of one place's story")
+    sl = _sub(sub, "slides", "an offline reveal.js slide deck of one place's story",
+              "example: equity-workbook slides --data reports --jurisdiction Bluff --language es --out bluff.html")
     sl.add_argument("--data", default=None, help="folder of child-level files, or a batch's reports folder")
-    sl.add_argument("--mapping", default=None)
-    sl.add_argument("--jurisdiction", default="Statewide")
+    sl.add_argument("--mapping", default=None, help=_MAPPING)
+    sl.add_argument("--jurisdiction", default="Statewide", help="the place the deck tells about")
     sl.add_argument("--years", default=None, help="a published window, e.g. 2023-2025 (default: every year)")
     sl.add_argument("--group", default=None, help="group the sentences follow (default: the group with the most "
                     "children behind a gap statewide)")
-    sl.add_argument("--reference", default="white")
-    sl.add_argument("--basis", choices=("population", "decision"), default="population")
-    sl.add_argument("--language", choices=LANGUAGES, default="en")
+    sl.add_argument("--reference", default="white", help="group every other group is compared with")
+    sl.add_argument("--basis", choices=("population", "decision"), default="population",
+                    help="rates per child in the population, or per child at the decision point before")
+    sl.add_argument("--language", choices=LANGUAGES, default="en", help="language of the deck")
     sl.add_argument("--out", required=True, help="the deck, an .html file")
     sl.set_defaults(func=_slides)
     return p

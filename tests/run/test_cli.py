@@ -62,3 +62,27 @@ def test_sample_command_scales(tmp_path):
     kids = pd.read_parquet(tmp_path / "s" / "children.parquet")
     assert 2500 < len(kids) < 3500
     assert (tmp_path / "s" / "truth_table.csv").exists()
+
+
+def test_every_option_explains_itself_with_its_default():
+    """Issue 28: ``--help`` reads as plain words (no reStructuredText), every option of every command has a
+    help text, and options with a default say it; the top help ends with examples."""
+    import argparse
+
+    from equity_helpers.run.cli import build_parser
+
+    parser = build_parser()
+    top = parser.format_help()
+    assert "``" not in top and "examples:" in top and "equity-workbook batch --data" in top
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, sp in subs.choices.items():
+        text = " ".join(sp.format_help().split())
+        for action in sp._actions:
+            if not action.option_strings or action.dest == "help":
+                continue
+            if not action.help:
+                missing.append(f"{name} {action.option_strings[0]}")
+            elif action.default not in (None, False) and not action.required:
+                assert f"default: {action.default}" in text or "default" in action.help, (name, action.dest)
+    assert not missing, f"options without help: {missing}"
