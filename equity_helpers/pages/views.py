@@ -19,7 +19,7 @@ from equity_helpers.release.workbook import ALL_LEVELS, Workbook
 from equity_helpers.schema import STAGES, STATE, group_children, group_label, sentence_start
 
 __all__ = ["stage_overview", "stage_overview_table", "Filters", "DecisionPointView", "decision_point_view",
-           "show_whole_chain", "measures_table", "rri_matrix", "rri_matrix_view", "window_phrase", "TimeInCareView",
+           "show_whole_chain", "measures_table", "rri_matrix", "rri_matrix_view", "matrix_html", "show_rri_matrix", "window_phrase", "TimeInCareView",
            "time_in_care_view", "stays_table"]
 
 
@@ -315,6 +315,40 @@ def rri_matrix_view(wb: Workbook, *, filters: Filters) -> pd.DataFrame:
                         sex=filters.sex, unknown=filters.unknown_race, adjust=filters.multiple_comparisons)
     period = wb.release(filters.race_scheme).window(filters.first_year, filters.last_year)
     return rri_matrix(m, jurisdiction=filters.jurisdiction, period=period)
+
+
+MATRIX_LEGEND = ("RRI: the group's rate divided by the reference group's (1 = the same rate), against the child "
+                 "population or against the decision before; DI: the group's share at the decision point divided "
+                 "by its share of the child population. * the 95% interval excludes 1; S suppressed to protect "
+                 "privacy; - too few children for a ratio.")
+
+
+def matrix_html(matrix: pd.DataFrame, *, caption: str) -> str:
+    """The whole matrix as one HTML table (every row and column, never cut to "..." as a notebook cuts a
+    wide DataFrame), with two-level headers, a caption and the legend below."""
+    import html as _html
+
+    styled = (matrix.style.set_caption(_html.escape(caption))
+              .set_table_attributes('class="eh-matrix"')
+              .set_table_styles([
+                  {"selector": "", "props": "border-collapse: collapse; font-size: 0.85em;"},
+                  {"selector": "caption", "props": "caption-side: top; font-weight: bold; text-align: left;"},
+                  {"selector": "th, td", "props": "padding: 2px 6px; border: 1px solid #ddd; text-align: right;"},
+                  {"selector": "th.row_heading", "props": "text-align: left; white-space: nowrap;"},
+                  {"selector": "th.col_heading.level0", "props": "text-align: center; background: #f3f3f3;"}]))
+    return (f'<div style="overflow-x: auto">{styled.to_html()}</div>'
+            f"<p style=\"font-size: 0.85em\">{_html.escape(MATRIX_LEGEND)}</p>")
+
+
+def show_rri_matrix(wb: Workbook, *, filters: Filters) -> None:
+    """Show :func:`rri_matrix_view` whole (:func:`matrix_html`): every decision point and every group.
+    Returns nothing (a notebook cell ending with it shows no repr)."""
+    from IPython.display import HTML, display  # IPython: present wherever a notebook runs
+
+    m = rri_matrix_view(wb, filters=filters)
+    caption = (f"{filters.jurisdiction}, {window_phrase(filters.first_year, filters.last_year)}: relative rates "
+               f"against {group_label(filters.reference)} children at every decision point")
+    display(HTML(matrix_html(m, caption=caption)))
 
 
 @dataclass
