@@ -206,7 +206,11 @@ def build_survey_release(data: SurveyData, *, protection: Protection = SURVEY_PR
         ["wave", *GROUP_KEYS, "small"]], on=["wave", *GROUP_KEYS], how="left")["small"].to_numpy(bool)
     v = cells["value"].to_numpy()
     primary = ((v >= protection.min_count) & (v <= protection.max_count)) | (small_group & (v > 0))
-    protected, proof = disclosure.protect(cells, rel, protection=protection, primary=primary)
+    # what hiding costs: the whole collaboration's numbers most, a sector's more than an organisation's,
+    # larger counts more (the release's rule, :func:`equity_helpers.release.table.cell_costs`, in small)
+    level = cells["level"].to_numpy()
+    cost = (1 + np.log1p(np.maximum(v, 0))) * np.where(level == "all", 1000.0, np.where(level == "sector", 10.0, 1.0))
+    protected, proof = disclosure.protect(cells, rel, protection=protection, primary=primary, cost=cost)
     if len(proof) and not proof["ok"].all():
         raise disclosure.DisclosureError(disclosure.AUDIT_FAILED.format(n=int((~proof["ok"]).sum())))
     # a group whose respondents are hidden shows nothing; a statistic shows only with its count
