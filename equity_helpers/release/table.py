@@ -642,7 +642,7 @@ def release_cache_dir() -> Path | None:
 
 
 RELEASE_CODE = ("equity_helpers.release.table", "equity_helpers.release.survival", "equity_helpers.privacy.disclosure",
-                "equity_helpers.counting.stages", "equity_helpers.metrics.survival", "equity_helpers.counting.engine")
+                "equity_helpers.privacy.patterns", "equity_helpers.counting.stages", "equity_helpers.metrics.survival", "equity_helpers.counting.engine")
 """The modules whose code builds and protects a release (a change to any of them protects the release anew)."""
 
 
