@@ -53,16 +53,14 @@ class Patterns:
     Attributes
     ----------
     cells, deltas : per pattern, the positions it changes and by how much.
-    owner : per pattern, the sensitive cell it was found for.
     truth : the true values.
     low, high : per cell, the smallest and largest value over the truth and every pattern.
-    solved : how many linear programs were solved.
+    solved : how many linear programs were solved (a down pattern that does not exist included).
     """
 
     truth: np.ndarray
     cells: list[np.ndarray] = field(default_factory=list)
     deltas: list[np.ndarray] = field(default_factory=list)
-    owner: list[int] = field(default_factory=list)
     low: np.ndarray = None
     high: np.ndarray = None
     solved: int = 0
@@ -71,10 +69,9 @@ class Patterns:
         self.truth = np.asarray(self.truth, float)
         self.low, self.high = self.truth.copy(), self.truth.copy()
 
-    def add(self, owner: int, cells: np.ndarray, deltas: np.ndarray) -> None:
+    def add(self, cells: np.ndarray, deltas: np.ndarray) -> None:
         self.cells.append(cells)
         self.deltas.append(deltas)
-        self.owner.append(owner)
         np.minimum.at(self.low, cells, self.truth[cells] + deltas)
         np.maximum.at(self.high, cells, self.truth[cells] + deltas)
 
@@ -95,7 +92,7 @@ def _highs():
         os.dup2(saved, 1)
         os.close(saved)
     h.setOptionValue("output_flag", False)
-    # each program starts from the last one's basis: no presolve (it would discard it); primal simplex,
+    # each program starts from the last one's basis: no presolve (it would discard it); dual simplex
     # (HiGHS 1.16 on the sample: dual 10 ms a program, primal 230 ms, parallel dual 860 ms)
     h.setOptionValue("presolve", "off")
     h.setOptionValue("simplex_strategy", 1)
@@ -103,9 +100,9 @@ def _highs():
 
 
 class _Problem:
-    """The pattern program over the whole table, loaded once into HiGHS; each cell's program changes only
-    a few bounds and the costs of cells hidden since the last one, so HiGHS starts from the last basis
-    (a few simplex steps, not a new solve)."""
+    """The pattern program of one part of the table, loaded once into HiGHS; each cell's program changes
+    only its own bounds and the costs of cells hidden since the last one, so HiGHS starts from the last
+    basis (a few simplex steps, not a new solve)."""
 
     def __init__(self, A, eq: np.ndarray, slack: np.ndarray, up: np.ndarray, down: np.ndarray,
                  weight: np.ndarray):
@@ -138,26 +135,21 @@ class _Problem:
             self.highs.changeColsCost(len(idx), idx, np.concatenate([weight[diff], weight[diff]]))
             self.weight[diff] = weight[diff]
 
-    def solve(self, i: int, need: float, fixed: np.ndarray | None = None,
-              down: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
-        """The cheapest pattern moving ``i`` up (or ``down``) by at least ``need`` (cells ``fixed`` may not
-        change), or None when there is none."""
+    def solve(self, i: int, need: float, down: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cheapest pattern moving ``i`` up (or ``down``) by at least ``need``, or None when there is
+        none."""
         if (self.down[i] if down else self.up[i]) < need - TOL:
             return None
         h, hs = self.highs, self._hs
-        held = np.flatnonzero(fixed) if fixed is not None else np.array([], int)
-        idx = np.concatenate([[i, i + self.n], held, held + self.n]).astype(np.int32)
-        first = [0.0, need] if down else [need, 0.0]
-        upper = [0.0, self.down[i]] if down else [self.up[i], 0.0]
-        lo = np.concatenate([first, np.zeros(2 * len(held))])
-        hi = np.concatenate([upper, np.zeros(2 * len(held))])
-        h.changeColsBounds(len(idx), idx, lo, hi)
+        idx = np.array([i, i + self.n], dtype=np.int32)
+        lo = np.array([0.0, need] if down else [need, 0.0])
+        hi = np.array([0.0, self.down[i]] if down else [self.up[i], 0.0])
+        h.changeColsBounds(2, idx, lo, hi)
         h.run()
         ok = h.getModelStatus() == hs.HighsModelStatus.kOptimal
         x = np.asarray(h.getSolution().col_value) if ok else None
         # back to the bounds every program shares
-        h.changeColsBounds(len(idx), idx, np.zeros(len(idx)),
-                           np.concatenate([[self.up[i], self.down[i]], self.up[held], self.down[held]]))
+        h.changeColsBounds(2, idx, np.zeros(2), np.array([self.up[i], self.down[i]]))
         if x is None:
             return None
         d = x[:self.n] - x[self.n:]
@@ -202,23 +194,22 @@ def find_patterns(A, eq: np.ndarray, values: np.ndarray, hidden: np.ndarray, sen
     part_of_row[r] = part[c]
     slack = np.where(eq, 0.0, np.maximum(-(A @ values), 0.0))
     cap = 2.0 * float(values.max(initial=0.0)) + 1000.0  # the audit's cap
-    up = np.where(movable, cap - values, 0.0)
-    down = np.where(movable, np.maximum(values - lb, 0.0), 0.0)
+    up, down = cap - values, np.maximum(values - lb, 0.0)  # (only movable cells enter a program)
     jobs = []
     for p in np.unique(part[sensitive]):
         # cells that cannot move (zeros, never hidden) stay out of the program: their rows keep their slack
         cols, rows = np.flatnonzero((part == p) & movable), np.flatnonzero(part_of_row == p)
         jobs.append((cols, (A[rows][:, cols], eq[rows], slack[rows], up[cols], down[cols], values[cols],
                             hid[cols], sensitive[cols], cost[cols], need, lb)))
-    for cols, (sub_hid, found) in zip([c for c, _ in jobs], _run_parts([j for _, j in jobs])):
+    for cols, (sub_hid, found, programs) in zip([c for c, _ in jobs], _run_parts([j for _, j in jobs])):
         hid[cols] = sub_hid
-        for i, cells, d in found:
-            pats.add(int(cols[i]), cols[cells], d)
-        pats.solved += len(found)
+        for cells, d in found:
+            pats.add(cols[cells], d)
+        pats.solved += programs
     return hid, pats
 
 
-def _run_parts(jobs: list[tuple]) -> list[tuple[np.ndarray, list]]:
+def _run_parts(jobs: list[tuple]) -> list[tuple[np.ndarray, list, int]]:
     """Solve the parts, on two processes when there are two cores and the work is large enough to pay
     for them (parts are independent; a worker process of its own, e.g. a batch run's, solves alone)."""
     import multiprocessing as mp
@@ -233,11 +224,11 @@ def _run_parts(jobs: list[tuple]) -> list[tuple[np.ndarray, list]]:
         return list(pool.map(_solve_part, *zip(*jobs)))
 
 
-def _solve_part(A, eq, slack, up, down, values, hid, sensitive, cost, need, lb) -> tuple[np.ndarray, list]:
-    """One connected part: every sensitive cell's patterns in turn (positions local to the part)."""
+def _solve_part(A, eq, slack, up, down, values, hid, sensitive, cost, need, lb) -> tuple[np.ndarray, list, int]:
+    """One connected part: every sensitive cell's patterns in turn (positions local to the part).
+    Returns the hidden cells, the patterns (cells, change) and how many programs were solved."""
     hid = hid.copy()
     pats = Patterns(truth=values)
-    found = []
     prob = _Problem(A, eq, slack, up, down, _weights(hid, cost, need))
     # smallest counts first (a 1 can only move up: its patterns are the widest, and later counts reuse
     # them), the dearest first among equal counts; on the sample this order hides 9% fewer cells beyond
@@ -256,15 +247,15 @@ def _solve_part(A, eq, slack, up, down, values, hid, sensitive, cost, need, lb) 
             target = (values[i] - (lo - move)) if go_down else (hi + move - values[i])
             prob.reweight(_weights(hid, cost, need))
             res = prob.solve(int(i), target, down=go_down)
+            pats.solved += 1
             if res is None:
                 if go_down:
                     continue
                 raise ValueError(f"no pattern protects cell {int(i)} of a part")
             cells, d = res
             hid[cells] = True
-            pats.add(int(i), cells, d)
-            found.append((int(i), cells, d))
-    return hid, found
+            pats.add(cells, d)
+    return hid, list(zip(pats.cells, pats.deltas)), pats.solved
 
 
 def _weights(hid: np.ndarray, cost: np.ndarray, need: float) -> np.ndarray:

@@ -463,10 +463,7 @@ def _manifest(tasks: list[Task], results: list[dict[str, Any]], *, release, data
         "data_hash": data_hash,
         "years": [int(first), int(last)],
         "suppression": SuppressionPolicy(max_count=suppression_threshold).as_dict(),
-        "release": {"file": "release.csv", "cells": int(len(release.cells)),
-                    "hidden": int(release.cells["suppressed"].sum()),
-                    "hidden_by_rule": release.price()["hidden_by_rule"],
-                    "hidden_beyond_rule": release.price()["hidden_beyond_rule"],
+        "release": {"file": "release.csv", **release.price(),  # cells, hidden, hidden by the rule and beyond
                     "price": release.describe_price(),
                     "audit": "passed",  # build_release raises before anything is written otherwise
                     "protection": release.protection.describe()},

@@ -238,9 +238,10 @@ _DATA = "folder of the data files (children, reports, episodes, population; CSV,
 _MAPPING = "mapping.yml describing the agency's own files or database (a mapping.yml in --data is read anyway)"
 
 
-def _sub(sub, name: str, help: str, examples: str = ""):
-    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=examples or None,
-                          formatter_class=_Formatter)
+def _sub(sub, name: str, summary: str, examples: str = ""):
+    """A command: ``summary`` in the top help and, as a sentence, atop its own; ``examples`` below it."""
+    return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                          epilog=examples or None, formatter_class=_Formatter)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
