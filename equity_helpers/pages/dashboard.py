@@ -25,6 +25,7 @@ from equity_helpers.pages.story import (
     StageStory,
     StoryFilters,
     Summary,
+    chain_matrix,
     focus_group,
     published_windows,
     stage_story,
@@ -81,6 +82,7 @@ class Dashboard:
     ----------
     panel : the widget to display.
     summary, stage_out : the two output areas (the whole chain; one decision point).
+    matrix : the whole chain's relative rates, every decision point and group (:func:`~equity_helpers.pages.story.chain_matrix`).
     story : the last drawn summary as plain data: ``rows`` (:func:`equity_helpers.pages.story.chain`), ``gaps``,
         ``changes``, ``baseline``, ``group``, ``stage_sentences``, ``chain_alt``, ``stage_alt``.
     """
@@ -114,6 +116,7 @@ class Dashboard:
                                      description="", style={"button_width": "auto"})
         self.header = W.HTML()
         self.summary = W.Output()
+        self.matrix = W.HTML()
         self.stage_out = W.Output()
         self.how = W.HTML()
         self.general = W.HTML(f"<h2>{html.escape(cat.t('prompts_heading'))}</h2>"
@@ -121,7 +124,7 @@ class Dashboard:
         filters_box = W.Box([self.place, self.years, self.group, self.reference, self.basis],
                             layout=W.Layout(display="flex", flex_flow="row wrap", gap="0.4em 1.5em"))
         filters_box.add_class("eh-filters")
-        self.panel = W.VBox([self.header, filters_box, self.how, self.summary,
+        self.panel = W.VBox([self.header, filters_box, self.how, self.summary, self.matrix,
                              W.HTML(f"<h2>{html.escape(cat.t('stage_heading'))}</h2>"), self.stage, self.stage_out,
                              self.general])
         self.panel.add_class("eh-dashboard")
@@ -166,6 +169,8 @@ class Dashboard:
         self.summary.clear_output(wait=True)
         with self.summary:
             show_summary_story(s, cat)
+        self.matrix.value = (f"<h2>{html.escape(cat.t('matrix_heading'))}</h2>"
+                             + chain_matrix(self.wb, s.filters, cat))
         self.redraw_stage()
 
     def redraw_stage(self) -> None:

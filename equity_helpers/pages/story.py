@@ -27,12 +27,12 @@ import pandas as pd
 
 from equity_helpers.pages.charts import chain_chart, stage_chart
 from equity_helpers.pages.i18n import Catalogue
-from equity_helpers.pages.views import trend_of
+from equity_helpers.pages.views import matrix_html, rri_matrix, trend_of
 from equity_helpers.schema import STATE, sentence_start
 
 __all__ = ["STORY_STAGES", "PROMPT_FAMILY", "StoryFilters", "Summary", "summary", "StageStory", "stage_story",
            "chain", "focus_group", "largest_gaps", "changes", "stage_rows", "stage_sentences", "stage_prompts",
-           "chain_alt", "stage_alt", "published_windows", "place_label",
+           "chain_alt", "stage_alt", "published_windows", "place_label", "chain_matrix",
            "hidden_count", "stage_name", "rounded"]
 
 STORY_STAGES = ["reported", "screened_in", "substantiated", "entered_care", "first_placement_kin",
@@ -387,3 +387,21 @@ def stage_alt(rows: pd.DataFrame, cat: Catalogue) -> str:
                  detail=detail).strip()
 
 
+
+
+def chain_matrix(wb, f: StoryFilters, cat: Catalogue, *, compact: bool = False) -> str:
+    """The whole chain's relative rates as one HTML table in the catalogue's language: every decision point
+    (rows) and every group (columns), never cut (:func:`equity_helpers.pages.views.rri_matrix`).
+
+    The full matrix gives both rates (against the child population and against the decision before) and
+    the disproportionality index for each group; ``compact`` (a slide) gives the rate of ``f.basis`` only,
+    one column per group."""
+    period = wb.release(f.race_scheme).window(f.first_year, f.last_year)
+    table = rri_matrix(_measures(wb, f), jurisdiction=f.place, period=period, cat=cat,
+                       bases=(f.basis,) if compact else ("population", "decision"), di=not compact)
+    caption = cat.t("matrix_caption", place=place_label(f.place, cat), years=cat.years(f.first_year, f.last_year),
+                    ref=cat.group(f.reference))
+    legend = cat.t(f"matrix_legend_{f.basis}") if compact else cat.t("matrix_legend")
+    if compact and "†" in table.index.str.cat():
+        legend += " " + cat.t("matrix_note_decision")
+    return matrix_html(table, caption=caption, legend=legend)

@@ -283,29 +283,51 @@ def measures_table(m: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def rri_matrix(m: pd.DataFrame, *, jurisdiction: str, period: int, stages: list[str] | None = None) -> pd.DataFrame:
+def rri_matrix(m: pd.DataFrame, *, jurisdiction: str, period: int, stages: list[str] | None = None,
+               cat=None, bases: tuple[str, ...] = ("population", "decision"), di: bool = True) -> pd.DataFrame:
     """The relative rate index matrix: one row per decision point, population- and decision-based
-    RRI side by side for each group, with the disproportionality index (population base)."""
+    RRI side by side for each group, with the disproportionality index (population base).
+
+    ``cat`` (an :class:`equity_helpers.pages.i18n.Catalogue`) names rows and columns in its language (the
+    dashboard and the slides); without it, the notebooks' English names. With one of ``bases`` and no
+    ``di``, one column per group (narrow enough for a slide); a decision point without that base (a later one
+    has no population base) gives its decision-based ratio, its name marked "†"."""
 
     sel = m[(m["jurisdiction"] == jurisdiction) & (m["period"] == period)
             & ~m["race_ethnicity"].isin(["all", "unknown"])]
     stages = stages or [s for s in STAGES if s in set(sel["stage"]) and STAGES[s].decision_point]
+    if cat is None:
+        row_name = "decision point"
+        basis_name = {"population": "RRI vs population", "decision": "RRI vs previous decision"}
+        stage_name, group_name, di_name = (lambda s: STAGES[s].label if s in STAGES else s), group_label, "DI"
+    else:
+        row_name = cat.t("matrix_row")
+        basis_name = {b: cat.t(f"matrix_rri_{b}") for b in ("population", "decision")}
+        stage_name, group_name, di_name = (lambda s: sentence_start(cat.stage(s))), cat.group_label, cat.t("matrix_di")
+    number = (lambda x: f"{x:.2f}") if cat is None else (lambda x: cat.number(x, 2))
+    wide = len(bases) > 1 or di
     rows = []
     for s in stages:
-        row = {"decision point": STAGES[s].label if s in STAGES else s}
+        row_bases = bases
+        if not wide and not (sel["stage"].eq(s) & sel["basis"].eq(bases[0])).any():
+            row_bases = ("decision",)  # a later decision point has no population base: per 100 at the step before
+        row = {row_name: stage_name(s) + (" †" if row_bases != bases else "")}
         for g in dict.fromkeys(sel["race_ethnicity"]):
-            for basis, name in (("population", "RRI vs population"), ("decision", "RRI vs previous decision")):
+            for basis in row_bases:
                 r = sel[(sel["stage"] == s) & (sel["race_ethnicity"] == g) & (sel["basis"] == basis)]
                 v = r["rri"].iloc[0] if len(r) else float("nan")
                 flag = "" if not len(r) else "S" if r["suppressed"].iloc[0] else "-" if pd.isna(v) else (
                     "*" if (r["rri_low"].iloc[0] > 1 or r["rri_high"].iloc[0] < 1) else "")
-                row[(group_label(g), name)] = "S" if flag == "S" else "" if not len(r) else (
-                    "-" if pd.isna(v) else f"{v:.2f}{flag}")
-            r = sel[(sel["stage"] == s) & (sel["race_ethnicity"] == g) & (sel["basis"] == "population")]
-            row[(group_label(g), "DI")] = "" if not len(r) or pd.isna(r["di"].iloc[0]) else f"{r['di'].iloc[0]:.2f}"
+                row[(group_name(g), basis_name[basis]) if wide else group_name(g)] = (
+                    "S" if flag == "S" else "" if not len(r) else "-" if pd.isna(v) else f"{number(v)}{flag}")
+            if di:
+                r = sel[(sel["stage"] == s) & (sel["race_ethnicity"] == g) & (sel["basis"] == "population")]
+                row[(group_name(g), di_name)] = ("" if not len(r) or pd.isna(r["di"].iloc[0])
+                                                 else number(r["di"].iloc[0]))
         rows.append(row)
-    out = pd.DataFrame(rows).set_index("decision point")
-    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    out = pd.DataFrame(rows).set_index(row_name)
+    if wide:
+        out.columns = pd.MultiIndex.from_tuples(out.columns)
     return out
 
 
@@ -323,7 +345,7 @@ MATRIX_LEGEND = ("RRI: the group's rate divided by the reference group's (1 = th
                  "privacy; - too few children for a ratio.")
 
 
-def matrix_html(matrix: pd.DataFrame, *, caption: str) -> str:
+def matrix_html(matrix: pd.DataFrame, *, caption: str, legend: str = MATRIX_LEGEND) -> str:
     """The whole matrix as one HTML table (every row and column, never cut to "..." as a notebook cuts a
     wide DataFrame), with two-level headers, a caption and the legend below."""
     import html as _html
@@ -337,7 +359,7 @@ def matrix_html(matrix: pd.DataFrame, *, caption: str) -> str:
                   {"selector": "th.row_heading", "props": "text-align: left; white-space: nowrap;"},
                   {"selector": "th.col_heading.level0", "props": "text-align: center; background: #f3f3f3;"}]))
     return (f'<div style="overflow-x: auto">{styled.to_html()}</div>'
-            f"<p style=\"font-size: 0.85em\">{_html.escape(MATRIX_LEGEND)}</p>")
+            f"<p style=\"font-size: 0.85em\">{_html.escape(legend)}</p>")
 
 
 def show_rri_matrix(wb: Workbook, *, filters: Filters) -> None:

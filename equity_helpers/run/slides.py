@@ -13,7 +13,7 @@ import html
 from pathlib import Path
 
 from equity_helpers.pages.i18n import catalogue
-from equity_helpers.pages.story import STORY_STAGES, StoryFilters, focus_group, stage_story, summary
+from equity_helpers.pages.story import STORY_STAGES, StoryFilters, chain_matrix, focus_group, stage_story, summary
 from equity_helpers.safety import atomic_write_text
 from equity_helpers.schema import STATE
 
@@ -63,6 +63,9 @@ def deck_notebook(wb, *, place: str = STATE, first_year: int | None = None, last
     if s.chart is not None:  # the chart and its text alternative, then the gaps and changes on their own slide
         cells.append(_slide(_chart_html(s.chart) + alt_html(s.chain_alt, cat)))
     cells.append(_slide(summary_html(s, cat, with_alt=False)))
+    # the whole chain's relative rates, one column per group (the deck's rate only: a slide is narrow)
+    cells.append(_slide(f"<h2>{html.escape(cat.t('matrix_heading'))}</h2>"
+                        + f"<div class='eh-small'>{chain_matrix(wb, f, cat, compact=True)}</div>"))
     for stage in STORY_STAGES:
         st = stage_story(s, stage, cat)
         if st.chart is not None:

@@ -24,8 +24,8 @@ def wb(sample_workbook):
 def test_the_deck_tells_the_story_in_slides(wb):
     nb = deck_notebook(wb, place="Granite", language="en")
     kinds = [c.metadata["slideshow"]["slide_type"] for c in nb.cells]
-    # title, chain, gaps and changes, one per decision point, closing questions
-    assert kinds == ["slide"] * (3 + len(STORY_STAGES) + 1)
+    # title, chain, gaps and changes, the whole chain's matrix, one per decision point, closing questions
+    assert kinds == ["slide"] * (4 + len(STORY_STAGES) + 1)
     assert all(c.source == "" for c in nb.cells), "no code in the deck"
     first = nb.cells[0].outputs[0]["data"]["text/html"]
     assert "window.vegaEmbed" in first and "Where do the gaps open up? Granite, FY2020-FY2025" in first
@@ -79,7 +79,7 @@ def test_every_slide_and_chart_draws_offline_in_chromium(wb, tmp_path, language)
         page.goto(path.as_uri())
         page.wait_for_function("typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30000)
         total = page.evaluate("Reveal.getTotalSlides()")
-        assert total == 3 + len(STORY_STAGES) + 1
+        assert total == 4 + len(STORY_STAGES) + 1
         charts = 1 + len(STORY_STAGES)
         page.wait_for_function(f"document.querySelectorAll('.vega-embed svg').length >= {charts}", timeout=60000)
         assert page.locator(".vega-embed .error, .vega-embed .vega-bind-error").count() == 0
@@ -88,7 +88,7 @@ def test_every_slide_and_chart_draws_offline_in_chromium(wb, tmp_path, language)
             page.wait_for_timeout(150)
             current = page.locator("section.present").last
             assert current.inner_text().strip(), f"slide {i + 1} is empty"
-            if i in (0, 1, 2, 6):
+            if i in (0, 1, 2, 3, 7):
                 page.screenshot(path=str(shots / f"slides_{language}_{i + 1:02d}.png"))
         browser.close()
     assert blocked == [] and errors == [], (blocked[:5], errors[:5])
