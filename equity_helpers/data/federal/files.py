@@ -78,23 +78,14 @@ def _text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _chunks(path: Path):
-    """A SAS, SPSS or Stata file's records, in chunks of :data:`CHUNK` (as text)."""
-    suf = _suffix(path)
-    if suf in (".sas7bdat", ".xpt"):
-        with pd.read_sas(path, chunksize=CHUNK, format="xport" if suf == ".xpt" else "sas7bdat",
-                         encoding="latin-1") as reader:
-            for chunk in reader:
-                yield _text(chunk)
-    elif suf == ".dta":
-        with pd.read_stata(path, chunksize=CHUNK, convert_categoricals=False) as reader:
-            for chunk in reader:
-                yield _text(chunk)
-    else:
-        import pyreadstat  # SPSS files: only an import of SPSS files needs it
+    """A SAS, SPSS or Stata file's records, in chunks of :data:`CHUNK` (as text). pyreadstat reads them all and
+    applies their date formats (SAS dates are days since 1960, stored as plain numbers)."""
+    import pyreadstat  # statistical packages' files: only an import of such files needs it
 
-        read = pyreadstat.read_por if suf == ".por" else pyreadstat.read_sav
-        for chunk, _ in pyreadstat.read_file_in_chunks(read, str(path), chunksize=CHUNK):
-            yield _text(chunk)
+    read = {".sas7bdat": pyreadstat.read_sas7bdat, ".xpt": pyreadstat.read_xport, ".dta": pyreadstat.read_dta,
+            ".sav": pyreadstat.read_sav, ".zsav": pyreadstat.read_sav, ".por": pyreadstat.read_por}[_suffix(path)]
+    for chunk, _ in pyreadstat.read_file_in_chunks(read, str(path), chunksize=CHUNK, dates_as_pandas_datetime=True):
+        yield _text(chunk)
 
 
 def spelling(columns) -> str:
@@ -238,8 +229,8 @@ def account_records(con, table: str, name: str, what: str, files: list[Path], ac
     the accounting ``acc`` and as warnings with example records in ``problems``."""
     total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     acc.add("read", name, "", total)
-    rows = con.execute(f"""SELECT _why, _what, count(*) AS n, list(_file ORDER BY _file, _row)[1:3],
-                           list(_row ORDER BY _file, _row)[1:3] FROM {table} WHERE _why IS NOT NULL
+    rows = con.execute(f"""SELECT _why, _what, count(*) AS n, list(_file ORDER BY _file, _row)[1:5],
+                           list(_row ORDER BY _file, _row)[1:5] FROM {table} WHERE _why IS NOT NULL
                            GROUP BY _why, _what ORDER BY _why, n DESC""").fetchall()
     by_reason: dict[str, list] = {}
     for why, detail, n, fs, rs in rows:
@@ -253,7 +244,8 @@ def account_records(con, table: str, name: str, what: str, files: list[Path], ac
         if fields:
             kw.update(fields)
         message = MESSAGES[why].format(n=n, **kw)
-        examples = ", ".join(f"{files[f].name} row {r}" for _, _, fs, rs in items[:2] for f, r in zip(fs, rs))
+        first = sorted((f, r) for _, _, fs, rs in items for f, r in zip(fs, rs))[:5]
+        examples = ", ".join(f"{files[f].name} row {r}" for f, r in first)
         acc.add("excluded", name, why, n, message)
         problems.append(Problem("warning", name, why, n, examples, message))
     acc.add("used", name, "", used)

@@ -35,6 +35,7 @@ def prepare_ncands(con, raw: str = "ncands_raw") -> int | None:
                {states} AS st_fips,
                CASE WHEN RPTFIPS IS NOT NULL THEN lpad(fed_code(RPTFIPS), 5, '0')
                     WHEN RPTCNTY IS NOT NULL THEN {states} || lpad(fed_code(RPTCNTY), 3, '0') END AS county,
+               RPTFIPS IS NULL AND RPTCNTY IS NULL AS no_county,
                fed_date(RPTDT) AS rptdt, RPTDT AS rptdt_text,
                fed_date(RPTDISDT) AS disdt, RPTDISDT AS disdt_text,
                TRY_CAST(fed_code(SUBYR) AS INTEGER) AS subyr, SUBYR AS subyr_text,
@@ -57,13 +58,13 @@ def prepare_ncands(con, raw: str = "ncands_raw") -> int | None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ncands_checked AS
         SELECT *, CASE
-            WHEN st IS NULL OR rptid IS NULL OR chid IS NULL OR county IS NULL THEN 'missing_value'
+            WHEN st IS NULL OR rptid IS NULL OR chid IS NULL OR no_county THEN 'missing_value'
             WHEN _bad_code IS NOT NULL THEN 'unknown_code'
             WHEN rptdt IS NULL OR (disdt IS NULL AND NOT fed_blank(disdt_text)) THEN 'unreadable_date'
             WHEN subyr IS NOT NULL AND disdt IS NOT NULL AND fed_fy(disdt) <> subyr THEN 'outside_submission_year'
           END AS _why0,
           CASE WHEN st IS NULL THEN 'STATERR' WHEN rptid IS NULL THEN 'RPTID' WHEN chid IS NULL THEN 'CHID'
-               WHEN county IS NULL THEN 'RPTCNTY / RptFIPS' END AS _missing
+               WHEN no_county THEN 'RPTCNTY / RptFIPS' END AS _missing
         FROM ncands_typed""")
     first = con.execute("SELECT coalesce(min(subyr), min(fed_fy(disdt))) FROM ncands_checked WHERE _why0 IS NULL"
                         ).fetchone()[0]
@@ -75,7 +76,7 @@ def prepare_ncands(con, raw: str = "ncands_raw") -> int | None:
                 PARTITION BY st, rptid, chid, _why0 IS NULL
                 ORDER BY subyr DESC NULLS LAST, _file DESC, _row DESC) END AS _dup
             FROM ncands_checked)
-        SELECT * EXCLUDE (_why0, _dup, _missing, _bad_code),
+        SELECT * EXCLUDE (_why0, _dup, _missing, _bad_code, no_county),
             coalesce(_why0, CASE WHEN _dup > 1 THEN 'duplicate_record'
                                  WHEN fed_fy(rptdt) < {first_sql} THEN 'before_first_year' END) AS _why,
             CASE _why0 WHEN 'missing_value' THEN _missing WHEN 'unknown_code' THEN _bad_code

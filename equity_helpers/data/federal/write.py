@@ -189,7 +189,8 @@ def import_federal(*, ncands, afcars, out, counties=None, population=None) -> Im
             _write_tables(con, tmp, dv="FCVIOL" in nc.fields)
             con.unregister("episodes_frame")
             if population is not None:
-                _copy_population(Path(population), tmp, places, states, acc, problems)
+                named = pd.concat([county_names, places]).drop_duplicates("code")
+                _copy_population(Path(population), tmp, named, states, acc, problems)
                 if [p for p in problems if p.severity == "error"]:
                     raise DataValidationError(problems)
             recovered_exits = counts["recovered"] + counts["closed_by_later"] + counts["exit_bounded"]
