@@ -135,7 +135,10 @@ def rebuild_episodes(rec: pd.DataFrame, *, coverage_start: pd.Timestamp | None =
     r = rec.sort_values(["st", "recnumbr_code", "latremdt", "period", "_file", "_row"]).copy()
     for c in ("latremdt", "dodfcdt", "dlstfcdt", "rem1dt"):
         r[c] = pd.to_datetime(r[c])
-    g = r.groupby(["st", "recnumbr_code", "latremdt"], sort=False)
+    key = ["st", "recnumbr_code", "latremdt"]
+    r["_last"] = ~r.duplicated(key, keep="last")
+    r["_exit_before_last"] = r["dodfcdt"].notna() & ~r["_last"]
+    g = r.groupby(key, sort=False)
     last = g.tail(1).set_index(["st", "recnumbr_code", "latremdt"])
     first = g.head(1).set_index(["st", "recnumbr_code", "latremdt"])
     ep = pd.DataFrame({
@@ -144,7 +147,7 @@ def rebuild_episodes(rec: pd.DataFrame, *, coverage_start: pd.Timestamp | None =
         "totalrem": last["totalrem"], "dlstfcdt": last["dlstfcdt"], "rem1dt": last["rem1dt"],
         "placement_count": g["numplep"].max(),
     }).reset_index().rename(columns={"latremdt": "entry_date"})
-    had_exit = g["dodfcdt"].apply(lambda s: s.iloc[:-1].notna().any()).to_numpy()
+    had_exit = g["_exit_before_last"].any().to_numpy()
     counts["reopened"] = int((had_exit & ep["exit_date"].isna().to_numpy()).sum())
     ep = ep.sort_values(["st", "recnumbr_code", "entry_date"]).reset_index(drop=True)
     counts["episodes"] = len(ep)

@@ -134,14 +134,15 @@ def _header_problems(kind: str, path: Path, columns, found: set[str], problems: 
 
 
 def read_files(con, kind: str, paths, problems: list[Problem]) -> FileSet:
-    """Read ``paths`` (NCANDS or AFCARS, ``kind``) into the DuckDB table ``<kind>_raw``: every canonical field
-    as text (``NULL`` when blank or missing from the file), ``_file`` (0-based) and ``_row`` (1-based record
-    number in its file). Unreadable files, files of the other kind and missing fields are added to
-    ``problems`` (errors)."""
+    """Read ``paths`` (NCANDS or AFCARS, ``kind``) into DuckDB, one table per file, and name them together as
+    the view ``<kind>_raw``: every canonical field as text (``NULL`` when blank or missing from the file),
+    ``_file`` (0-based) and ``_row`` (1-based record number in its file). Unreadable files, files of the other
+    kind and missing fields are added to ``problems`` (errors). The view costs nothing until it is read once,
+    by :func:`~equity_helpers.data.federal.ncands.prepare_ncands` or
+    :func:`~equity_helpers.data.federal.afcars.prepare_afcars`."""
     fields = _KINDS[kind][0]
     out = FileSet(table=f"{kind}_raw")
-    cols = ", ".join(f"{f} VARCHAR" for f in fields)
-    con.execute(f"CREATE OR REPLACE TABLE {out.table} (_file INTEGER, _row BIGINT, {cols})")
+    parts = []
     for i, path in enumerate(Path(p) for p in paths):
         out.files.append(path)
         out.spellings.append("")
@@ -154,40 +155,46 @@ def read_files(con, kind: str, paths, problems: list[Problem]) -> FileSet:
             problems.append(Problem("error", kind, "unknown_format", 0, "", MESSAGES["unknown_format"].format(
                 file=path.name, formats=", ".join(FORMATS))))
             continue
+        table = f"_{kind}_file{i}"
         try:
             if FORMATS[suf] == "CSV":
                 lit = str(path).replace("'", "''")
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _f AS SELECT * FROM read_csv('{lit}', all_varchar = true, "
-                            "header = true)")
-                columns = [r[0] for r in con.execute("DESCRIBE _f").fetchall()]
-                items, found = _select(columns, fields)
-                if _header_problems(kind, path, columns, found, problems):
-                    con.execute(f"INSERT INTO {out.table} SELECT {i}, rowid + 1, {', '.join(items)} FROM _f")
-                con.execute("DROP TABLE _f")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv('{lit}', "
+                            "all_varchar = true, header = true)")
+                columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+                row = "rowid + 1"
             else:
                 start = 1
-                columns, found, ok = None, set(), True
+                columns = None
                 for chunk in _chunks(path):
-                    if columns is None:
-                        columns = list(chunk.columns)
-                        items, found = _select(columns, fields)
-                        ok = _header_problems(kind, path, columns, found, problems)
-                    if not ok:
-                        break
                     chunk.insert(0, "_row__", np.arange(start, start + len(chunk), dtype=np.int64))
                     start += len(chunk)
                     con.register("_chunk", chunk)
-                    con.execute(f"INSERT INTO {out.table} SELECT {i}, _row__, {', '.join(items)} FROM _chunk")
+                    text = ", ".join('CAST("{0}" AS VARCHAR) AS "{0}"'.format(str(c).replace('"', '""'))
+                                     for c in chunk.columns[1:])
+                    if columns is None:
+                        columns = list(chunk.columns[1:])
+                        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT _row__, {text} FROM _chunk")
+                    else:
+                        con.execute(f"INSERT INTO {table} SELECT _row__, {text} FROM _chunk")
                     con.unregister("_chunk")
-                if columns is None:
-                    columns = []
+                columns = columns or []
+                row = "_row__"
         except Exception as exc:  # every unreadable file is reported with the others
             problems.append(Problem("error", kind, "unreadable_file", 0, "", MESSAGES["unreadable_file"].format(
                 file=path.name, what=_KINDS[kind][2], error=" ".join(str(exc).split())[:200])))
             continue
+        items, found = _select(columns, fields)
+        if not _header_problems(kind, path, columns, found, problems):
+            continue
+        parts.append(f"SELECT {i} AS _file, {row} AS _row, {', '.join(items)} FROM {table}")
         out.fields |= found
         out.spellings[-1] = spelling(columns) if kind == "ncands" else "AFCARS"
-        out.rows[-1] = con.execute(f"SELECT count(*) FROM {out.table} WHERE _file = {i}").fetchone()[0]
+        out.rows[-1] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if not parts:
+        cols = ", ".join(f"CAST(NULL AS VARCHAR) AS {f}" for f in fields)
+        parts.append(f"SELECT CAST(NULL AS INTEGER) AS _file, CAST(NULL AS BIGINT) AS _row, {cols} LIMIT 0")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {out.table} AS " + " UNION ALL ".join(parts))
     return out
 
 
@@ -197,18 +204,18 @@ def install_macros(con) -> None:
     (a code as a whole number without leading zeros, ``''`` when blank, else the text upper-cased) and
     ``fed_fy(d)`` (the federal fiscal year of a date)."""
     con.execute(r"""CREATE OR REPLACE MACRO fed_blank(v) AS
-        v IS NULL OR regexp_full_match(v, '[0/\-]+') OR regexp_full_match(v, '[9/\-]+')""")
-    con.execute(r"""CREATE OR REPLACE MACRO fed_date(v) AS CAST(CASE
-        WHEN fed_blank(v) THEN NULL
-        WHEN regexp_full_match(v, '\d{4}-\d{1,2}-\d{1,2}([ T].*)?')
-            THEN try_strptime(regexp_extract(v, '^\d{4}-\d{1,2}-\d{1,2}'), '%Y-%m-%d')
-        WHEN regexp_full_match(v, '\d{1,2}/\d{1,2}/\d{4}( .*)?')
-            THEN try_strptime(regexp_extract(v, '^\d{1,2}/\d{1,2}/\d{4}'), '%m/%d/%Y')
-        WHEN regexp_full_match(v, '\d{8}') THEN try_strptime(v, '%m%d%Y')
-        END AS DATE)""")
+        v IS NULL OR regexp_full_match(v, '[0/\-]+|99/?99/?9999|9999-?99-?99')""")
+    con.execute(r"""CREATE OR REPLACE MACRO fed_date(v) AS CASE
+        WHEN v IS NULL THEN NULL
+        WHEN substr(v, 5, 1) = '-' THEN TRY_CAST(CASE WHEN length(v) <= 10 THEN v
+                                                      ELSE split_part(split_part(v, ' ', 1), 'T', 1) END AS DATE)
+        WHEN contains(v, '/') THEN CAST(try_strptime(split_part(v, ' ', 1), '%m/%d/%Y') AS DATE)
+        WHEN regexp_full_match(v, '[0-9]{8}') THEN CAST(try_strptime(v, '%m%d%Y') AS DATE)
+        END""")
     con.execute(r"""CREATE OR REPLACE MACRO fed_code(v) AS CASE
         WHEN v IS NULL THEN ''
-        WHEN regexp_full_match(v, '\d+(\.0*)?') THEN CAST(TRY_CAST(TRY_CAST(v AS DOUBLE) AS BIGINT) AS VARCHAR)
+        WHEN regexp_full_match(v, '[0-9]+') THEN coalesce(CAST(TRY_CAST(v AS HUGEINT) AS VARCHAR), v)
+        WHEN regexp_full_match(v, '[0-9]+\.0*') THEN coalesce(CAST(TRY_CAST(split_part(v, '.', 1) AS HUGEINT) AS VARCHAR), v)
         ELSE upper(v) END""")
     con.execute("CREATE OR REPLACE MACRO fed_q(v) AS '''' || v || ''''")
     con.execute("CREATE OR REPLACE MACRO fed_fy(d) AS year(d) + CASE WHEN month(d) >= 10 THEN 1 ELSE 0 END")

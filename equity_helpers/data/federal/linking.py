@@ -54,18 +54,19 @@ def link_children(con, afcars_rec: pd.DataFrame, acc) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE n_child AS
         WITH r AS (
-            SELECT *, struct_pack(d := rptdt, s := coalesce(subyr, 0), f := _file, r := _row) AS k,
+            SELECT *, (CAST(date_diff('day', DATE '1900-01-01', rptdt) AS BIGINT) * 1000 + _file) * 10000000000
+                      + _row AS k,
+                   hash(sex, hispanic, chracai, chracas, chracbl, chracnh, chracwh, chracud) AS h,
                    CAST(rptdt - to_years(age + 1) + INTERVAL 1 DAY AS DATE) AS lo1,
                    CAST(rptdt - to_years(age) AS DATE) AS hi1
             FROM ncands_rec WHERE _why IS NULL)
         SELECT st, chid, arg_max(sex, k) AS sex, arg_max(hispanic, k) AS hispanic, {flags},
                arg_max(afcarsid, k) FILTER (WHERE afcarsid IS NOT NULL) AS afcarsid,
-               count(DISTINCT afcarsid) AS n_afcarsid,
+               min(afcarsid) <> max(afcarsid) AS several,
                max(lo1) AS lo, min(hi1) AS hi,
                arg_max(lo1, k) FILTER (WHERE age IS NOT NULL) AS last_lo,
                arg_max(hi1, k) FILTER (WHERE age IS NOT NULL) AS last_hi,
-               count(DISTINCT struct_pack(sex, hispanic, chracai, chracas, chracbl, chracnh, chracwh, chracud)) > 1
-                   AS differs
+               min(h) <> max(h) AS differs
         FROM r GROUP BY st, chid""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE linked AS
@@ -79,7 +80,7 @@ def link_children(con, afcars_rec: pd.DataFrame, acc) -> None:
         SELECT count(*) FILTER (WHERE recnumbr_code IS NOT NULL),
                count(*) FILTER (WHERE recnumbr_code IS NULL),
                count(*) FILTER (WHERE afcarsid IS NOT NULL AND recnumbr_code IS NULL),
-               count(*) FILTER (WHERE n_afcarsid > 1),
+               count(*) FILTER (WHERE several),
                count(*) FILTER (WHERE recnumbr_code IS NOT NULL AND (hispanic <> a_hispanic OR race_aian <> a_aian
                    OR race_asian <> a_asian OR race_black <> a_black OR race_nhpi <> a_nhpi OR race_white <> a_white
                    OR race_unknown <> a_unknown)),
