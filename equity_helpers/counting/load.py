@@ -13,7 +13,7 @@ import pandas as pd
 from equity_helpers.counting.engine import ENGINES, default_engine, validate_frames
 from equity_helpers.counting.extracts import load_cached
 from equity_helpers.data import validate as pandas_engine
-from equity_helpers.data.federal import accounting_problems
+from equity_helpers.data.federal import accounting_problems, not_in_files
 from equity_helpers.data.sources import read_sources
 from equity_helpers.errors import Problem
 from equity_helpers.data.validate import ValidatedData, split_side_tables, validate_with_side_tables
@@ -83,4 +83,5 @@ def load(data_dir=None, *, mapping=None, first_year: int | None = None, last_yea
             data.problems.insert(0, Problem("warning", "sources", "mapping_found", 0, "", m.note))
     # a folder imported from federal files: what they cannot carry, and what the import left out
     data.problems.extend(accounting_problems(data_dir))
+    data.not_in_files = not_in_files(data_dir)
     return data

@@ -34,7 +34,7 @@ def test_a_removal_hidden_by_a_later_one_in_the_year_is_recovered(run):
     assert _episodes(t) == [("2023-11-01", "2024-01-15", "unknown", "0"), ("2024-06-01", "", "", "1")]
     assert _count(result, "recovered") == 1
     hidden = result.accounting.set_index("reason").loc["hidden_exits"]
-    assert hidden["rows"] == 1 and "permanency_12m" in hidden["stages"]
+    assert hidden["rows"] == 1 and "1 episodes, exit reason unknown" in hidden["message"]
 
 
 def test_an_open_episode_followed_by_a_removal_ends_on_the_later_records_last_discharge(run):

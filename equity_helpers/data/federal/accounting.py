@@ -8,8 +8,9 @@ and the pages (:func:`read_accounting`, :func:`not_in_files`):
   ``population``); for every table ``read = used + excluded`` (the excluded by ``reason``);
 * ``linking``: how children were linked between the files and how often the files disagreed;
 * ``episodes``: how foster care episodes were rebuilt across years (removals recovered, exits unknown);
-* ``not_in_files``: what the federal files cannot carry; ``stages`` names the decision points it touches,
-  which pages show as "not in these files", never as zero.
+* ``not_in_files``: what the federal files cannot carry; ``stages`` names the decision points whose numbers
+  are not in them (not counted; pages show "not in these files", never a zero); a row naming none is a
+  caveat on numbers that are.
 """
 from __future__ import annotations
 
@@ -102,21 +103,22 @@ MESSAGES: dict[str, str] = {
 """Every message an import can show (tests assert the exact wording)."""
 
 NOT_IN_FILES: dict[str, tuple[tuple[str, ...], str]] = {
-    "screening": (("reported", "screened_in"),
+    "screening": (("reported",),
                   "NCANDS holds screened-in reports only: the screening decision has no base in these files, so "
                   "\"reported\" counts screened-in children and the screen-in rate is not in these files."),
     "first_placement": (("first_placement_kin", "first_placement_congregate"),
                         "AFCARS keeps each child's current placement setting, not the first: first placement "
                         "with kin or in congregate care is not in these files."),
-    "hidden_exits": (("permanency_12m", "reunified_12m", "reentry_12m"),
+    "hidden_exits": ((),
                      "AFCARS holds each child's latest removal of the year: the exit reasons of removals hidden "
                      "by a later one in the same year are not in these files ({n:,} episodes, exit reason "
-                     "unknown)."),
-    "disposition_year": (("screened_in", "substantiated"),
+                     "unknown; they count as exits that were not to permanency, reunification or guardianship)."),
+    "disposition_year": ((),
                          "NCANDS files reports by disposition date: reports made late in the last year and "
                          "disposed after it are not in these files, so that year's counts may be low."),
 }
-"""What the federal files cannot carry: the decision points each touches, and why (``{n}``: how many)."""
+"""What the federal files cannot carry, and why (``{n}``: how many): the decision points whose numbers are
+not in the files (not counted; pages say so) and, with none named, the caveats on numbers that are."""
 
 
 @dataclass
