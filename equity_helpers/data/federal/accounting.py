@@ -36,8 +36,6 @@ MESSAGES: dict[str, str] = {
     "missing_field": "{file} is not {what} the import can read: it has no {fields}.",
     "no_records": "The {what} files hold no records the import could use (every record was left out; see the "
                   "reasons above).",
-    "mixed_states": "The AFCARS file {file} has no state field (ST or STATE) and the NCANDS files hold {n} states; "
-                    "the import cannot tell which state its children are in.",
     "counties_file": "The counties file {file} {problem}.",
     "population_file": "The population file {file} {problem}.",
     # records left out
