@@ -1,5 +1,5 @@
-"""Federal files into DuckDB: CSV read by DuckDB itself, SAS, SPSS and Stata files in chunks, every field as
-text under its canonical name, with the file's number and each record's number (``_file``, ``_row``).
+"""Federal files into DuckDB: CSV read by DuckDB itself, SAS, SPSS and Stata files in chunks (pyreadstat), every
+field as text under its canonical name, with the file's number and each record's number (``_file``, ``_row``).
 
 A file of the other kind (an AFCARS file given as NCANDS), a file without the fields the import needs and a
 file that cannot be read at all are errors, collected with every other file's before anything is refused.
@@ -17,7 +17,7 @@ from equity_helpers.data.federal.codes import AFCARS_FIELDS, AFCARS_REQUIRED, NC
 from equity_helpers.data.sources import nearest
 from equity_helpers.errors import Problem
 
-__all__ = ["FORMATS", "FileSet", "read_files", "spelling"]
+__all__ = ["FORMATS", "FileSet", "account_records", "case_sql", "install_macros", "read_files", "spelling"]
 
 FORMATS = {".csv": "CSV", ".txt": "CSV", ".csv.gz": "CSV", ".sas7bdat": "SAS", ".xpt": "SAS transport",
            ".sav": "SPSS", ".zsav": "SPSS", ".por": "SPSS portable", ".dta": "Stata"}
@@ -36,7 +36,7 @@ class FileSet:
 
     Attributes
     ----------
-    table : the DuckDB table (canonical upper-case fields, ``_file``, ``_row``).
+    table : the DuckDB view of every file's records (canonical upper-case fields, ``_file``, ``_row``).
     files : the files, in ``_file`` order.
     spellings : each file's layout (``"state submission"`` or ``"NDACAN"``; AFCARS: ``"AFCARS"``).
     rows : records read from each file.
