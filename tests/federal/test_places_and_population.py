@@ -69,3 +69,17 @@ def test_a_seer_file_of_age_groups_is_refused(run, tmp_path):
     path.write_text(_seer([(2024, "SD", "46", "003", 1, 0, 1, a, 10) for a in range(19)]))
     with pytest.raises(DataValidationError, match="need the file by single year of age"):
         run([ncands({})], [afcars({})], population=path)
+
+
+def test_masked_ncands_county_codes_listed_in_the_code_maps_are_the_masked_place(run, monkeypatch):
+    import copy
+
+    from equity_helpers.data.federal import codes as code_maps
+    from equity_helpers.data.federal import ncands as ncands_module
+    from equity_helpers.data.federal.codes import masked_place
+
+    maps = copy.deepcopy(code_maps())
+    maps["ncands"]["masked_county"] = [999, 99999]
+    monkeypatch.setattr(ncands_module, "codes", lambda: maps)
+    _, t = run([ncands({}, {"RPTID": "R2", "RPTCNTY": "999"})], [afcars({})])
+    assert sorted(t["reports"]["jurisdiction"]) == ["Aurora", masked_place()]

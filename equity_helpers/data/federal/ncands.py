@@ -28,6 +28,7 @@ def prepare_ncands(con, raw: str = "ncands_raw") -> int | None:
     files cover (the earliest submission year, else the earliest disposition year), or None."""
     states = case_sql("upper(STATERR)", {k: v for k, v in state_fips().items()})
     unknown_age = ", ".join(f"'{a}'" for a in codes()["ncands"]["CHAGE_unknown"])
+    masked = ", ".join(f"'{m}'" for m in codes()["ncands"].get("masked_county") or []) or "NULL"
     mapped = {f: case_sql(f"k_{f}", code_map("ncands", m)) for f, m in NCANDS_CODED.items()}
     keys = ", ".join(f"fed_code({f}) AS k_{f}" for f in (*NCANDS_CODED, "CHAGE", "SUBYR", "RPTFIPS", "RPTCNTY"))
     code_checks = " ".join(f"WHEN {mapped[f]} IS NULL THEN '{f} ' || fed_q(coalesce({f}, ''))" for f in NCANDS_CODED)
@@ -36,7 +37,8 @@ def prepare_ncands(con, raw: str = "ncands_raw") -> int | None:
         WITH k AS (SELECT *, {keys} FROM {raw})
         SELECT _file, _row, upper(STATERR) AS st, RPTID AS rptid, CHID AS chid,
                {states} AS st_fips,
-               CASE WHEN RPTFIPS IS NOT NULL THEN lpad(k_RPTFIPS, 5, '0')
+               CASE WHEN k_RPTFIPS IN ({masked}) OR k_RPTCNTY IN ({masked}) THEN 'masked'
+                    WHEN RPTFIPS IS NOT NULL THEN lpad(k_RPTFIPS, 5, '0')
                     WHEN RPTCNTY IS NOT NULL THEN {states} || lpad(k_RPTCNTY, 3, '0') END AS county,
                RPTFIPS IS NULL AND RPTCNTY IS NULL AS no_county,
                fed_date(RPTDT) AS rptdt, RPTDT AS rptdt_text,
