@@ -31,6 +31,7 @@ sample: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) benchmarks/bench_measures.py
 	$(PY) benchmarks/bench_batch.py
+	$(PY) benchmarks/bench_import.py
 
 clean:
 	rm -rf $(VENV) reports

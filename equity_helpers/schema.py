@@ -111,6 +111,7 @@ EXIT_REASONS: tuple[str, ...] = (
     "transfer",
     "death",
     "other",
+    "unknown",
 )
 PERMANENT_EXITS: frozenset[str] = frozenset({"reunification", "relative", "guardianship", "adoption"})
 """CFSR permanency: reunification, living with relative, guardianship, adoption."""

@@ -830,6 +830,7 @@ class Extract(ValidatedData):
         self.data_end = data_end
         self.problems = problems
         self.accounting = accounting
+        self.not_in_files: dict[str, str] = {}
         self.unread_columns: dict[str, list[str]] = {}  # optional columns the caller chose not to read
         self._side: dict[str, pd.DataFrame | None] = {"dv_services": None, "meetings": None}
         self._side_stored: set[str] = set()  # side tables of a stored extract, read from it on first use
@@ -952,7 +953,8 @@ class Extract(ValidatedData):
                              population=self.population, counts=self.counts, first_year=self.first_year,
                              last_year=self.last_year, calendar=self.calendar, data_end=self.data_end,
                              problems=list(self.problems), accounting=self.accounting.copy(),
-                             dv_services=self.dv_services, meetings=self.meetings)
+                             dv_services=self.dv_services, meetings=self.meetings,
+                             not_in_files=dict(self.not_in_files))
 
     def __reduce__(self):
         return (_rebuild, (self.to_validated(),))

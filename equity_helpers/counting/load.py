@@ -13,6 +13,7 @@ import pandas as pd
 from equity_helpers.counting.engine import ENGINES, default_engine, validate_frames
 from equity_helpers.counting.extracts import load_cached
 from equity_helpers.data import validate as pandas_engine
+from equity_helpers.data.federal import accounting_problems, not_in_files
 from equity_helpers.data.sources import read_sources
 from equity_helpers.errors import Problem
 from equity_helpers.data.validate import ValidatedData, split_side_tables, validate_with_side_tables
@@ -67,14 +68,20 @@ def load(data_dir=None, *, mapping=None, first_year: int | None = None, last_yea
     read, validated and later counted in an embedded DuckDB database (:mod:`equity_helpers.counting.engine`,
     the same rules, messages and accounting, at state scale in seconds), and kept as a stored extract
     when ``$EQUITY_WORKBOOK_EXTRACTS`` names a folder (:func:`equity_helpers.counting.extracts.load_cached`);
-    ``"pandas"`` reads and checks everything in pandas.
+    ``"pandas"`` reads and checks everything in pandas. A folder written by ``equity-workbook import`` adds its
+    accounting's findings to the data-quality notes (:func:`equity_helpers.data.federal.accounting_problems`):
+    what the federal files cannot carry first.
     """
     if (engine or default_engine()) == "duckdb":  # stored once when $EQUITY_WORKBOOK_EXTRACTS names a folder
-        return load_cached(data_dir, mapping=mapping, first_year=first_year, last_year=last_year,
+        data = load_cached(data_dir, mapping=mapping, first_year=first_year, last_year=last_year,
                            calendar=calendar, extract_date=extract_date)
-    raw, m = read_sources(data_dir, mapping=mapping)
-    data = validate(raw, first_year=first_year, last_year=last_year, calendar=calendar,
-                    extract_date=extract_date if extract_date is not None else m.extract_date)
-    if m.note:
-        data.problems.insert(0, Problem("warning", "sources", "mapping_found", 0, "", m.note))
+    else:
+        raw, m = read_sources(data_dir, mapping=mapping)
+        data = validate(raw, first_year=first_year, last_year=last_year, calendar=calendar,
+                        extract_date=extract_date if extract_date is not None else m.extract_date)
+        if m.note:
+            data.problems.insert(0, Problem("warning", "sources", "mapping_found", 0, "", m.note))
+    # a folder imported from federal files: what they cannot carry, and what the import left out
+    data.problems.extend(accounting_problems(data_dir))
+    data.not_in_files = not_in_files(data_dir)
     return data

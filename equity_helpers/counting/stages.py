@@ -335,6 +335,9 @@ def _complete(data, counts: pd.DataFrame, sch, by: list[str], *, include_state: 
         out = out[~out["stage"].isin(["reported", "screened_in", "substantiated"])]
     if not has_episodes:
         out = out[out["stage"].isin(["reported", "screened_in", "substantiated"])]
+    missing = getattr(data, "not_in_files", {})  # decision points the files cannot carry: absent, not zero
+    if missing:
+        out = out[~out["stage"].isin(list(missing))]
     out["count"] = out["count"].astype("int64")
     out["base"] = out["stage"].map(lambda s: STAGES[s].decision_base or "")
     order = {s: i for i, s in enumerate(STAGES)}

@@ -57,6 +57,7 @@ class _Described:
     last_year: int
     problems: list[Problem]
     accounting: pd.DataFrame
+    not_in_files: dict[str, str]
 
     @property
     def quality(self) -> pd.DataFrame:
@@ -87,6 +88,9 @@ class ValidatedData(_Described):
         ``outcome`` ("read", "used", "excluded"), ``reason``, ``rows``).
     dv_services : a domestic violence partner's validated services (:mod:`equity_helpers.data.linkage`), or None.
     meetings : family team meetings (:mod:`equity_helpers.data.engagement`), or None.
+    not_in_files : decision points the data's files cannot carry, each with the sentence that says why (a
+        folder imported from federal files, :func:`equity_helpers.data.federal.not_in_files`): they are not
+        counted, and pages say "not in these files" instead of showing a zero.
     """
 
     children: pd.DataFrame | None
@@ -102,6 +106,7 @@ class ValidatedData(_Described):
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
     dv_services: pd.DataFrame | None = None
     meetings: pd.DataFrame | None = None
+    not_in_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def jurisdictions(self) -> list[str]:
@@ -131,7 +136,7 @@ class ValidatedData(_Described):
         """What the notebooks need besides the release table, without a single child-level row."""
         return DataSummary(jurisdictions=self.jurisdictions, first_year=self.first_year, last_year=self.last_year,
                            calendar=self.calendar, data_end=self.data_end, problems=list(self.problems),
-                           accounting=self.accounting.copy())
+                           accounting=self.accounting.copy(), not_in_files=dict(self.not_in_files))
 
 
 @dataclass
@@ -148,6 +153,7 @@ class DataSummary(_Described):
     problems: list[Problem] = field(default_factory=list)
     accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
     child_level: bool = False
+    not_in_files: dict[str, str] = field(default_factory=dict)
 
 
 def validate(raw: dict[str, pd.DataFrame], *, first_year: int | None = None, last_year: int | None = None,

@@ -20,7 +20,7 @@ from equity_helpers.schema import STAGES, STATE, group_children, group_label, se
 
 __all__ = ["stage_overview", "stage_overview_table", "Filters", "DecisionPointView", "decision_point_view",
            "show_whole_chain", "measures_table", "rri_matrix", "rri_matrix_view", "matrix_html", "show_rri_matrix", "window_phrase", "TimeInCareView",
-           "time_in_care_view", "stays_table"]
+           "time_in_care_view", "stays_table", "NOT_IN_FILES", "not_in_files_notes"]
 
 
 def stage_overview(release, *, jurisdiction: str, first_year: int, last_year: int) -> pd.DataFrame:
@@ -41,12 +41,16 @@ def stage_overview(release, *, jurisdiction: str, first_year: int, last_year: in
                            ).reset_index(drop=True)
 
 
-def stage_overview_table(view: pd.DataFrame) -> pd.DataFrame:
-    """The overview as a wide table: one row per decision point, one column per group (text)."""
+def stage_overview_table(view: pd.DataFrame, *, not_in_files: dict[str, str] | None = None) -> pd.DataFrame:
+    """The overview as a wide table: one row per decision point, one column per group (text). Decision points
+    in ``not_in_files`` (the data's ``not_in_files``) are rows that say "not in these files", never zeros."""
     w = view.assign(group=view["race_ethnicity"].map(group_label),
                     decision=view["stage"].map(lambda s: STAGES[s].label))
     t = w.pivot(index="decision", columns="group", values="shown")
-    t = t.reindex([STAGES[s].label for s in STAGES if s in set(view["stage"])])
+    missing = [s for s in (not_in_files or {}) if s in STAGES and STAGES[s].decision_point]
+    for s in missing:
+        t.loc[STAGES[s].label] = "not in these files"
+    t = t.reindex([STAGES[s].label for s in STAGES if s in set(view["stage"]) or s in missing])
     t.index.name = "decision point"
     t.columns.name = None
     return t
@@ -191,9 +195,31 @@ def window_phrase(first_year: int, last_year: int) -> str:
     return f"FY{first_year}-FY{last_year} (pooled: each child counted once per year)"
 
 
-def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) -> DecisionPointView:
-    """Build the view of ``stages`` for ``filters`` from the workbook's release table."""
+NOT_IN_FILES = "Not in these files: {reason}"
+"""The sentence a page shows for a decision point the data's files cannot carry (never a zero)."""
 
+
+def not_in_files_notes(wb: Workbook, stages: list[str], basis: str = "population") -> list[str]:
+    """Sentences for the decision points of ``stages`` (and, on the decision basis, their bases) that the data's
+    files cannot carry (:attr:`equity_helpers.data.validate.ValidatedData.not_in_files`), each reason once."""
+    missing = getattr(wb.data, "not_in_files", None) or {}
+    hit = [s for s in stages if s in missing]
+    if basis == "decision":
+        hit += [STAGES[s].decision_base for s in stages if s in STAGES and STAGES[s].decision_base in missing]
+    return [NOT_IN_FILES.format(reason=r) for r in dict.fromkeys(missing[s] for s in hit)]
+
+
+def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) -> DecisionPointView:
+    """Build the view of ``stages`` for ``filters`` from the workbook's release table. Decision points the data's
+    files cannot carry are left out with a sentence saying so (:func:`not_in_files_notes`)."""
+
+    missing = getattr(wb.data, "not_in_files", None) or {}
+    notes = not_in_files_notes(wb, stages, filters.basis)
+    if missing and all(s in missing for s in stages):
+        empty = pd.DataFrame(columns=["period", "stage", "race_ethnicity", "first_year", "last_year", "suppressed"])
+        return DecisionPointView(filters=filters, stages=stages, current=empty, trend=empty, counties=empty,
+                                 focus_group=None, sentences=notes)
+    stages = [s for s in stages if s not in missing]
     scope = None
     if (filters.age_group != ALL_LEVELS or filters.sex != ALL_LEVELS) and (
             filters.jurisdiction != STATE or filters.first_year == filters.last_year):
@@ -221,6 +247,7 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
                      adjusted=filters.multiple_comparisons != "none")
     if filters.basis == "decision" and "entered_care" in stages and len(current):
         text.append(DECISION_BASE_NOTE)
+    text += notes
     return DecisionPointView(filters=filters, stages=stages, current=current.reset_index(drop=True),
                              trend=trend.reset_index(drop=True), counties=counties.reset_index(drop=True),
                              focus_group=focus, sentences=text, trend_unit=unit)

@@ -3,6 +3,7 @@
 Commands
 --------
 ``sample``    write a synthetic state (``--children N`` for a larger one, for benchmarks)
+``import``    NCANDS and AFCARS files (and a population) into a data folder the other commands read
 ``validate``  read and validate a data folder or mapping; print the data-quality table
 ``measures``  every measure from child-level records (``--data``, counted in DuckDB) or from counts
 ``batch``     every notebook for every jurisdiction, offline reports, index.html and manifest.json
@@ -24,6 +25,7 @@ from equity_helpers import settings
 from equity_helpers.counting.load import load, validate
 from equity_helpers.data import sample
 from equity_helpers.data.checks import accounting_summary
+from equity_helpers.data.federal import import_federal, read_accounting
 from equity_helpers.data.sample import DEFAULT_SEED
 from equity_helpers.data.sources import read_file
 from equity_helpers.data.validate import check_counts_within_population
@@ -51,9 +53,33 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    result = import_federal(ncands=args.ncands, afcars=args.afcars, counties=args.counties,
+                            population=args.population, out=args.out)
+    for path, spelling in result.spellings.items():
+        print(f"{Path(path).name}: NCANDS Child File, {spelling} layout")
+    for r in result.summary.itertuples():
+        print(f"{r.table}: {r.read:,} records read, {r.used:,} used, {r.excluded:,} left out")
+    acc = result.accounting
+    for r in acc[acc["kind"].isin(["excluded", "linking", "episodes"]) & (acc["message"] != "")].itertuples():
+        print(f"  {r.message}")
+    print("Not in these files (pages say so, never zero):")
+    for r in acc[acc["kind"] == "not_in_files"].itertuples():
+        print(f"  - {r.message}")
+    first, last = result.years
+    print(f"Wrote {result.out} (FY{first}-FY{last}) in {result.seconds:.1f} s. Next: equity-workbook validate --data "
+          f"{result.out}, then equity-workbook batch --data {result.out} --out reports")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     data = load(args.data, mapping=args.mapping)
     print(data.accounting_summary().to_string(index=False))
+    federal = read_accounting(args.data)
+    if federal is not None:
+        print("Imported from federal files (federal_accounting.csv). Not in these files:")
+        for r in federal[federal["kind"] == "not_in_files"].itertuples():
+            print(f"  - {r.message}")
     q = data.quality
     print("No data-quality problems found." if q.empty else q[["severity", "table", "rows", "message"]].to_string(index=False))
     return 0
@@ -225,6 +251,8 @@ and whether it is shrinking. Pick a command; "equity-workbook COMMAND --help" ex
 
 EXAMPLES = """examples:
   equity-workbook sample --out data/mystate --seed 7        a synthetic state to try things on
+  equity-workbook import --ncands ncands_*.csv --afcars afcars_*.csv --counties counties.csv \\
+      --population population.csv --out data/mystate       your NCANDS and AFCARS files as a data folder
   equity-workbook validate --data data/sample               is my data readable? (problems, with row counts)
   equity-workbook measures --data data/sample --out m.csv   every measure, small numbers protected
   equity-workbook batch --data data/sample --out reports    offline reports for every place, and an index
@@ -274,6 +302,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--counties", type=int, default=None,
                    help="number of counties (default 12, the sample's; e.g. 87 for a large state)")
     s.set_defaults(func=_sample)
+
+    im = _sub(sub, "import", "turn NCANDS and AFCARS files (and a population) into a data folder the workbook reads",
+              "examples:\n  equity-workbook import --ncands ncands_2023.csv ncands_2024.csv --afcars afcars_2023.csv "
+              "afcars_2024.csv \\\n      --counties counties.csv --population population.csv --out data/mystate\n"
+              "  equity-workbook import --ncands CF2024.sas7bdat --afcars FC2023.dta FC2024.dta "
+              "--population us.1990_2023.singleages.adjusted.txt --out data/mystate\n\n"
+              "Then: equity-workbook validate --data data/mystate; equity-workbook batch --data data/mystate --out reports.\n"
+              "What the federal files cannot carry (screened-out reports, first placement, exits of removals hidden "
+              "within a year) is written\nto federal_accounting.csv and shown as \"not in these files\". "
+              "Guide: docs/federal.md.")
+    im.add_argument("--ncands", nargs="+", required=True, metavar="FILE",
+                    help="NCANDS Child File(s), one or more years: CSV, SAS (.sas7bdat, .xpt), SPSS (.sav) or Stata "
+                    "(.dta), in the state submission (RPTCNTY) or NDACAN (RptFIPS) spelling")
+    im.add_argument("--afcars", nargs="+", required=True, metavar="FILE",
+                    help="AFCARS Foster Care File(s), one per year or period, in the same formats")
+    im.add_argument("--counties", default=None, help="CSV with columns fips (5-digit state and county code) and "
+                    "jurisdiction (the place's name) (default: places named by their code)")
+    im.add_argument("--population", default=None, help="the workbook's population.csv, or SEER's county population "
+                    "file by single year of age (default: none; decision-based rates only)")
+    im.add_argument("--out", required=True, help="folder to write the data folder into (new, or an earlier import's)")
+    im.set_defaults(func=_import)
 
     v = _sub(sub, "validate", "validate a data folder or mapping.yml and print the data-quality table",
              "example: equity-workbook validate --data data/sample")
