@@ -152,6 +152,8 @@ def start(*, data_dir, mapping=None, jurisdiction: str, first_year: int | None, 
     if race_scheme not in wb._releases:
         # the chosen years are published beside the standard windows (decided on the whole table)
         wb.extra_windows = tuple(dict.fromkeys((*wb.extra_windows, (p.first_year, p.last_year))))
+    # the first open of a notebook protects the whole release: a bar says so while it works
+    wb.progress = mode == "interactive"
     wb.release(p.race_scheme).window(p.first_year, p.last_year)  # a clear error if not published
     filters = Filters(jurisdiction=p.jurisdiction, first_year=p.first_year, last_year=p.last_year,
                       reference=p.reference, race_scheme=p.race_scheme, basis=basis)

@@ -202,7 +202,8 @@ def federal_release(data, *, scheme: str, years: Sequence[int], places: Sequence
                     seen.add((r["race_ethnicity"], r["base"]))
                     cells.append({**key, "race_ethnicity": r["race_ethnicity"], "stage": r["base"], "base": "",
                                   "value": int(r["base_count"])})
-    return pd.DataFrame(cells), pd.DataFrame(days)
+    # with columns even when empty (a state with no year of full follow-up): the release folder reads back
+    return pd.DataFrame(cells), pd.DataFrame(days, columns=["jurisdiction", "period", "race_ethnicity", "population"])
 
 
 def survival_relation_terms(cells: pd.DataFrame) -> list[pd.DataFrame]:

@@ -34,7 +34,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +60,7 @@ from equity_helpers.settings import code_fingerprint
 
 __all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_label", "subgroup_levels",
            "release_cells", "relations", "Release", "build_release", "release_cache_dir", "RELEASE_CODE", "CELL_KEYS",
-           "CHAIN_ORDER", "RELEASE_COLUMNS", "cell_costs", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
+           "CHAIN_ORDER", "RELEASE_COLUMNS", "cell_costs", "BUILD_STEPS", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
 
 WINDOW_YEARS = 3
 """Length of the pooled blocks of years offered beside single years and the whole range."""
@@ -119,6 +119,9 @@ RELEASE_COLUMNS = ["family", "jurisdiction", "period", "first_year", "last_year"
 
 CELL_KEYS = ["family", "jurisdiction", "period", "race_ethnicity", "subgroup", "stage"]
 """What names a cell of the release (with ``cell``, its id): the columns of the audit beside ``low`` and ``high``."""
+BUILD_STEPS = ("counting children at each decision point", "time in care and federal-style measures",
+               "the sums a reader could use", "protecting small numbers", "publishing the protected numbers")
+"""What :func:`build_release` tells its ``progress`` callback, in order."""
 FAMILIES = ("stages", "time_in_care", "federal")
 """Cell families: decision-point stage counts, time-in-care cohorts and curve points
 (:mod:`equity_helpers.release.survival`), and federal-style measures of one year."""
@@ -668,9 +671,13 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
                   last_year: int | None = None, extra_windows: Iterable[tuple[int, int]] = (),
                   breakdowns: Sequence[str] | None = None, references: Sequence[str] | None = None,
                   protection: disclosure.Protection | None = None,
-                  single_year_places: Sequence[str] = SINGLE_YEAR_PLACES, cache: bool = True) -> Release:
+                  single_year_places: Sequence[str] = SINGLE_YEAR_PLACES, cache: bool = True,
+                  progress: Callable[[int, str], None] | None = None) -> Release:
     """Build, protect and audit the release table of a validated dataset, or read the same release
     from the cache (:func:`release_cache_dir`) when these data and settings were protected before.
+
+    ``progress(i, step)`` is told when each of the :data:`BUILD_STEPS` of a build starts (not called when the
+    release is read from the cache): a notebook opened for the first time shows a bar while it waits.
 
     Raises
     ------
@@ -698,7 +705,8 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
                 shutil.rmtree(here, ignore_errors=True)
     rel = _build_release(data, scheme=scheme, first_year=fy, last_year=ly,
                          extra_windows=extra_windows, breakdowns=breakdowns, references=references,
-                         protection=protection, single_year_places=single_year_places)
+                         protection=protection, single_year_places=single_year_places,
+                         progress=progress or (lambda i, step: None))
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".building-"))
@@ -713,7 +721,8 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
 def _build_release(data, *, scheme: str, first_year: int, last_year: int,
                    extra_windows: Iterable[tuple[int, int]], breakdowns: Sequence[str],
                    references: Sequence[str] | None, protection: disclosure.Protection,
-                   single_year_places: Sequence[str] = SINGLE_YEAR_PLACES) -> Release:
+                   single_year_places: Sequence[str] = SINGLE_YEAR_PLACES,
+                   progress: Callable[[int, str], None] = lambda i, step: None) -> Release:
     """Build, protect and audit the release table of a validated dataset (no cache).
 
     Raises
@@ -725,12 +734,14 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
     """
     fy, ly = first_year, last_year
     wins = windows_for(fy, ly, extra=extra_windows)
+    progress(0, BUILD_STEPS[0])
     cells = release_cells(data, scheme=scheme, windows=wins, breakdowns=breakdowns,
                           single_year_places=single_year_places,
                           equity_windows={Window(fy, ly), *(Window(int(f), int(l)) for f, l in extra_windows)})
     stats = pd.DataFrame(columns=["family", "jurisdiction", "period", "race_ethnicity", "stage", "needs"])
     days = pd.DataFrame(columns=["jurisdiction", "period", "race_ethnicity", "population"])
     if data.child_level and data.episodes is not None:
+        progress(1, BUILD_STEPS[1])
         places = [STATE, *data.jurisdictions]
         groups = list(get_scheme(scheme).groups)
         references = list(references or [get_scheme(scheme).default_reference])
@@ -742,13 +753,16 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
         more = pd.concat([tic, fed], ignore_index=True)
         more.insert(0, "cell", np.arange(len(cells), len(cells) + len(more), dtype="int64"))
         cells = pd.concat([cells, more[["cell", *CELL_COLUMNS]]], ignore_index=True)
+    progress(2, BUILD_STEPS[2])
     rel = relations(cells, exclusive_groups=get_scheme(scheme).exclusive)
+    progress(3, BUILD_STEPS[3])
     strict = cells["subgroup"].str.startswith(tuple(f"{b}:" for b in STRICT_BREAKDOWNS)).to_numpy()
     protected, audit = disclosure.protect(cells, rel, protection=protection, cost=cell_costs(cells),
                                           primary=disclosure.primary_cells(cells, protection, strict=strict))
     if not audit["ok"].all():
         bad = int((~audit["ok"]).sum())
         raise disclosure.DisclosureError(disclosure.AUDIT_FAILED.format(n=bad))
+    progress(4, BUILD_STEPS[4])
     published = protected.rename(columns={"hidden": "suppressed"})
     published["count"] = published["value"].astype("Int64").mask(published["suppressed"])
     published = published[RELEASE_COLUMNS].reset_index(drop=True)

@@ -8,6 +8,8 @@ The map of the package is ``docs/architecture.md``.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -17,7 +19,7 @@ from equity_helpers.data.validate import ValidatedData
 from equity_helpers.errors import ParameterError
 from equity_helpers.privacy.disclosure import Protection
 from equity_helpers.privacy.suppression import DEFAULT_POLICY, SuppressionPolicy
-from equity_helpers.release.table import Release, build_release, subgroup_label
+from equity_helpers.release.table import BUILD_STEPS, Release, build_release, subgroup_label
 from equity_helpers.schema import SCHEMES, STATE
 
 __all__ = ["Workbook", "ALL_LEVELS", "subgroup_of"]
@@ -25,6 +27,43 @@ __all__ = ["Workbook", "ALL_LEVELS", "subgroup_of"]
 
 # --------------------------------------------------------------------------- decision-point views
 ALL_LEVELS = "all"
+
+
+@contextmanager
+def _bar(show: bool):
+    """A progress bar over :data:`~equity_helpers.release.table.BUILD_STEPS` (tqdm: a widget in a notebook, a
+    line on standard error in a terminal), made only when a build starts (a release read from the cache
+    shows nothing) and gone when it ends. Yields the ``progress`` callback of :func:`build_release`."""
+    bar = None
+
+    def step(i: int, name: str) -> None:
+        nonlocal bar
+        if not show:
+            return
+        if bar is None:
+            from tqdm.auto import tqdm  # tqdm.auto reaches for ipywidgets: loaded only when a bar is shown
+
+            bar = tqdm(total=len(BUILD_STEPS), unit="step", leave=False,
+                       bar_format="Protecting the numbers before they are shown (first open only): {desc} {bar} "
+                                  "{elapsed}")
+            # the longest step (the protection) takes seconds: a clock that keeps running says it is working
+            threading.Thread(target=_tick, args=(bar, done), daemon=True).start()
+        bar.set_description_str(name)
+        bar.n = i
+        bar.refresh()
+
+    done = threading.Event()
+    try:
+        yield step
+    finally:
+        done.set()
+        if bar is not None:
+            bar.close()
+
+
+def _tick(bar, done: threading.Event) -> None:
+    while not done.wait(1.0):
+        bar.refresh()
 
 
 @dataclass
@@ -43,6 +82,8 @@ class Workbook:
     first_year: int | None = None
     last_year: int | None = None
     extra_windows: tuple = ()
+    progress: bool = False
+    """Show a progress bar while a release is built (a notebook's first open; never in a batch run)."""
     _releases: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -97,8 +138,10 @@ class Workbook:
             pol = self.policy or SuppressionPolicy(max_count=0, complementary=False)
             prot = Protection(min_count=pol.min_count, max_count=pol.max_count, suppress_zero=pol.suppress_zero)
             fy, ly = self.years
-            self._releases[scheme] = build_release(self.data, scheme=scheme, first_year=fy, last_year=ly,
-                                                   extra_windows=self.extra_windows, protection=prot)
+            with _bar(self.progress) as step:
+                self._releases[scheme] = build_release(self.data, scheme=scheme, first_year=fy, last_year=ly,
+                                                       extra_windows=self.extra_windows, protection=prot,
+                                                       progress=step)
         return self._releases[scheme]
 
     def measures_for(self, *, scheme: str = "hispanic_first", reference: str = "white", age_group: str = ALL_LEVELS,

@@ -163,3 +163,26 @@ def test_time_in_care_points_are_published_only_with_their_counts(sample_release
     coh = cells[cells["stage"] == "cohort"].set_index(["jurisdiction", "period", "race_ethnicity"])["count"]
     assert (med.set_index(["jurisdiction", "period", "race_ethnicity"]).index.map(coh) >= 22).all()
     assert set(MONTHS) >= set(pts["month"].astype(int))
+
+
+def test_a_first_build_says_what_it_is_doing_and_a_cached_one_says_nothing(tiny, tmp_path, monkeypatch, capsys):
+    """The first open of a notebook waits for the release to be protected (issue 28): a bar names each step
+    while it works; the same release read from the cache shows nothing, and a batch workbook never does."""
+    monkeypatch.setenv("EQUITY_WORKBOOK_CACHE", str(tmp_path / "cache"))
+    data = eh.validate(tiny, extract_date="2024-12-31")
+    steps = []
+    R.build_release(data, progress=lambda i, name: steps.append((i, name)))
+    assert steps == list(enumerate(R.BUILD_STEPS))
+    again = []
+    R.build_release(data, progress=lambda i, name: again.append(name))
+    assert again == [], "read from the cache: nothing to wait for"
+
+    monkeypatch.setenv("EQUITY_WORKBOOK_CACHE", str(tmp_path / "fresh"))
+    capsys.readouterr()
+    Workbook(data, progress=True).release()
+    err = capsys.readouterr().err
+    assert "Protecting the numbers before they are shown" in err and R.BUILD_STEPS[3] in err
+    Workbook(data).release()  # built before: read from the cache
+    monkeypatch.setenv("EQUITY_WORKBOOK_CACHE", str(tmp_path / "batch"))
+    Workbook(data).release()  # a batch workbook (no bar asked for)
+    assert capsys.readouterr().err == ""
