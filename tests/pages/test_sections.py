@@ -261,3 +261,23 @@ def test_story_sentences_carry_ratio_interval_rates_and_excess(wb, cat):
                 assert number in text, (number, text)
             checked += 1
     assert checked > 20
+
+
+# --------------------------------------------------------------------------- the collaboration survey
+def test_survey_sections_say_their_wave_once_in_short_sentences():
+    from equity_helpers import survey
+    from equity_helpers.survey.page import survey_view
+
+    from ..conftest import SAMPLE
+
+    inst = survey.load_instrument(SAMPLE / "survey_instrument.yml")
+    rel = survey.build_survey_release(survey.load_responses(SAMPLE / "survey_responses.csv", inst))
+    seen = 0
+    for wave in rel.waves:
+        for group in rel.group_options():
+            v = survey_view(rel, wave=wave, group=group)
+            assert_short([v.lead, *v.sentences])
+            said = re.findall(rf"(?<!\w){re.escape(wave)}(?!\w)", " ".join([v.lead, *v.sentences]))
+            assert len(said) == 1 and wave in v.lead, (v.lead, v.sentences)
+            seen += 1
+    assert seen > 10
