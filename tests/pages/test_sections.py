@@ -151,6 +151,7 @@ def test_breakdown_sections_say_their_window_and_comparison_once(wb):
         assert_window_once(v.lead, v.sentences, "FY2020-FY2025")
         ref = breakdowns.BREAKDOWN_LABELS[b][v.reference_level]
         assert v.lead.count(ref) == 1 and not any(ref in s for s in v.sentences)
+        assert not v.lead.endswith(" it:"), v.lead  # the comparison group named in full, before its sentences
         for _, r in v.levels[v.levels["rri"].notna() & ~v.levels["suppressed"].astype(bool)].iterrows():
             if r["level"] == v.reference_level or r["level"] in breakdowns.NOT_SHOWN_AS_RATIO:
                 continue
@@ -168,8 +169,11 @@ def _shown_markdown(monkeypatch, show) -> list[str]:
     import IPython.display
 
     shown: list[str] = []
-    monkeypatch.setattr(IPython.display, "display",
-                        lambda *objs, **_: shown.extend(o.data for o in objs if isinstance(o, IPython.display.Markdown)))
+
+    def display(*objs, **_):
+        shown.extend(o.data for o in objs if isinstance(o, IPython.display.Markdown))
+
+    monkeypatch.setattr(IPython.display, "display", display)
     show()
     return shown
 
