@@ -285,3 +285,29 @@ def test_survey_sections_say_their_wave_once_in_short_sentences():
             assert len(said) == 1 and wave in v.lead, (v.lead, v.sentences)
             seen += 1
     assert seen > 10
+
+
+# --------------------------------------------------------------------------- the catalogues, at their longest
+@pytest.mark.parametrize("cat", LANGUAGES, ids=["en", "es"])
+def test_every_message_stays_short_with_the_longest_names(cat):
+    """Beyond the sample: each message of the catalogue, filled with its longest group name (either side of the
+    comparison), its longest decision point followed for fewer years and the longest unit, has no sentence of
+    30 words or more."""
+    from equity_helpers.pages.i18n import placeholders
+
+    m = cat.messages
+    longest = max((g for k, g in m["groups"].items() if k not in ("all", "overall", "unknown")),
+                  key=lambda g: word_count(g))
+    stage = max(m["stages"].values(), key=lambda s: word_count(s)) + f" ({cat.years(2020, 2022)})"
+    unit = max((m["basis_population"], m["basis_decision"]), key=lambda u: word_count(u))
+    fill = {"group": longest, "ref": m["groups"]["white"], "high_group": longest, "low_group": longest,
+            "stage": stage, "first_stage": stage, "last_stage": stage, "unit": unit, "place": cat.t("state"),
+            "years": cat.years(2020, 2025), "baseline": cat.years(2020, 2022), "latest": cat.years(2023, 2025)}
+    checked = 0
+    for key, text in m.items():
+        if isinstance(text, str) and key not in ("language",):
+            filled = text.format(**{p: fill.get(p, "1.23") for p in placeholders(text)})
+            assert_short([filled])
+            checked += 1
+    assert_short([p for family in m["prompts"].values() for p in family])
+    assert checked > 60
