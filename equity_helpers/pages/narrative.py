@@ -36,18 +36,18 @@ TEMPLATES: dict[str, str] = {
                        "zero.",
     "comparison_hidden": "{n} {group} {verb}. The comparison with {ref} is not shown, because it could reveal "
                          "a small number hidden to protect children's privacy.",
-    "insufficient": "Too few {group} {verb_base} for a reliable comparison with {ref}.",
-    "zero": "No {group} {verb}, out of {base} {base_label}.",
-    "higher": "{group} {verb} at {rri} times the rate of {ref} (95% CI {lo}-{hi}). "
-              "That is {rate_g} compared with {rate_r} {unit}.",
-    "lower": "{group} {verb} at {rri} times the rate of {ref} (95% CI {lo}-{hi}). "
-             "That is {inv} times less often: {rate_g} compared with {rate_r} {unit}.",
-    "fav_lower": "{group} were less likely than {ref} to {verb_inf} (ratio {rri}, 95% CI {lo}-{hi}). "
-                 "That is {rate_g} compared with {rate_r} {unit}.",
-    "fav_higher": "{group} were more likely than {ref} to {verb_inf} (ratio {rri}, 95% CI {lo}-{hi}). "
-                  "That is {rate_g} compared with {rate_r} {unit}.",
-    "same": "{group} {verb} at about the same rate as {ref} (ratio {rri}, 95% CI {lo}-{hi}). "
-            "That is {rate_g} compared with {rate_r} {unit}.",
+    "insufficient": "Too few {group} {verb_base} to compare reliably with {ref}.",
+    "zero": "No {group} {verb}. That is 0 out of {base} {base_label}.",
+    "higher": "{group} {verb} at {rri} times the rate of {ref}. "
+              "That is {rate_g} compared with {rate_r} {unit} (95% CI of the ratio {lo}-{hi}).",
+    "lower": "{group} {verb} at {rri} times the rate of {ref}. "
+             "That is {inv} times less often: {rate_g} compared with {rate_r} {unit} (95% CI of the ratio {lo}-{hi}).",
+    "fav_lower": "{group} were less likely than {ref} to {verb_inf}. "
+                 "That is {rate_g} compared with {rate_r} {unit} (ratio {rri}, 95% CI {lo}-{hi}).",
+    "fav_higher": "{group} were more likely than {ref} to {verb_inf}. "
+                  "That is {rate_g} compared with {rate_r} {unit} (ratio {rri}, 95% CI {lo}-{hi}).",
+    "same": "{group} {verb} at about the same rate as {ref}. "
+            "That is {rate_g} compared with {rate_r} {unit} (ratio {rri}, 95% CI {lo}-{hi}).",
     "excess_fewer": " At the rate of {ref}, about {n} fewer {group} would have {verb_pp}.",
     "excess_more": " At the rate of {ref}, about {n} more {group} would have {verb_pp}.",
     "chance": " The interval includes 1, so this difference could be due to chance.",
@@ -82,7 +82,7 @@ _INFINITIVE = {
     "reunified_12m": ("were reunified within 12 months", "be reunified within 12 months",
                       "been reunified within 12 months"),
     "in_care_24m_plus": ("were still in care 24 months after entering", "still be in care after 24 months",
-                         "still been in care after 24 months"),
+                         "stayed in care over 24 months"),
     "aged_out": ("aged out of care", "age out of care", "aged out of care"),
     "reentry_12m": ("re-entered care within 12 months", "re-enter care within 12 months",
                     "re-entered care within 12 months"),

@@ -311,3 +311,27 @@ def test_every_message_stays_short_with_the_longest_names(cat):
             checked += 1
     assert_short([p for family in m["prompts"].values() for p in family])
     assert checked > 60
+
+
+def test_every_analyst_template_stays_short_with_the_longest_names():
+    """The analyst pages' templates (English), filled with the longest group names on both sides, the longest
+    verbs of the decision points they speak of and the longest unit: no sentence of 30 words or more."""
+    from equity_helpers.pages.i18n import placeholders
+    from equity_helpers.schema import GROUP_LABELS
+
+    names = [group_children(g) for g in GROUP_LABELS if g not in ("all", "overall", "unknown")]
+    longest = max(names, key=word_count)
+    spoken = [*story.STORY_STAGES, "entered_after_substantiation", "P1_permanency_12m_entries", "P4_reentry_12m"]
+    verbs = [stage_verbs(s) for s in spoken]  # the decision points the pages' sentences speak of
+    fill = {"group": longest, "ref": sorted(names, key=word_count)[-2], "groups": longest,
+            "verb": max((v[0] for v in verbs), key=word_count), "verb_base": max((v[0] for v in verbs), key=word_count),
+            "verb_inf": max((v[1] for v in verbs), key=word_count), "verb_pp": max((v[2] for v in verbs), key=word_count),
+            "unit": "per 100 children with a substantiated or indicated report followed for 90 days",
+            "base_label": "children with a substantiated or indicated report followed for 90 days"}
+    for key, text in narrative.TEMPLATES.items():
+        assert_short([text.format(**{p: fill.get(p, "1.23") for p in placeholders(text)})])
+    for key, text in breakdowns.LEVEL_TEMPLATES.items():
+        labels = [lab for levels in breakdowns.BREAKDOWN_LABELS.values() for lab in levels.values()]
+        who = max(labels, key=word_count)
+        assert_short([text.format(**{p: {"who": who, "verb": fill["verb"]}.get(p, "1.23")
+                                     for p in placeholders(text)})])
