@@ -27,8 +27,8 @@ import pandas as pd
 from equity_helpers.data.engagement import MEETING_DIMS
 from equity_helpers.errors import ParameterError
 from equity_helpers.metrics.rates import measures
-from equity_helpers.pages.narrative import stage_verbs
-from equity_helpers.pages.views import window_phrase
+from equity_helpers.pages.narrative import stage_verbs, window_lead
+from equity_helpers.pages.views import section_markdown, window_phrase
 from equity_helpers.privacy.suppression import DEFAULT_POLICY
 from equity_helpers.release.table import EQUITY_BREAKDOWNS, SUBGROUP_ALL, subgroup_label
 from equity_helpers.schema import ALL, STAGES, STATE, group_children, group_label, sentence_start
@@ -50,8 +50,8 @@ BREAKDOWN_LABELS: dict[str, dict[str, str]] = {
                            "no": "children with no tribal affiliation recorded",
                            "unknown": "tribal affiliation not recorded"},
     "dv_involved": {"": "caregiver domestic violence", "yes": "children whose report noted caregiver domestic violence",
-                    "no": "children whose reports did not note it", "unknown": "domestic violence not recorded",
-                    "no_report": "children with no report that year"},
+                    "no": "children whose reports did not note domestic violence",
+                    "unknown": "domestic violence not recorded", "no_report": "children with no report that year"},
     "dv_services": {"": "domestic violence services from the partner",
                     "before": "families who had domestic violence services before the report",
                     "after_only": "families who had services only after the report",
@@ -195,28 +195,47 @@ def intersection_measures(release, breakdown: str, level: str, *, first_year: in
     return m[(m["jurisdiction"] == STATE) & (m["period"] == period) & (m["basis"] == "decision")].reset_index(drop=True)
 
 
-def level_sentence(row: pd.Series | dict, *, year_label: str) -> str:
-    """One plain-language sentence for a row of :func:`level_measures` (empty for the reference level,
-    levels not compared, and rows with nothing to say)."""
+LEVEL_TEMPLATES: dict[str, str] = {
+    "hidden": "Too few {who} {verb} to publish or compare.",
+    "ratio": "{who} {verb} at {rri} times the comparison group's rate. That is {rate} compared with {ref_rate} "
+             "per 100, with a 95% CI of {lo}-{hi} for the ratio.",
+    "chance": " The difference could be due to chance.",
+    "adjusted": " Allowing for the {m} comparisons at this decision point (Holm's adjustment), it could still be "
+                "due to chance.",
+    "unstable": " It rests on 20 or fewer children and may change from year to year.",
+}
+"""What :func:`level_sentence` says. The window and the comparison group are named once, in the lead line
+above the sentences (:func:`level_lead`): the level names are long ("children whose family had a team meeting
+within 30 days of the report") and a sentence has fewer than 30 words."""
+
+
+def level_lead(first_year: int, last_year: int, reference_label: str) -> str:
+    """The line above the level sentences: the window and the comparison group, said once."""
+    return window_lead(first_year, last_year, then=f", compared with {reference_label}")
+
+
+def level_sentence(row: pd.Series | dict) -> str:
+    """Plain-language sentences for a row of :func:`level_measures` (empty for the reference level, levels not
+    compared, and rows with nothing to say). The comparison group is "the comparison group": :func:`level_lead`
+    names it."""
     r = dict(row)
     if r["level"] == r["reference"] or r["level"] in NOT_SHOWN_AS_RATIO:
         return ""
     verb = stage_verbs(r["stage"])[0]
-    who, ref = r["label"], r["reference_label"]
     race = "" if r.get("race", ALL) == ALL else f" ({group_children(r['race'])})"
+    who = r["label"] + race
     if r.get("suppressed") or pd.isna(r.get("rri")):
-        return (f"In {year_label}, the rate at which {who}{race} {verb} cannot be compared with {ref}: "
-                "the numbers are too small to publish or to compare.")
+        return sentence_start(LEVEL_TEMPLATES["hidden"].format(who=who, verb=verb))
     rri, lo, hi = float(r["rri"]), float(r["rri_low"]), float(r["rri_high"])
-    text = (f"In {year_label}, {who}{race} {verb} at {rri:.2f} times the rate of {ref} "
-            f"({float(r['rate']):.1f} compared with {float(r['ref_rate']):.1f} per 100; 95% CI {lo:.2f}-{hi:.2f}).")
+    text = sentence_start(LEVEL_TEMPLATES["ratio"].format(
+        who=who, verb=verb, rri=f"{rri:.2f}", rate=f"{float(r['rate']):.1f}", ref_rate=f"{float(r['ref_rate']):.1f}",
+        lo=f"{lo:.2f}", hi=f"{hi:.2f}"))
     if lo <= 1 <= hi:
-        text += " The difference could be due to chance."
+        text += LEVEL_TEMPLATES["chance"]
     elif not pd.isna(r.get("p_adjusted")) and float(r["p_adjusted"]) >= 0.05:
-        text += (f" Allowing for the {int(r['comparisons'])} comparisons at this decision point (Holm's adjustment), "
-                 "it could still be due to chance.")
+        text += LEVEL_TEMPLATES["adjusted"].format(m=int(r["comparisons"]))
     if r.get("unstable"):
-        text += " It rests on 20 or fewer children and may change from year to year."
+        text += LEVEL_TEMPLATES["unstable"]
     return text
 
 
@@ -245,6 +264,7 @@ class BreakdownView:
     intersection: pd.DataFrame
     sentences: list[str]
     note: str = ""
+    lead: str = ""
 
     @property
     def title(self) -> str:
@@ -281,10 +301,9 @@ class BreakdownView:
     def show(self) -> None:
         from IPython.display import Markdown, display  # IPython: imported only when something is shown
 
-        lines = [f"- {s}" for s in self.sentences if s]
-        if self.note:
-            lines.insert(0, f"_{self.note}_")
-        display(Markdown("\n".join(lines) or "_No results for these choices._"))
+        text = section_markdown(self.lead, [s for s in self.sentences if s]) if any(self.sentences) else ""
+        display(Markdown("\n\n".join(t for t in (f"_{self.note}_" if self.note else "", text) if t)
+                         or "_No results for these choices._"))
         for ch in self.charts():
             display(ch)
         display(Markdown(f"**Children at each decision point, by {BREAKDOWN_LABELS[self.breakdown]['']}** "
@@ -322,15 +341,15 @@ def breakdown_view(wb, *, breakdown: str, first_year: int, last_year: int, level
                                   reference=reference, policy=wb.policy)
         parts.append(m[m["stage"].isin(list(focus_stages))].assign(level=lvl))
     inter = pd.concat(parts, ignore_index=True)
-    year = window_phrase(first_year, last_year)
-    text = [level_sentence(r, year_label=year) for r in lv.to_dict("records")]
+    text = [t for t in (level_sentence(r) for r in lv.to_dict("records")) if t]
     note = ("Published for the whole state over several years only: within one county or one year these groups are "
             "too small to show without revealing children. The ratios describe differences in the agency's "
             "records, not their causes.")
     return BreakdownView(breakdown=breakdown, level=level, reference_level=reference_level, reference=reference,
                          first_year=first_year, last_year=last_year, focus_stages=list(focus_stages),
                          levels=lv.reset_index(drop=True), shares=shares, intersection=inter.reset_index(drop=True),
-                         sentences=[t for t in text if t], note=note)
+                         sentences=text, note=note,
+                         lead=level_lead(first_year, last_year, _label(breakdown, reference_level)) if text else "")
 
 
 def show_breakdown(wb, *, breakdown: str, first_year: int, last_year: int, mode: str, reference: str = "white",
@@ -367,6 +386,11 @@ def show_breakdown(wb, *, breakdown: str, first_year: int, last_year: int, mode:
 
 
 PARTNER_LEVELS = ("before", "after_only", "none", "unlinked")
+PARTNER_SHARES = ("{before} of children whose report noted caregiver domestic violence were in families who had the "
+                  "partner's services before the report. Another {after} had them only after it, within 180 days.")
+PARTNER_LINKED = ("Families are linked by a keyed hash of caregiver identifiers that both organisations compute the "
+                  "same way; no names were exchanged. \"No services\" means none from this partner's programs, not "
+                  "none anywhere.")
 PARTNER_STAGES = ("screened_in", "substantiated", "entered_after_substantiation")
 
 
@@ -442,23 +466,23 @@ def show_partner(wb, *, first_year: int, last_year: int, race_scheme: str = "his
     allrow = shares[(shares["race_ethnicity"] == ALL)].set_index("timing")
     lines = []
     if not allrow.empty and not pd.isna(allrow["share"].get("before", pd.NA)):
-        lines.append(f"In {year}, {float(allrow.loc['before', 'share']):.0%} of children whose report noted caregiver "
-                     "domestic violence were in families who had the partner's services before the report, and "
-                     f"{float(allrow.loc['after_only', 'share']):.0%} only after it (within 180 days).")
-    lines.append("Families are linked by a keyed hash of caregiver identifiers that both organisations compute the "
-                 "same way; no names were exchanged. \"No services\" means none from this partner's programs, not "
-                 "none anywhere.")
-    display(Markdown("\n".join(f"- {t}" for t in lines)))
+        lines.append(PARTNER_SHARES.format(before=f"{float(allrow.loc['before', 'share']):.0%}",
+                                           after=f"{float(allrow.loc['after_only', 'share']):.0%}"))
+    lines.append(PARTNER_LINKED)
+    display(Markdown(section_markdown(window_lead(first_year, last_year), lines)))
     display(charts.shares_chart(shares, title=f"When families received domestic violence services, by group, {year}",
                          x_title="share of children whose report noted domestic violence"))
     display(shares_table(shares, PARTNER_LEVELS, "dv_services"))
     m = level_measures(rel, "dv_services", first_year=first_year, last_year=last_year, reference_level="none",
                        policy=wb.policy)
     m = m[m["stage"].isin(PARTNER_STAGES) & m["level"].isin(["before", "after_only"])]
-    text = [level_sentence(r, year_label=year) for r in m.to_dict("records")]
-    if any(text):
-        display(Markdown("\n".join(f"- {t}" for t in text if t)))
+    text = [t for t in (level_sentence(r) for r in m.to_dict("records")) if t]
+    if text:  # the window is the section's, said above: only the comparison group is named again
+        display(Markdown(section_markdown(f"Compared with {_label('dv_services', 'none')}:", text)))
 
+
+MEETING_SHARE = ("{share} of {who} were in families who had one. The chart shows the share in each group: "
+                 "engagement itself can differ by race.")
 
 ENGAGEMENT = {
     "meeting_at_report": dict(anchor="screened_in", stages=("substantiated", "entered_after_substantiation"),
@@ -497,10 +521,10 @@ def show_engagement(wb, *, first_year: int, last_year: int, reference: str = "wh
         shares = shares_by_race(rel, b, stage=spec["anchor"], levels=("yes",), first_year=first_year,
                                 last_year=last_year)
         allrow = shares[shares["race_ethnicity"] == ALL]
-        if len(allrow) and not pd.isna(allrow["share"].iloc[0]):
-            display(Markdown(f"- In {year}, {float(allrow['share'].iloc[0]):.0%} of {spec['who']} were in "
-                             "families who had one. The chart shows the share in each group: engagement itself can "
-                             "differ by race."))
+        said = len(allrow) and not pd.isna(allrow["share"].iloc[0])
+        if said:
+            display(Markdown(section_markdown(window_lead(first_year, last_year), [MEETING_SHARE.format(
+                share=f"{float(allrow['share'].iloc[0]):.0%}", who=spec["who"])])))
         display(charts.shares_chart(shares, title=f"{sentence_start(spec['who'])} whose family had "
                                                   f"{BREAKDOWN_LABELS[b]['']}, by group, {year}",
                                     x_title=f"share of {spec['who']}"))
@@ -510,5 +534,7 @@ def show_engagement(wb, *, first_year: int, last_year: int, reference: str = "wh
                               focus_stages=spec["stages"][:2], by_race_levels=("yes", "no"))
         view.note += (" Families who are offered and attend meetings differ from those who are not in ways the "
                       "records do not hold: these are associations, not effects of the meetings.")
+        if said and view.lead:  # the window is the section's, said above: only the comparison group again
+            view.lead = f"Compared with {_label(b, view.reference_level)}:"
         view.show()
 

@@ -84,7 +84,7 @@ class Dashboard:
     summary, stage_out : the two output areas (the whole chain; one decision point).
     matrix : the whole chain's relative rates, every decision point and group (:func:`~equity_helpers.pages.story.chain_matrix`).
     story : the last drawn summary as plain data: ``rows`` (:func:`equity_helpers.pages.story.chain`), ``gaps``,
-        ``changes``, ``baseline``, ``group``, ``stage_sentences``, ``chain_alt``, ``stage_alt``.
+        ``changes``, ``baseline``, ``latest``, ``group``, ``stage_sentences``, ``chain_alt``, ``stage_alt``.
     """
 
     def __init__(self, wb, *, language: str = "en", filters: StoryFilters | None = None):
@@ -182,10 +182,10 @@ class Dashboard:
 
     @property
     def story(self) -> dict[str, Any]:
-        """The drawn page as plain data: ``rows``, ``gaps``, ``changes``, ``baseline``, ``group``, ``chain_alt``,
-        ``stage_sentences``, ``stage_alt``."""
+        """The drawn page as plain data: ``rows``, ``gaps``, ``changes``, ``baseline``, ``latest``, ``group``,
+        ``chain_alt``, ``stage_sentences``, ``stage_alt``."""
         s, st = self.summary_story, self.stage_story
-        return {"rows": s.rows, "gaps": s.gaps, "changes": s.changes, "baseline": s.baseline,
+        return {"rows": s.rows, "gaps": s.gaps, "changes": s.changes, "baseline": s.baseline, "latest": s.latest,
                 "group": s.filters.group, "chain_alt": s.chain_alt, "stage_sentences": st.sentences,
                 "stage_alt": st.alt}
 
@@ -202,9 +202,11 @@ def alt_html(text: str, cat) -> str:
 
 def summary_html(s: Summary, cat, *, with_alt: bool = True) -> str:
     """The whole chain's words: the chart's text alternative, the largest gaps, the changes, the hidden count."""
+    years = cat.years(s.filters.first_year, s.filters.last_year)
     return ((alt_html(s.chain_alt, cat) if with_alt else "")
-            + f"<h2>{html.escape(cat.t('gaps_heading'))}</h2>" + html_list(s.gaps, "eh-gaps")
-            + (f"<h2>{html.escape(cat.t('changes_heading', baseline=s.baseline))}</h2>" if s.baseline else "")
+            + f"<h2>{html.escape(cat.t('gaps_heading', years=years))}</h2>" + html_list(s.gaps, "eh-gaps")
+            + (f"<h2>{html.escape(cat.t('changes_heading', baseline=s.baseline, latest=s.latest))}</h2>"
+               if s.baseline else "")
             + html_list(s.changes, "eh-changes")
             + (_html(cat.t("hidden_count", n=s.hidden), "eh-hidden") if s.hidden else ""))
 

@@ -155,10 +155,11 @@ def focus_group(wb, f: StoryFilters) -> str | None:
 
 
 def _excess_text(r, cat: Catalogue, ref: str) -> str:
+    """The excess children as a sentence of its own (with its leading space), or ""."""
     if pd.isna(r["excess"]) or round(abs(r["excess"])) < 1:
         return ""
     key = "excess_positive" if r["excess"] > 0 else "excess_negative"
-    return cat.t(key, ref=ref, n=cat.number(rounded(abs(r["excess"]))))
+    return " " + sentence_start(cat.t(key, ref=ref, n=cat.number(rounded(abs(r["excess"])))))
 
 
 def rounded(n: float) -> float:
@@ -194,16 +195,17 @@ def published_windows(wb, place: str, *, scheme: str = "hispanic_first") -> list
     return sorted(spans, key=lambda w: (w[0] - w[1], -w[1]))
 
 
-def changes(wb, f: StoryFilters, cat: Catalogue, *, group: str, n: int = 3) -> tuple[str, list[str]]:
+def changes(wb, f: StoryFilters, cat: Catalogue, *, group: str, n: int = 3) -> tuple[str, str, list[str]]:
     """What changed between the first and last published period inside the window, for ``group``.
 
-    Returns the baseline period's name and up to ``n`` sentences, the largest changes in the log relative
-    rate first, each saying whether the change is clear (``|z| > 1.96``, see the module notes) or could be
-    chance.
+    Returns the baseline period's name, the latest period's name (both ``""`` when no change can be shown)
+    and up to ``n`` sentences, the largest changes in the log relative rate first, each saying whether the
+    change is clear (``|z| > 1.96``, see the module notes) or could be chance. The sentences do not name the
+    two periods: the section's heading does, once (``changes_heading``).
     """
 
     if group == f.reference:
-        return "", [cat.t("same_group")]
+        return "", "", [cat.t("same_group")]
     m = _measures(wb, f)
     place = m[(m["jurisdiction"] == f.place) & m["stage"].isin(STORY_STAGES) & (m["first_year"] >= f.first_year)
               & (m["last_year"] <= f.last_year) & ~m["race_ethnicity"].isin(_NOT_GROUPS)]
@@ -211,7 +213,7 @@ def changes(wb, f: StoryFilters, cat: Catalogue, *, group: str, n: int = 3) -> t
     trend, _unit = trend_of(place)
     spans = trend.drop_duplicates("period").sort_values("last_year")
     if len(spans) < 2 or (spans["last_year"] - spans["first_year"]).max() == f.last_year - f.first_year:
-        return "", [cat.t("changes_one_period", place=place_label(f.place, cat))]
+        return "", "", [cat.t("changes_one_period", place=place_label(f.place, cat))]
     first, last = spans.iloc[0], spans.iloc[-1]
     baseline = cat.years(int(first["first_year"]), int(first["last_year"]))
     latest = cat.years(int(last["first_year"]), int(last["last_year"]))
@@ -228,7 +230,7 @@ def changes(wb, f: StoryFilters, cat: Catalogue, *, group: str, n: int = 3) -> t
         z = d / math.hypot(r1["se_log_rri"], r2["se_log_rri"]) if (r1["se_log_rri"] or r2["se_log_rri"]) else 0.0
         out.append((abs(d), stage, r1["rri"], r2["rri"], abs(z) > 1.96))
     if not out:
-        return baseline, [cat.t("changes_none", group=cat.group(group))]
+        return baseline, latest, [cat.t("changes_none", group=cat.group(group))]
     out.sort(key=lambda x: -x[0])
     sentences = []
     for _, stage, before, after, clear in out[:n]:
@@ -237,9 +239,9 @@ def changes(wb, f: StoryFilters, cat: Catalogue, *, group: str, n: int = 3) -> t
                "change_up" if abs(math.log(after)) > abs(math.log(before)) else "change_down")
         sentences.append(sentence_start(cat.t(
             key, stage=cat.stage(stage), group=cat.group(group), ref=cat.group(f.reference),
-            before=cat.ratio(before), after=cat.ratio(after), baseline=baseline, latest=latest,
+            before=cat.ratio(before), after=cat.ratio(after),
             chance=cat.t("change_clear" if clear else "change_chance"))))
-    return baseline, sentences
+    return baseline, latest, sentences
 
 
 def stage_rows(rows: pd.DataFrame, stage: str) -> pd.DataFrame:
@@ -295,7 +297,8 @@ def hidden_count(rows: pd.DataFrame) -> int:
 class Summary:
     """What the whole-chain part of a page shows (:func:`summary`): the :func:`chain` rows, the heading texts,
     the chart (a Vega-Lite specification, ``None`` when nothing is published), its text alternative, the
-    largest gaps, the baseline period's name and the changes since it, and how many numbers are hidden."""
+    largest gaps, the baseline and latest periods' names and the changes between them, and how many numbers
+    are hidden."""
 
     filters: StoryFilters
     rows: pd.DataFrame
@@ -307,13 +310,14 @@ class Summary:
     baseline: str
     changes: list[str]
     hidden: int
+    latest: str = ""
 
 
 def summary(wb, f: StoryFilters, cat: Catalogue, *, height_step: int = 9) -> Summary:
     """The whole chain for ``f`` (whose ``group`` the change sentences follow: set it, see :func:`focus_group`)."""
     rows = chain(wb, f)
     where, window, ref = place_label(f.place, cat), cat.years(f.first_year, f.last_year), cat.group(f.reference)
-    baseline, change_text = changes(wb, f, cat, group=f.group)
+    baseline, latest, change_text = changes(wb, f, cat, group=f.group)
     alt_text = chain_alt(rows, cat, reference=f.reference)
     chart = chain_chart(rows, cat, reference=f.reference, description=alt_text, height_step=height_step,
                         title=cat.t("chain_chart_title", ref=ref, place=where, years=window)) if len(rows) else None
@@ -321,7 +325,7 @@ def summary(wb, f: StoryFilters, cat: Catalogue, *, height_step: int = 9) -> Sum
     return Summary(filters=f, rows=rows, title=cat.t("title", place=where, years=window),
                    subtitle=cat.t("subtitle", ref=ref) + pooled, chart=chart, chain_alt=alt_text,
                    gaps=largest_gaps(rows, cat, reference=f.reference), baseline=baseline, changes=change_text,
-                   hidden=hidden_count(rows))
+                   hidden=hidden_count(rows), latest=latest)
 
 
 @dataclass
@@ -342,10 +346,9 @@ def stage_story(s: Summary, stage: str, cat: Catalogue) -> StageStory:
     rows = stage_rows(s.rows, stage)
     text_alt = stage_alt(rows, cat)
     chart = None
-    if len(rows):
-        name = stage_name(rows.iloc[0], cat)
+    if len(rows):  # the title names the decision point's own years once (not again after its name)
         chart = stage_chart(rows, cat, description=text_alt, title=cat.t(
-            "stage_chart_title", stage=sentence_start(name), place=place_label(f.place, cat),
+            "stage_chart_title", stage=sentence_start(cat.stage(stage)), place=place_label(f.place, cat),
             years=cat.years(int(rows["first_year"].iloc[0]), int(rows["last_year"].iloc[0]))))
     return StageStory(stage=stage, chart=chart, alt=text_alt,
                       sentences=stage_sentences(rows, cat, group=f.group, reference=f.reference),

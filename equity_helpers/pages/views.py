@@ -6,21 +6,21 @@ report are consistent and no hidden count can be recovered by putting reports si
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from equity_helpers.errors import ParameterError
-from equity_helpers.pages.narrative import sentences
-from equity_helpers.pages.narrative import sentences as _sentences
+from equity_helpers.pages.narrative import sentences, window_lead
 from equity_helpers.release.survival import published_federal_measures
 from equity_helpers.release.workbook import ALL_LEVELS, Workbook
 from equity_helpers.schema import STAGES, STATE, group_children, group_label, sentence_start
 
 __all__ = ["stage_overview", "stage_overview_table", "Filters", "DecisionPointView", "decision_point_view",
-           "show_whole_chain", "measures_table", "rri_matrix", "rri_matrix_view", "matrix_html", "show_rri_matrix", "window_phrase", "TimeInCareView",
-           "time_in_care_view", "stays_table", "NOT_IN_FILES", "not_in_files_notes"]
+           "show_whole_chain", "measures_table", "rri_matrix", "rri_matrix_view", "matrix_html", "show_rri_matrix",
+           "window_phrase", "section_markdown", "TimeInCareView", "time_in_care_view", "stays_table", "NOT_IN_FILES",
+           "not_in_files_notes"]
 
 
 def stage_overview(release, *, jurisdiction: str, first_year: int, last_year: int) -> pd.DataFrame:
@@ -90,7 +90,9 @@ class DecisionPointView:
         more (or are not published: counties), for each pooled block inside it (``trend_unit``).
     counties : the window's rows for every county (for the county comparison), for the group named
         in ``focus_group`` (the group with the most children behind a gap statewide).
-    sentences : plain-language sentences for ``current``.
+    sentences : plain-language sentences for ``current``; none names the window.
+    lead : the line above the sentences that names their window once
+        (:func:`~equity_helpers.pages.narrative.window_lead`; empty when the sentences say why nothing is shown).
     """
 
     filters: Filters
@@ -101,6 +103,7 @@ class DecisionPointView:
     focus_group: str | None
     sentences: list[str]
     trend_unit: str = "year"
+    lead: str = ""
 
     @property
     def window_label(self) -> str:
@@ -152,7 +155,7 @@ class DecisionPointView:
         """Display the sentences, charts and table (batch mode, and inside the widget panel)."""
         from IPython.display import Markdown, display  # IPython: imported only when something is shown
 
-        display(Markdown("\n".join(f"- {s}" for s in self.sentences) or "_No results for these filters._"))
+        display(Markdown(section_markdown(self.lead, self.sentences)))
         for ch in self.charts():
             display(ch)
         display(self.table())
@@ -167,25 +170,30 @@ YEAR_SCOPE = ("Single years are published for the whole state only: one county's
               "range of years for {place}.")
 
 
-TIC_HIDDEN = ("Too few children entered care in {place} in {window} to show how long they stayed without "
-              "risking their privacy, so these numbers are hidden. The statewide page shows the pattern for "
-              "the whole state.")
+TIC_HIDDEN = ("Too few children entered care in {place} to show how long they stayed without risking their "
+              "privacy, so these numbers are hidden. The statewide page shows the pattern for the whole state.")
 
 
-DECISION_BASE_NOTE = ("Which rate is which: \"children entering foster care per 100 substantiated\" divides the "
-                      "year's entries by the same year's substantiated children, but a child can enter care "
-                      "without a substantiation that year, so it is not the chance that a substantiated child "
-                      "enters care. \"Substantiated children entering care within 90 days\" follows the children "
-                      "substantiated in these years (whose finding came at least 90 days before the data were "
-                      "pulled) and counts those who entered care in the same place within 90 days: that is the "
-                      "chance.")
+FEDERAL_HEADING = "Federal-style measures, for children who entered care in FY{year}"
 
 
-FEDERAL_NOTE = ("The federal-style measures follow the CFSR Round 4 statewide data indicators for children who "
-                "entered care in FY{year}, the last year whose entrants have been followed for 24 months (12 to go "
-                "home and 12 more to see whether they came back). They are observed rates: the Children's Bureau "
-                "also publishes risk-standardised performance, adjusted mainly for age at entry, which is not "
-                "computed here.")
+MEDIAN_STAY = "Half of the {group} who entered care had left within {months} months, compared with {ref_months} " \
+              "months for {ref}."
+MEDIAN_CHANCE = "The difference could be due to chance (log-rank test)."
+
+
+DECISION_BASE_NOTE = ("Which rate is which? \"Children entering foster care per 100 substantiated\" divides the "
+                      "year's entries by the same year's substantiated children. A child can enter care without a "
+                      "substantiation that year, so this is not the chance that a substantiated child enters care. "
+                      "\"Substantiated children entering care within 90 days\" follows the children substantiated "
+                      "in these years, whose finding came at least 90 days before the data were pulled. It counts "
+                      "those who entered care in the same place within 90 days: that is the chance.")
+
+
+FEDERAL_NOTE = ("These measures follow the CFSR Round 4 statewide data indicators. They cover the last entry year "
+                "followed for 24 months: 12 months to go home, and 12 more to see whether children came back. They "
+                "are observed rates. The Children's Bureau also publishes risk-standardised performance, adjusted "
+                "mainly for age at entry, which is not computed here.")
 
 
 def window_phrase(first_year: int, last_year: int) -> str:
@@ -197,6 +205,14 @@ def window_phrase(first_year: int, last_year: int) -> str:
 
 NOT_IN_FILES = "Not in these files: {reason}"
 """The sentence a page shows for a decision point the data's files cannot carry (never a zero)."""
+
+
+def section_markdown(lead: str, sentences: list[str]) -> str:
+    """A section of sentences as Markdown: the lead line naming its window, then one bullet per sentence."""
+    if not sentences:
+        return "_No results for these filters._"
+    items = "\n".join(f"- {s}" for s in sentences)
+    return f"{lead}\n\n{items}" if lead else items
 
 
 def not_in_files_notes(wb: Workbook, stages: list[str], basis: str = "population") -> list[str]:
@@ -243,14 +259,14 @@ def decision_point_view(wb: Workbook, *, stages: list[str], filters: Filters) ->
     win = sel[(sel["period"] == period) & (sel["jurisdiction"] != STATE)]
     focus = focus_group(sel[(sel["jurisdiction"] == STATE) & (sel["period"] == period)], filters.reference)
     counties = win[(win["race_ethnicity"] == focus) & (win["stage"] == stages[0])] if focus else win.iloc[0:0]
-    text = sentences(current, year_label=window_phrase(filters.first_year, filters.last_year),
-                     adjusted=filters.multiple_comparisons != "none")
+    text = sentences(current, adjusted=filters.multiple_comparisons != "none")
     if filters.basis == "decision" and "entered_care" in stages and len(current):
         text.append(DECISION_BASE_NOTE)
     text += notes
     return DecisionPointView(filters=filters, stages=stages, current=current.reset_index(drop=True),
                              trend=trend.reset_index(drop=True), counties=counties.reset_index(drop=True),
-                             focus_group=focus, sentences=text, trend_unit=unit)
+                             focus_group=focus, sentences=text, trend_unit=unit,
+                             lead=window_lead(filters.first_year, filters.last_year) if text else "")
 
 
 def show_whole_chain(wb: Workbook, *, filters: Filters) -> None:
@@ -415,7 +431,10 @@ class TimeInCareView:
     exits : share of each group's cohort that had left by each exit type at 12 and 24 months.
     federal : CFSR-style measures by group for the last year of the window with 12 months of
         follow-up (:func:`equity_helpers.metrics.rates.measures` on the release's federal cells).
-    sentences : plain-language sentences for ``federal`` and the medians.
+    sentences : plain-language sentences for the medians of the window (or why they are hidden), none naming
+        the window: ``lead`` does, once.
+    federal_sentences : sentences for ``federal`` and what its measures are; the heading above them names
+        ``federal_year`` once.
     """
 
     filters: Filters
@@ -425,6 +444,13 @@ class TimeInCareView:
     federal: pd.DataFrame
     federal_year: int | None
     sentences: list[str]
+    lead: str = ""
+    federal_sentences: list[str] = field(default_factory=list)
+
+    @property
+    def federal_heading(self) -> str:
+        """The heading above :attr:`federal_sentences`: it names their year, once ("" without federal measures)."""
+        return "" if self.federal.empty else FEDERAL_HEADING.format(year=self.federal_year)
 
     def charts(self) -> list:
         from equity_helpers.pages import charts  # Altair: about a second to import, paid only when drawing
@@ -441,13 +467,14 @@ class TimeInCareView:
     def show(self) -> None:
         from IPython.display import Markdown, display  # IPython: imported only when something is shown
 
-        display(Markdown("\n".join(f"- {s}" for s in self.sentences) or "_No results for these filters._"))
+        display(Markdown(section_markdown(self.lead, self.sentences)))
         for ch in self.charts():
             display(ch)
         display(stays_table(self.stays))
         if not self.federal.empty:
-            display(Markdown(f"**Federal-style measures, FY{self.federal_year}** (P5: moves per 1,000 "
-                             "days in care; moves are estimated from each episode's placement count)."))
+            display(Markdown(f"**{self.federal_heading}**\n\n" + section_markdown("", self.federal_sentences)
+                             + "\n\nP5 counts moves per 1,000 days in care; moves are estimated from each "
+                               "episode's placement count."))
             display(measures_table(self.federal))
 
 
@@ -502,27 +529,36 @@ def time_in_care_view(wb: Workbook, *, filters: Filters) -> TimeInCareView:
                     & rel.cells["first_year"].between(filters.first_year, filters.last_year)]
     year = int(fed["first_year"].max()) if len(fed) else None
     federal = pd.DataFrame()
-    text: list[str] = []
+    federal_text: list[str] = []
     if year is not None:
         federal = published_federal_measures(rel, fed[fed["first_year"] == year], reference=filters.reference,
                                     policy=wb.policy)
-        text = _sentences(federal[federal["stage"].isin(["P1_permanency_12m_entries", "P4_reentry_12m"])])
-        text.append(FEDERAL_NOTE.format(year=year))
-    ref = stays[stays["race_ethnicity"] == filters.reference]
-    for _, r in stays.iterrows():
-        if r["race_ethnicity"] in (filters.reference, "unknown") or ref.empty:
-            continue
-        if pd.notna(r["median_days"]) and pd.notna(ref["median_days"].iloc[0]) and pd.notna(r["p_value"]):
-            chance = "" if r["p_value"] < 0.05 else " The difference could be due to chance (log-rank test)."
-            text.append(f"Half of the {group_children(r['race_ethnicity'])} who entered care in "
-                        f"{window_phrase(filters.first_year, filters.last_year)} had left within "
-                        f"{r['median_days'] / 30.44:.1f} months, compared with "
-                        f"{ref['median_days'].iloc[0] / 30.44:.1f} months for {group_children(filters.reference)}."
-                        + chance)
+        federal_text = sentences(federal[federal["stage"].isin(["P1_permanency_12m_entries", "P4_reentry_12m"])])
+        federal_text.append(FEDERAL_NOTE)
+    text = _median_sentences(stays, filters.reference)
     if curves.empty:
-        text.insert(0, TIC_HIDDEN.format(place=filters.jurisdiction,
-                                         window=window_phrase(filters.first_year, filters.last_year)))
+        text.insert(0, TIC_HIDDEN.format(place=filters.jurisdiction))
     return TimeInCareView(filters=filters, stays=stays.reset_index(drop=True), curves=curves.reset_index(drop=True),
-                          exits=exits.reset_index(drop=True), federal=federal, federal_year=year, sentences=text)
+                          exits=exits.reset_index(drop=True), federal=federal, federal_year=year, sentences=text,
+                          lead=window_lead(filters.first_year, filters.last_year) if text else "",
+                          federal_sentences=federal_text)
+
+
+def _median_sentences(stays: pd.DataFrame, reference: str) -> list[str]:
+    """Each group's median stay against the reference group's, where both and the log-rank test are published."""
+    ref = stays[stays["race_ethnicity"] == reference]
+    if ref.empty or pd.isna(ref["median_days"].iloc[0]):
+        return []
+    text = []
+    for _, r in stays.iterrows():
+        if r["race_ethnicity"] in (reference, "unknown"):
+            continue
+        if pd.notna(r["median_days"]) and pd.notna(r["p_value"]):
+            chance = "" if r["p_value"] < 0.05 else " " + MEDIAN_CHANCE
+            text.append(MEDIAN_STAY.format(group=group_children(r["race_ethnicity"]),
+                                           months=f"{r['median_days'] / 30.44:.1f}",
+                                           ref_months=f"{ref['median_days'].iloc[0] / 30.44:.1f}",
+                                           ref=group_children(reference)) + chance)
+    return text
 
 

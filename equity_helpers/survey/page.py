@@ -42,7 +42,10 @@ def open_survey(data_dir: str | Path | None = None, *, mapping: str | Path | Non
 
 @dataclass
 class SurveyView:
-    """One wave, group and domain (None: every domain) of the survey, with a baseline wave for change."""
+    """One wave, group and domain (None: every domain) of the survey, with a baseline wave for change.
+
+    ``lead`` names the wave once, above the sentences ("In 2026:"); the sentences name only the baseline wave
+    they compare with."""
 
     release: SurveyRelease
     wave: str
@@ -50,6 +53,7 @@ class SurveyView:
     domain: str | None
     baseline: str
     sentences: list[str]
+    lead: str = ""
 
     def _label(self, domain_id: str) -> str:
         return self.release.instrument.domain_label(domain_id)
@@ -102,7 +106,7 @@ class SurveyView:
         """Display the sentences, charts and table (batch mode, and inside the widget panel)."""
         from IPython.display import HTML, Markdown, display  # IPython is imported only when something is shown
 
-        display(Markdown("\n".join(f"- {s}" for s in self.sentences)))
+        display(Markdown(f"{self.lead}\n\n" + "\n".join(f"- {s}" for s in self.sentences)))
         for ch in self.charts():
             display(ch)
         display(HTML(self.table().to_html(index=False, classes="eh-table")))
@@ -130,7 +134,8 @@ def survey_view(release: SurveyRelease, *, wave: str | None = None, group: str =
     if domain is not None:
         release.instrument.domain(domain)  # raises ParameterError for an unknown domain
     return SurveyView(release=release, wave=wave, group=group, domain=domain, baseline=baseline,
-                      sentences=survey_sentences(release, wave=wave, group=group, baseline=baseline))
+                      sentences=survey_sentences(release, wave=wave, group=group, baseline=baseline),
+                      lead=SURVEY_TEMPLATES["lead"].format(wave=wave))
 
 
 def _interval(v, lo, hi, fmt: str) -> str:
@@ -215,18 +220,18 @@ def show_survey(rel: SurveyRelease, *, mode: str, wave: str | None = None, group
 
 # --------------------------------------------------------------------------- the sentences
 SURVEY_TEMPLATES: dict[str, str] = {
-    "respondents": "In {wave}, {n} people answered the survey for {group}{sectors}.",
-    "group_hidden": "In {wave}, {group} had too few respondents to show (or showing them would reveal a group "
-                    "that small), to protect the privacy of the people who answered.",
-    "range": "In {wave}, {group} rated {high} highest ({high_score} on the {scale} scale) and {low} lowest "
-             "({low_score}).",
-    "change": "{domain} {verb} from {before} in {w0} to {after} in {w1} (change {change}, 95% CI {lo} to {hi}).",
-    "no_change": "The other domains changed between {w0} and {w1} by amounts that chance alone could explain.",
-    "no_change_all": "Between {w0} and {w1}, no domain changed by more than chance alone could explain.",
-    "sector_gap": "Sectors saw {domain} most differently in {wave}: {high} {high_score} and {low} {low_score}.",
-    "alpha_low": "Read {domains} with care: {its} items hold together less well than the others' in {wave} "
-                 "(Cronbach's alpha below {cut} across all partners), so {they} may measure more than one thing.",
-    "hidden_groups": "{n} of the {total} groups (sectors and organisations) in {wave} are not shown: groups with "
+    "lead": "In {wave}:",
+    "respondents": "{n} people answered the survey for {group}{sectors}.",
+    "group_hidden": "{group} had too few respondents to show (or showing them would reveal a group that small), to "
+                    "protect the privacy of the people who answered.",
+    "range": "{group} rated {high} highest ({high_score} on the {scale} scale) and {low} lowest ({low_score}).",
+    "change": "{domain} {verb} from {before} in {w0} to {after} (change {change}, 95% CI {lo} to {hi}).",
+    "no_change": "The other domains changed since {w0} by amounts that chance alone could explain.",
+    "no_change_all": "Since {w0}, no domain changed by more than chance alone could explain.",
+    "sector_gap": "Sectors saw {domain} most differently: {high} {high_score} and {low} {low_score}.",
+    "alpha_low": "Read {domains} with care. {its} items hold together less well than the others' (Cronbach's alpha "
+                 "below {cut} across all partners). {they} may measure more than one thing.",
+    "hidden_groups": "{n} of the {total} groups (sectors and organisations) are not shown. They are groups with "
                      "fewer than {min} respondents, and others hidden so that those cannot be worked out.",
 }
 """Sentences about the collaboration survey (neutral: what changed and how certain, never a verdict)."""
@@ -249,7 +254,8 @@ def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None)
     domains whose change since ``baseline`` (default: the first wave) is larger than chance (95%
     interval excluding 0) and that the others' is not, the domain on which sectors differ most (for
     all partners), domains whose items do not hold together (alpha below :data:`ALPHA_CUT`), and how
-    many groups are hidden.
+    many groups are hidden. None names ``wave`` (the page's lead line does, :class:`SurveyView`); a change
+    names the baseline wave it starts from.
     """
     inst = rel.instrument
     label = {d.id: d.label for d in inst.domains}
@@ -258,17 +264,17 @@ def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None)
     g = rel.groups[(rel.groups["wave"] == wave) & (rel.groups["group"] == group)]
     name = "all partners together" if group == ALL_PARTNERS else group
     if g.empty or g["hidden"].iloc[0]:
-        return [SURVEY_TEMPLATES["group_hidden"].format(wave=wave, group=name)]
+        return [sentence_start(SURVEY_TEMPLATES["group_hidden"].format(group=name))]
     sectors = ""
     if group == ALL_PARTNERS:
         k = int(((rel.groups["wave"] == wave) & (rel.groups["level"] == "sector")).sum())
         sectors = f", from {k} sector{'' if k == 1 else 's'}"
-    out.append(SURVEY_TEMPLATES["respondents"].format(wave=wave, n=f"{int(g['respondents'].iloc[0]):,}", group=name,
+    out.append(SURVEY_TEMPLATES["respondents"].format(n=f"{int(g['respondents'].iloc[0]):,}", group=name,
                                                       sectors=sectors))
     d = rel.domains[(rel.domains["wave"] == wave) & (rel.domains["group"] == group) & ~rel.domains["hidden"]]
     if len(d) >= 2:
         hi, lo = d.loc[d["mean"].idxmax()], d.loc[d["mean"].idxmin()]
-        out.append(SURVEY_TEMPLATES["range"].format(wave=wave, group=name, high=label[hi["domain"]].lower(), scale=scale,
+        out.append(SURVEY_TEMPLATES["range"].format(group=name, high=label[hi["domain"]].lower(), scale=scale,
                                                     high_score=_score(hi["mean"]), low=label[lo["domain"]].lower(),
                                                     low_score=_score(lo["mean"])))
     w0 = baseline or rel.waves[0]
@@ -279,10 +285,10 @@ def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None)
         for _, r in clear.iterrows():
             out.append(SURVEY_TEMPLATES["change"].format(
                 domain=label[r["domain"]], verb="rose" if r["change"] > 0 else "fell", before=_score(r["mean_from"]),
-                after=_score(r["mean_to"]), w0=w0, w1=wave, change=_signed(r["change"]), lo=_signed(r["ci_low"]),
+                after=_score(r["mean_to"]), w0=w0, change=_signed(r["change"]), lo=_signed(r["ci_low"]),
                 hi=_signed(r["ci_high"])))
         if len(c) > len(clear):
-            out.append(SURVEY_TEMPLATES["no_change" if len(clear) else "no_change_all"].format(w0=w0, w1=wave))
+            out.append(SURVEY_TEMPLATES["no_change" if len(clear) else "no_change_all"].format(w0=w0))
     if group == ALL_PARTNERS:
         s = rel.domains[(rel.domains["wave"] == wave) & (rel.domains["level"] == "sector") & ~rel.domains["hidden"]]
         if s["group"].nunique() >= 2:
@@ -290,7 +296,7 @@ def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None)
             dom = spread.idxmax()
             sd = s[s["domain"] == dom]
             hi, lo = sd.loc[sd["mean"].idxmax()], sd.loc[sd["mean"].idxmin()]
-            out.append(SURVEY_TEMPLATES["sector_gap"].format(domain=label[dom].lower(), wave=wave, high=hi["group"],
+            out.append(SURVEY_TEMPLATES["sector_gap"].format(domain=label[dom].lower(), high=hi["group"],
                                                              high_score=_score(hi["mean"]), low=lo["group"],
                                                              low_score=_score(lo["mean"])))
     # whether a domain's items hold together is a property of the instrument: judged on all partners
@@ -298,12 +304,12 @@ def survey_sentences(rel, *, wave: str, group: str, baseline: str | None = None)
     weak = [label[x].lower() for x in a.loc[a["alpha"] < ALPHA_CUT, "domain"]]
     if weak:
         names = ", ".join(weak[:-1]) + (" and " if len(weak) > 1 else "") + weak[-1]
-        out.append(SURVEY_TEMPLATES["alpha_low"].format(domains=names, wave=wave, cut=f"{ALPHA_CUT:.2f}",
-                                                        its="its" if len(weak) == 1 else "their",
-                                                        they="it" if len(weak) == 1 else "they"))
+        out.append(SURVEY_TEMPLATES["alpha_low"].format(domains=names, cut=f"{ALPHA_CUT:.2f}",
+                                                        its="Its" if len(weak) == 1 else "Their",
+                                                        they="It" if len(weak) == 1 else "They"))
     gw = rel.groups[(rel.groups["wave"] == wave) & (rel.groups["level"] != "all")]
     if gw["hidden"].any():
-        out.append(SURVEY_TEMPLATES["hidden_groups"].format(n=int(gw["hidden"].sum()), total=len(gw), wave=wave,
+        out.append(SURVEY_TEMPLATES["hidden_groups"].format(n=int(gw["hidden"].sum()), total=len(gw),
                                                             min=MIN_RESPONDENTS))
     return [sentence_start(s) for s in out]
 

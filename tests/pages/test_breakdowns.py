@@ -162,8 +162,7 @@ def test_level_measures_match_a_hand_calculation(sample_release):
     assert r["rri"] == pytest.approx((a / n1) / (c / n2))
     se = np.sqrt(1 / a - 1 / n1 + 1 / c - 1 / n2)  # Katz log interval
     assert r["rri_low"] == pytest.approx(np.exp(np.log(r["rri"]) - 1.959964 * se), rel=1e-4)
-    assert "1.2" in level_sentence(r, year_label="FY2020-FY2025") and "noted caregiver domestic violence" in \
-        level_sentence(r, year_label="FY2020-FY2025")
+    assert "1.2" in level_sentence(r) and "noted caregiver domestic violence" in level_sentence(r)
 
 
 def test_missing_and_unasked_data_are_their_own_share(sample_release):

@@ -28,8 +28,9 @@ def _table(stage, g_count, g_base, r_count, r_base, basis="decision"):
 def test_unfavourable_higher_rate_with_excess_matches_the_issue_example():
     row = _table("entered_care", 600, 250_000, 500, 500_000, basis="population")
     text = narrative.sentence(row)
-    assert text.startswith("In FY2023, Black children entered foster care at 2.4 times the rate of White children")
-    assert f"95% CI {row.rri_low:.1f}-{row.rri_high:.1f}" in text
+    assert text.startswith("Black children entered foster care at 2.4 times the rate of White children")
+    assert f"(95% CI of the ratio {row.rri_low:.1f}-{row.rri_high:.1f})" in text
+    assert "FY2023" not in text  # the window is the section's lead line
     assert "At the rate of White children, about 350 fewer Black children would have entered care." in text
     assert "chance" not in text
 
@@ -52,7 +53,7 @@ def test_suppressed_and_insufficient_are_explicit():
     assert row.suppressed
     assert "too small to report" in narrative.sentence(row) and "not zero" in narrative.sentence(row)
     small = _table("aged_out", 0, 30, 12, 200)
-    assert "too few Black children aged out of care for a reliable comparison" in narrative.sentence(small)
+    assert "Too few Black children aged out of care to compare reliably" in narrative.sentence(small)
 
 
 def test_reference_and_total_rows_are_silent():

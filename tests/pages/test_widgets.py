@@ -15,14 +15,14 @@ def wb(sample_workbook):
 def _text(panel):
     """The sentences the panel's output area shows for the current widget values (outside a kernel
     the Output widget does not capture, so read the view it rendered)."""
-    return " ".join(panel.view.sentences)
+    return " ".join([panel.view.lead, *panel.view.sentences])
 
 
 def test_changing_filters_redraws_the_view(wb):
     panel = DecisionPointPanel(wb, stages=["entered_care"], filters=Filters(first_year=2020, last_year=2025))
     assert panel.view.filters.jurisdiction == "Statewide"
     assert "Black children entered foster care" in _text(panel)
-    assert "FY2020-FY2025 (pooled" in _text(panel)
+    assert "Over FY2020-FY2025 (six years pooled" in _text(panel)
     panel.jurisdiction.value = "Granite"
     assert panel.view.filters.jurisdiction == "Granite"
     panel.jurisdiction.value = "Riverbend"
@@ -31,7 +31,7 @@ def test_changing_filters_redraws_the_view(wb):
     panel.years.value = (2023, 2023)
     assert "Single years are published for the whole state only" in _text(panel)
     panel.jurisdiction.value = "Statewide"
-    assert "In FY2023," in _text(panel)
+    assert "In FY2023:" in _text(panel)
     panel.basis.value = "decision"
     assert "per 100 children with a substantiated or indicated report" in _text(panel)
 

@@ -120,10 +120,14 @@ def test_small_places_say_something_over_the_pooled_window(sample_release):
 
 
 def _hidden_names(sentence: str, verb: str) -> set[str]:
-    """The groups a "too small to report" sentence names for one decision."""
+    """The groups a "too small to report" sentence names for one decision ("The number(s) of A and B who
+    ...", or, for many groups, "... who ... is too small to report. The groups are A, B and C.")."""
     if "too small to report" not in sentence or f" who {verb} " not in sentence:
         return set()
-    names = sentence.split(" of ", 1)[1].split(f" who {verb} ")[0]
+    if "The groups are " in sentence:
+        names = sentence.split("The groups are ", 1)[1].split(". ")[0]
+    else:
+        names = sentence.split(" of ", 1)[1].split(f" who {verb} ")[0]
     return {n.strip() for n in names.replace(" and ", ", ").split(", ")}
 
 

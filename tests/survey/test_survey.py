@@ -283,8 +283,9 @@ def test_sentences_say_what_changed_and_hide_small_groups(sample_survey_release)
 
     v = survey_view(sample_survey_release)
     text = " ".join(v.sentences)
-    assert text.startswith("In 2026, 110 people answered the survey for all partners together, from 5 sectors.")
-    assert "Sharing data and making meaning together rose from 2.4 in 2024 to 3.2 in 2026" in text
+    assert v.lead == "In 2026:" and "2026" not in text  # the wave said once, above the sentences
+    assert text.startswith("110 people answered the survey for all partners together, from 5 sectors.")
+    assert "Sharing data and making meaning together rose from 2.4 in 2024 to 3.2 (change" in text
     assert "Transparency and truth-telling fell" in text
     assert "Read accountability to families and community with care" in text
     small = sample_survey_release.groups
@@ -341,7 +342,8 @@ def test_waves_follow_the_instruments_order_and_one_wave_has_no_change(instrumen
     from equity_helpers.survey.page import survey_view
 
     v = survey_view(rel)
-    assert v.sentences[0] == "In Fall 2024, 6 people answered the survey for all partners together, from 1 sector."
+    assert v.lead == "In Fall 2024:"
+    assert v.sentences[0] == "6 people answered the survey for all partners together, from 1 sector."
     assert "change since" not in " ".join(v.table().columns) and len(v.charts()) == 3
 
 
@@ -352,7 +354,7 @@ def test_a_survey_too_small_to_show_says_so(instrument):
     from equity_helpers.survey.page import survey_view
 
     assert survey_view(rel).sentences == [
-        "In 1, all partners together had too few respondents to show (or showing them would reveal a group that "
+        "All partners together had too few respondents to show (or showing them would reveal a group that "
         "small), to protect the privacy of the people who answered."]
     assert survey_view(rel).charts() == []
 
@@ -365,6 +367,7 @@ def test_the_panel_redraws_for_each_filter(sample_survey_release):
     panel.wave.value = "2025"
     assert panel.view.wave == "2025" and panel.view.sentences != first
     panel.group.value = "Child welfare agency"
-    assert panel.view.sentences[0].startswith("In 2025, 46 people answered the survey for Child welfare agency")
+    assert panel.view.lead == "In 2025:"
+    assert panel.view.sentences[0].startswith("46 people answered the survey for Child welfare agency")
     panel.domain.value = "data"
     assert panel.view.domain == "data" and len(panel.view.charts()) == 3
