@@ -48,6 +48,34 @@ def loss(cells: pd.DataFrame, hidden: np.ndarray, *, first_year: int, last_year:
     }
 
 
+def forced(cells: pd.DataFrame) -> dict:
+    """Lower bounds the publication design itself sets, whatever the protection does (from the true values).
+
+    * hidden counts above 50: a subgroup breakdown of the state (sex, an equity breakdown) whose one small level
+      (1-10) sits beside levels and a total that are all above 50. The small count can move only if another
+      number of that sum moves, and every other one is above 50: each such sum hides a count above 50 (the
+      sums are disjoint, so the counts are distinct).
+    * all-children counts above 10: a sum "state = counties" (one window, one decision point, all children) with
+      exactly one county of 1-10 and every other non-zero number above 10.
+    """
+    c = cells[cells["family"] == "stages"] if "family" in cells else cells
+    big = 0
+    state = c[c["jurisdiction"] == STATE]
+    for b in sorted({s.split(":")[0] for s in state["subgroup"] if s != T.SUBGROUP_ALL}):
+        sub = state[state["subgroup"].str.startswith(b + ":") | (state["subgroup"] == T.SUBGROUP_ALL)]
+        for _, g in sub.groupby(["period", "race_ethnicity", "stage"]):
+            levels, total = g[g["subgroup"] != T.SUBGROUP_ALL], g[g["subgroup"] == T.SUBGROUP_ALL]
+            if levels.empty or total.empty:
+                continue
+            small = levels["value"].between(1, 10)
+            rest = levels.loc[~small & (levels["value"] > 0), "value"]
+            if small.sum() == 1 and len(rest) and (rest > 50).all() and (total["value"] > 50).all():
+                big += 1
+    every = c[(c["race_ethnicity"] == "all") & (c["subgroup"] == T.SUBGROUP_ALL)]
+    allc = sum(int(g.loc[g["value"] > 0, "value"].le(10).sum() == 1) for _, g in every.groupby(["period", "stage"]))
+    return {"above_50": big, "all_children_above_10": allc}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(SAMPLE))
@@ -73,6 +101,9 @@ def main() -> None:
           f"beyond the 1-10 rule: {f['beyond_rule']}")
     print(f"hidden counts above 50: {f['hidden_above_50']}; all-children counts above 10 hidden: "
           f"{f['all_children_above_10_hidden']}")
+    lower = forced(m)
+    print(f"forced by what is published (lower bounds for any protection): hidden counts above 50 >= "
+          f"{lower['above_50']}, all-children counts above 10 hidden >= {lower['all_children_above_10']}")
     print(f"whole range, all children: Statewide {f['state_points_beyond']:.1f} points beyond its 1-10 share; "
           f"worst county {f['worst_county']} {f['worst_county_points_beyond']:.1f}")
     print(f["per_place"].round(3).to_string())

@@ -108,10 +108,6 @@ def survival_release(data, *, scheme: str, windows: Sequence, places: Sequence[s
     stats with :data:`STAT_COLUMNS`. Log-rank p-values of every group against each of ``references``
     are computed for the ``pairwise_windows`` (the windows pages open on).
     """
-    # lifelines: about half a second to import, paid only for time in care
-    from lifelines.statistics import logrank_test
-
-
     cells, stats = [], []
     multi = [w for w in windows if not w.single]
     for place in places:
@@ -151,7 +147,7 @@ def survival_release(data, *, scheme: str, windows: Sequence, places: Sequence[s
                         a, b = sets[g], sets.get(r, c.iloc[0:0])
                         if g == r or not len(a) or not len(b):
                             continue
-                        p = float(logrank_test(a["days"], b["days"], a["exited"], b["exited"]).p_value)
+                        p = survival.logrank_p(a["days"], a["exited"], b["days"], b["exited"])
                         stats.append({**key, "race_ethnicity": g, "stat": "logrank_p", "month": np.nan,
                                       "exit_type": "", "reference": r, "value": p, "low": np.nan, "high": np.nan,
                                       "needs": needs + "|" + needs})

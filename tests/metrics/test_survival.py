@@ -167,3 +167,24 @@ def test_federal_measures_have_every_group_in_every_county_and_year(sample_data)
             m = sv.federal_measures(sample_data, period=year, jurisdiction=j)
             p1 = m[m.stage == "P1_permanency_12m_entries"]
             assert groups <= set(p1["race_ethnicity"]), (j, year)
+
+
+def test_log_rank_matches_the_textbook_and_lifelines(cases):
+    """Freireich's 6-MP trial: chi-square 16.79 on one degree of freedom (Klein and Moeschberger, example 7.2);
+    and on random cohorts with ties and censoring, the same p-value as lifelines' logrank_test."""
+    from lifelines.statistics import logrank_test
+    from scipy import stats
+
+    c = cases["freireich_1963_kaplan_meier"]["inputs"]
+    a, b = c["6MP"], c["placebo"]
+    p = sv.logrank_p(a["time"], np.asarray(a["event"], bool), b["time"], np.asarray(b["event"], bool))
+    assert stats.chi2.isf(p, 1) == pytest.approx(16.79, abs=0.01)
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n, m = rng.integers(2, 300, 2)
+        da, db = rng.integers(1, 60, n), rng.integers(1, 60, m)  # ties on purpose
+        ea, eb = rng.random(n) < 0.7, rng.random(m) < 0.7
+        if not (ea.any() or eb.any()):
+            continue
+        want = logrank_test(da, db, ea, eb).p_value
+        assert sv.logrank_p(da, ea, db, eb) == pytest.approx(want, rel=1e-9, abs=1e-15)
