@@ -45,6 +45,8 @@ from equity_helpers.schema import (
 __all__ = [
     "EXIT_TYPES",
     "logrank_p",
+    "federal_counts",
+    "FEDERAL_BASES",
     "entry_cohort",
     "kaplan_meier",
     "median_stay",
@@ -494,6 +496,31 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     (``P1_permanency_12m_entries``, ``P2_permanency_12_23m``, ``P3_permanency_24m_plus``,
     ``P4_reentry_12m``, ``first_placement_kin``, ``P5_moves_per_1000_days``).
     """
+    counts, mv = federal_counts(data, period=period, jurisdiction=jurisdiction, scheme=scheme)
+    decision = measures(counts, None, reference=reference, bases=("decision",), policy=policy)
+    decision = decision[~decision["stage"].isin(FEDERAL_BASES)]
+    rate = measures(mv.drop(columns="population"), mv.drop(columns=["count", "stage"]), reference=reference,
+                    bases=("population",), policy=policy)
+    rate = rate.assign(base="days in care", per=1000)
+    return pd.concat([decision, rate], ignore_index=True)
+
+
+FEDERAL_BASES = ("P1_entries", "P4_exits_home_12m", "P2_in_care_12_23m", "P3_in_care_24m_plus")
+"""The denominators of the federal-style measures (children entering, exiting home, in care 12-23 or 24+ months)."""
+
+
+def federal_counts(data: ValidatedData, *, period: int, jurisdiction: str = STATE,
+                   scheme: str = "hispanic_first") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The counts behind :func:`federal_measures`, without the rates (what a release publishes).
+
+    Returns
+    -------
+    counts : ``race_ethnicity``, ``stage``, ``count``, ``base`` (a measure's stage names its denominator's
+        stage; a denominator's base is "population"), ``jurisdiction``, ``period``; every group of the scheme
+        and all children.
+    moves : P5's ``race_ethnicity``, ``count`` (placement moves), ``population`` (days in care in the period),
+        ``jurisdiction``, ``period``, ``stage``.
+    """
     start, end = (pd.Timestamp(x) for x in period_bounds(period, calendar=data.calendar))
     f = cfsr_frame(data, jurisdiction=jurisdiction)
     f = f.sort_values("entry").copy()
@@ -532,9 +559,6 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
     counts = pd.DataFrame(rows, columns=["race_ethnicity", "stage", "count", "base"]).drop_duplicates(
         ["race_ethnicity", "stage"])
     counts = counts.assign(jurisdiction=jurisdiction, period=period)
-    decision = measures(counts, None, reference=reference, bases=("decision",), policy=policy)
-    decision = decision[~decision["stage"].isin(["P1_entries", "P4_exits_home_12m", "P2_in_care_12_23m",
-                                                 "P3_in_care_24m_plus"])]
 
     p5 = _moves_for_period(placement_moves_per_1000_days(firsts.assign(moves_in_period=0), period_start=start,
                                                          period_end=end)).merge(groups, on="child_id")
@@ -544,7 +568,4 @@ def federal_measures(data: ValidatedData, *, period: int, jurisdiction: str = ST
                        "count": [int(round(s["moves"].sum())) for _, s in agg],
                        "population": [int(s["days_in_period"].sum()) for _, s in agg]})
     mv = mv.assign(jurisdiction=jurisdiction, period=period, stage="P5_moves_per_1000_days")
-    rate = measures(mv.drop(columns="population"), mv.drop(columns=["count", "stage"]), reference=reference,
-                    bases=("population",), policy=policy)
-    rate = rate.assign(base="days in care", per=1000)
-    return pd.concat([decision, rate], ignore_index=True)
+    return counts, mv

@@ -31,7 +31,7 @@ import pandas as pd
 
 from equity_helpers.metrics import survival
 from equity_helpers.metrics.rates import measures
-from equity_helpers.schema import ALL, period_bounds
+from equity_helpers.schema import ALL, STAGES, period_bounds
 
 __all__ = ["published_federal_measures", "MONTHS", "HORIZONS", "DAYS_PER_MONTH", "STAT_COLUMNS", "survival_release",
            "federal_release", "federal_years", "survival_relation_terms", "visible_stats", "exit_slug"]
@@ -177,27 +177,33 @@ def federal_release(data, *, scheme: str, years: Sequence[int], places: Sequence
     ``population`` (days in care in the year, the P5 base) for :func:`equity_helpers.metrics.rates.measures`.
     """
 
+    order = {s: i for i, s in enumerate(STAGES)}
     cells, days = [], []
     for place in places:
         for y in years:
-            f = survival.federal_measures(data, period=int(y), jurisdiction=place, scheme=scheme, policy=None)
+            # the counts only (the rates are computed from the published cells on demand)
+            counts, moves = survival.federal_counts(data, period=int(y), jurisdiction=place, scheme=scheme)
             label = f"FY{y}"
             key = dict(family="federal", jurisdiction=place, period=label, first_year=int(y), last_year=int(y),
                        subgroup="all")
+            base_count = counts.set_index(["race_ethnicity", "stage"])["count"]
+            num = counts[~counts["stage"].isin(survival.FEDERAL_BASES)]
+            # the order the measures table had (registry stages first, then by group): cell ids follow it
+            num = num.sort_values(["stage", "race_ethnicity"], kind="stable",
+                                  key=lambda c: c.map(lambda v: order.get(v, 99)) if c.name == "stage" else c)
             seen = set()
-            for _, r in f.iterrows():
-                if r["stage"] == "P5_moves_per_1000_days":
-                    cells.append({**key, "race_ethnicity": r["race_ethnicity"], "stage": r["stage"], "base": "",
-                                  "value": int(r["count"])})
-                    days.append({"jurisdiction": place, "period": label, "race_ethnicity": r["race_ethnicity"],
-                                 "population": int(r["base_count"])})
-                    continue
-                cells.append({**key, "race_ethnicity": r["race_ethnicity"], "stage": r["stage"], "base": r["base"],
-                              "value": int(r["count"])})
-                if (r["race_ethnicity"], r["base"]) not in seen:
-                    seen.add((r["race_ethnicity"], r["base"]))
-                    cells.append({**key, "race_ethnicity": r["race_ethnicity"], "stage": r["base"], "base": "",
-                                  "value": int(r["base_count"])})
+            for r in num.itertuples(index=False):
+                cells.append({**key, "race_ethnicity": r.race_ethnicity, "stage": r.stage, "base": r.base,
+                              "value": int(r.count)})
+                if (r.race_ethnicity, r.base) not in seen:
+                    seen.add((r.race_ethnicity, r.base))
+                    cells.append({**key, "race_ethnicity": r.race_ethnicity, "stage": r.base, "base": "",
+                                  "value": int(base_count[(r.race_ethnicity, r.base)])})
+            for r in moves.sort_values("race_ethnicity", kind="stable").itertuples(index=False):
+                cells.append({**key, "race_ethnicity": r.race_ethnicity, "stage": r.stage, "base": "",
+                              "value": int(r.count)})
+                days.append({"jurisdiction": place, "period": label, "race_ethnicity": r.race_ethnicity,
+                             "population": int(r.population)})
     # with columns even when empty (a state with no year of full follow-up): the release folder reads back
     return pd.DataFrame(cells), pd.DataFrame(days, columns=["jurisdiction", "period", "race_ethnicity", "population"])
 
