@@ -45,6 +45,8 @@ from equity_helpers.schema import (
 __all__ = [
     "EXIT_TYPES",
     "logrank_p",
+    "km_curve",
+    "first_below",
     "federal_counts",
     "FEDERAL_BASES",
     "entry_cohort",
@@ -186,6 +188,46 @@ def kaplan_meier(cohort: pd.DataFrame, *, groups: list[str] | None = None, alpha
             "at_risk": et["at_risk"].reindex(sf.index).to_numpy(), "children": len(sub)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["race_ethnicity", "days", "in_care", "in_care_low", "in_care_high", "at_risk", "children"])
+
+
+def km_curve(days, exited, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kaplan-Meier curve of one cohort at day 0 and every exit day, with its exponential Greenwood interval.
+
+    ``S(t) = prod_{t_j <= t} (1 - d_j / n_j)``; ``c(t) = sum_{t_j <= t} d_j / (n_j (n_j - d_j))`` (a term with
+    ``n_j = d_j`` counts 0); interval ``exp(-exp(log(-log S) -/+ z sqrt(c) / log S))``, 1 where ``S = 1``
+    (Kalbfleisch and Prentice 2002, section 1.3; lifelines' ``KaplanMeierFitter`` computes the same, to
+    rounding, at a fiftieth of the time). The curve is a step function that changes only at exit days, so
+    these points carry all of it.
+
+    Returns
+    -------
+    times, S, low, high : arrays over day 0 and each distinct exit day.
+    """
+    from scipy.stats import norm  # SciPy: imported where a curve is computed
+
+    t = np.asarray(days, float)
+    e = np.asarray(exited, bool)
+    times = np.unique(t[e])
+    n = (len(t) - np.searchsorted(np.sort(t), times, side="left")).astype(float)  # at risk just before
+    d = np.bincount(np.searchsorted(times, t[e]), minlength=len(times)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.exp(np.cumsum(np.log(n - d) - np.log(n)))  # as lifelines sums it (ties at S = 0.5 agree)
+        var = np.cumsum(np.where(n > d, d / (n * (n - d)), 0.0))
+        v = np.log(surv)
+        z = norm.ppf(1 - alpha / 2)
+        low = np.exp(-np.exp(np.log(-v) - z * np.sqrt(var) / v))
+        high = np.exp(-np.exp(np.log(-v) + z * np.sqrt(var) / v))
+    low, high = np.nan_to_num(low, nan=1.0), np.nan_to_num(high, nan=1.0)
+    if not len(times) or times[0] > 0:
+        times, surv = np.concatenate([[0.0], times]), np.concatenate([[1.0], surv])
+        low, high = np.concatenate([[1.0], low]), np.concatenate([[1.0], high])
+    return times, surv, low, high
+
+
+def first_below(times: np.ndarray, curve: np.ndarray, q: float = 0.5) -> float:
+    """The first day a non-increasing curve is at or below ``q`` (inf when it never is): a median stay."""
+    hit = np.flatnonzero(curve <= q)
+    return float(times[hit[0]]) if len(hit) else float("inf")
 
 
 def logrank_p(days_a, exited_a, days_b, exited_b) -> float:

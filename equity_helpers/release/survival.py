@@ -67,20 +67,12 @@ def _exit(t: str, h: int) -> str:
 
 
 def _km_points(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float]:
-    from lifelines import KaplanMeierFitter  # lifelines: about half a second to import, paid only for time in care
-
-    # lifelines: about half a second to import, paid only for time in care
-    from lifelines.utils import median_survival_times
-
-    kmf = KaplanMeierFitter().fit(sub["days"], sub["exited"])
-    sf = kmf.survival_function_.iloc[:, 0]
-    ci = kmf.confidence_interval_
-    t = np.asarray(MONTHS, float) * DAYS_PER_MONTH
-    idx = np.searchsorted(sf.index.to_numpy(), t, side="right") - 1
-    s, lo, hi = sf.to_numpy()[idx], ci.iloc[:, 0].to_numpy()[idx], ci.iloc[:, 1].to_numpy()[idx]
-    med = float(kmf.median_survival_time_)
-    mci = median_survival_times(kmf.confidence_interval_)
-    return s, lo, hi, med, float(mci.iloc[0, 0]), float(mci.iloc[0, 1])
+    """Share still in care (and its interval) at :data:`MONTHS`, and the median stay with its interval
+    (:func:`equity_helpers.metrics.survival.km_curve`)."""
+    t, s, lo, hi = survival.km_curve(sub["days"].to_numpy(), sub["exited"].to_numpy())
+    idx = np.searchsorted(t, np.asarray(MONTHS, float) * DAYS_PER_MONTH, side="right") - 1
+    return (s[idx], lo[idx], hi[idx], survival.first_below(t, s), survival.first_below(t, lo),
+            survival.first_below(t, hi))
 
 
 def _cohort_cells(sub: pd.DataFrame) -> dict[str, int]:

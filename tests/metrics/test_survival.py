@@ -188,3 +188,28 @@ def test_log_rank_matches_the_textbook_and_lifelines(cases):
             continue
         want = logrank_test(da, db, ea, eb).p_value
         assert sv.logrank_p(da, ea, db, eb) == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+def test_the_release_curve_is_lifelines_kaplan_meier():
+    """km_curve (the release's curves, numpy) gives lifelines' Kaplan-Meier estimate, exponential Greenwood
+    interval and medians exactly, on cohorts with ties, zero-day stays, no exits and everyone exiting."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    rng = np.random.default_rng(3)
+    at = np.array([1, 3, 6, 12, 18, 24, 36]) * 30.44
+    for k in range(120):
+        n = int(rng.integers(1, 150))
+        days = rng.integers(0 if k % 5 == 0 else 1, 800, n).astype(float)
+        exited = rng.random(n) < [0.0, 0.5, 0.9, 1.0][k % 4]
+        kmf = KaplanMeierFitter().fit(days, exited)
+        sf, ci = kmf.survival_function_.iloc[:, 0], kmf.confidence_interval_
+        i = np.searchsorted(sf.index.to_numpy(), at, side="right") - 1
+        t, s, lo, hi = sv.km_curve(days, exited)
+        j = np.searchsorted(t, at, side="right") - 1
+        np.testing.assert_allclose(s[j], sf.to_numpy()[i], rtol=1e-12)
+        np.testing.assert_allclose(lo[j], ci.iloc[:, 0].to_numpy()[i], rtol=1e-12)
+        np.testing.assert_allclose(hi[j], ci.iloc[:, 1].to_numpy()[i], rtol=1e-12)
+        med = median_survival_times(ci)
+        assert sv.first_below(t, s) == float(kmf.median_survival_time_)
+        assert (sv.first_below(t, lo), sv.first_below(t, hi)) == (float(med.iloc[0, 0]), float(med.iloc[0, 1]))
