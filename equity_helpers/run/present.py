@@ -234,10 +234,18 @@ _KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 _LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # this computer: never through a proxy
 
 
-def _fetch_page(port: int, timeout: float) -> str:
-    """The dashboard page as the server streams it (complete once its kernel has run the notebook)."""
-    with _LOCAL.open(f"http://127.0.0.1:{port}/?{_WARM_UP}", timeout=timeout) as reply:
-        return reply.read().decode("utf-8", "replace")
+def _fetch_page(port: int, timeout: float) -> tuple[str, bool]:
+    """The dashboard page as the server streams it, and whether it was complete (its kernel ran the notebook)
+    within ``timeout`` seconds (Voila keeps a slow page's connection alive with a heartbeat: a read timeout
+    alone would not end a stalled page)."""
+    deadline = time.monotonic() + timeout
+    parts = []
+    with _LOCAL.open(f"http://127.0.0.1:{port}/?{_WARM_UP}", timeout=min(timeout, 30)) as reply:
+        while chunk := reply.read1(1 << 16):
+            parts.append(chunk)
+            if time.monotonic() > deadline:
+                return b"".join(parts).decode("utf-8", "replace"), False
+    return b"".join(parts).decode("utf-8", "replace"), True
 
 
 def _shutdown_kernel(port: int, kernel_id: str) -> None:
@@ -284,19 +292,19 @@ def warm_up(port: int, proc: subprocess.Popen, *, attempts: int = 3, timeout: fl
             raise RuntimeError(f"The dashboard server stopped (exit code {proc.returncode}).")
         started = time.perf_counter()
         try:
-            page = _fetch_page(port, timeout)
-        except (OSError, urllib.error.URLError) as exc:  # a stall (timeout) or a refused page
+            page, complete = _fetch_page(port, timeout)
+        except (OSError, urllib.error.URLError) as exc:  # a refused page, a dropped connection
             problem = str(exc)
             continue
         found = _KERNEL_ID.search(page)
-        if found:
+        if found:  # this page is not anyone's: its kernel goes now
             try:
                 _shutdown_kernel(port, found.group(1))
             except (OSError, urllib.error.URLError):
                 pass  # the culler frees it
-        if _WIDGET_VIEW in page:
+        if complete and _WIDGET_VIEW in page:
             return time.perf_counter() - started
-        problem = "the page came without the dashboard"
+        problem = "the page came without the dashboard" if complete else f"no page within {timeout:.0f} s"
     raise RuntimeError(f"The dashboard did not draw on the server ({problem}).")
 
 

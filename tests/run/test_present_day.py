@@ -1,0 +1,173 @@
+"""The facilitator's dashboard holds a day of use (issue 28, item 1), in Debian's chromium through Playwright
+with every non-local request aborted, served by `equity-workbook present` as a facilitator starts it:
+
+* the first view after the command says it is ready draws both charts with no reload (the command drew the
+  dashboard once on the server first);
+* ten views opened and closed (tabs closed without their ``beforeunload``: the server notices the page has
+  gone by its websocket) leave at most one kernel within seconds;
+* with ``--max-kernels`` pages open, one more gets the plain full-room page (HTTP 503) in the page's language,
+  and closing a page frees its place.
+
+Screenshots go to ``$EQUITY_WORKBOOK_ARTIFACTS`` (default: the test's temporary folder). Ten starts in a row
+and the kernels left after twelve views are measured by ``benchmarks/bench_present.py --day``."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ..conftest import SAMPLE, launch_chromium
+from .test_present_browser import CHARTS, free_port
+
+FIRST_VIEW_S = 60  # a first view that has not drawn by then is a stall (the page is not reloaded)
+
+
+def _start(port: int, log: Path, *, language: str = "en", max_kernels: int = 3) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "equity_helpers.run.cli", "present", "--data", str(SAMPLE),
+                             "--port", str(port), "--language", language, "--max-kernels", str(max_kernels),
+                             "--server-log", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "is ready at" in line:
+            return proc
+    pytest.fail("the dashboard did not start:\n" + "".join(lines[-20:]))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # pragma: no cover
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    proc.stdout.close()
+
+
+def kernels(proc: subprocess.Popen) -> int:
+    """The server's kernel processes running now."""
+    alive = 0
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            if "ipykernel_launcher" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                alive += 1
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def _wait_for_kernels(proc, most: int, within: float) -> tuple[int, float]:
+    """Wait until at most ``most`` kernels run (or ``within`` seconds passed): the count and the wait."""
+    t0 = time.perf_counter()
+    while (n := kernels(proc)) > most and time.perf_counter() - t0 < within:
+        time.sleep(0.5)
+    return n, time.perf_counter() - t0
+
+
+def _offline_page(context, url: str, port: int, blocked: list):
+    page = context.new_page()
+
+    def deny(route):
+        if route.request.url.startswith((url, "data:", "blob:", f"ws://127.0.0.1:{port}")):
+            return route.continue_()
+        blocked.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", deny)
+    return page
+
+
+def _view(context, url, port, blocked, log: Path, *, timeout_s: float = 90):
+    """A new tab showing the dashboard, with both charts drawn (no reload; else the test fails with the page's
+    text and the server log's end)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page = _offline_page(context, url, port, blocked)
+    try:
+        page.goto(url + "/", wait_until="commit", timeout=timeout_s * 1000)
+        page.wait_for_function(f"{CHARTS} >= 2", timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        text = page.evaluate("document.body ? document.body.innerText.slice(0, 800) : ''")
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        pytest.fail(f"the dashboard had not drawn within {timeout_s:.0f} s; page:\n{text}\nserver log:\n{tail}")
+    return page
+
+
+def _shots(tmp_path) -> Path:
+    shots = Path(os.environ.get("EQUITY_WORKBOOK_ARTIFACTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def test_ten_views_opened_and_closed_leave_at_most_one_kernel_and_a_full_room_says_so(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = _shots(tmp_path)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    proc = _start(port, log, max_kernels=3)
+    blocked = []
+    try:
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            context = browser.new_context(viewport={"width": 1300, "height": 1000})
+            first = _view(context, url, port, blocked, log, timeout_s=FIRST_VIEW_S)  # the first view: no reload
+            first.screenshot(path=str(shots / "present_day_first_view.png"))
+            first.close()
+            for _ in range(10):
+                _view(context, url, port, blocked, log).close()
+            left, waited = _wait_for_kernels(proc, 1, 30)
+            assert left <= 1, f"{left} kernels still running {waited:.0f} s after ten views were closed"
+
+            # three pages open (the cap): a fourth view gets the full-room page, not a kernel
+            open_pages = [_view(context, url, port, blocked, log) for _ in range(3)]
+            full = _offline_page(context, url, port, blocked)
+            reply = full.goto(url + "/", timeout=30000)
+            assert reply.status == 503
+            assert full.locator("h1").inner_text() == "The room is full"
+            assert "try again in a minute or two" in full.locator("p").inner_text()
+            assert full.evaluate("document.documentElement.lang") == "en"
+            full.screenshot(path=str(shots / "present_day_room_full_en.png"))
+            assert kernels(proc) == 3
+            # a page closed frees its place: the full page's reload draws the dashboard
+            open_pages.pop().close()
+            assert _wait_for_kernels(proc, 2, 30)[0] <= 2
+            full.goto(url + "/", wait_until="commit", timeout=30000)
+            full.wait_for_function(f"{CHARTS} >= 2", timeout=90000)
+            browser.close()
+    finally:
+        _stop(proc)
+    assert blocked == [], blocked[:5]
+
+
+def test_the_first_view_after_start_draws_and_a_full_room_speaks_spanish(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = _shots(tmp_path)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    proc = _start(port, log, language="es", max_kernels=1)
+    blocked = []
+    try:
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            context = browser.new_context(viewport={"width": 1300, "height": 1000})
+            _view(context, url, port, blocked, log, timeout_s=FIRST_VIEW_S)
+            full = _offline_page(context, url, port, blocked)
+            assert full.goto(url + "/", timeout=30000).status == 503
+            assert full.locator("h1").inner_text() == "La sala está llena"
+            assert "Vuelva a intentarlo" in full.locator("p").inner_text()
+            assert full.evaluate("document.documentElement.lang") == "es"
+            full.screenshot(path=str(shots / "present_day_room_full_es.png"))
+            browser.close()
+        assert _wait_for_kernels(proc, 0, 30)[0] == 0  # the browser quit: its page's kernel is freed
+    finally:
+        _stop(proc)
+    assert blocked == [], blocked[:5]
