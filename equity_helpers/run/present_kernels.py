@@ -48,12 +48,12 @@ WAKE_INTERVAL = 1.0
 """Seconds between two looks at the server's kernel clients' sockets (:meth:`PresentKernelClient.wake_all`)."""
 
 ROOM_FULL = {
-    "en": ("The room is full", "The dashboard is open in {n} pages already, as many as this computer allows at "
-           "once. Please try again in a minute or two, when someone has closed theirs; or look on with a "
+    "en": ("The room is full", "The dashboard is already open in as many pages as this computer can serve at once "
+           "({n}). Please try again in a minute or two, when someone has closed theirs, or look on with a "
            "neighbour."),
-    "es": ("La sala está llena", "El tablero ya está abierto en {n} páginas, todas las que esta computadora "
-           "permite a la vez. Vuelva a intentarlo en uno o dos minutos, cuando alguien haya cerrado la suya; o "
-           "mírelo con la persona de al lado."),
+    "es": ("La sala está llena", "El tablero ya está abierto en tantas páginas como esta computadora puede atender "
+           "a la vez ({n}). Vuelva a intentarlo en uno o dos minutos, cuando alguien haya cerrado la suya, o mírelo "
+           "con la persona de al lado."),
 }
 """The full-room page's title and text (``{n}``: the cap) in each language of the dashboard."""
 
