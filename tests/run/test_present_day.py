@@ -185,3 +185,46 @@ def test_the_first_view_after_start_draws_and_a_full_room_speaks_spanish(tmp_pat
     finally:
         _stop(proc)
     assert blocked == [], blocked[:5]
+
+
+def test_the_kernel_manager_frees_a_page_that_has_gone_and_keeps_to_its_cap():
+    """Without a browser: a kernel whose last websocket closed goes after the delay unless its page
+    reconnected; at the cap a view is refused (the full-room text in the page's language), and a kernel
+    whose page has gone is shut down at once to make room."""
+    import asyncio
+
+    from equity_helpers.run.present_kernels import PresentKernelManager, RoomFull
+
+    async def gone(km, kernel_id, within=20.0):
+        for _ in range(int(within / 0.1)):
+            if kernel_id not in km:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def scenario():
+        km = PresentKernelManager(max_kernels=1, shutdown_delay=0.3, language="es")
+        try:
+            first = await km.start_kernel(kernel_name="python3")
+            with pytest.raises(RoomFull) as full:
+                await km.start_kernel(kernel_name="python3")
+            assert full.value.status_code == 503 and full.value.title == "La sala está llena"
+            assert "(1)" in full.value.text and full.value.language == "es"
+            km.notify_connect(first)
+            km.notify_disconnect(first)
+            km.notify_connect(first)  # the page reconnected within the delay: its kernel stays
+            await asyncio.sleep(1.0)
+            assert first in km
+            km.notify_disconnect(first)  # the page has gone
+            assert await gone(km, first)
+            second = await km.start_kernel(kernel_name="python3")
+            km.shutdown_delay = 600.0
+            km.notify_connect(second)
+            km.notify_disconnect(second)  # gone, waiting for its (long) delay: a new view makes room at once
+            third = await km.start_kernel(kernel_name="python3")
+            assert second not in km and third in km
+        finally:
+            km._wakeups.stop()
+            await km.shutdown_all()
+
+    asyncio.run(scenario())
