@@ -34,6 +34,7 @@ from equity_helpers.metrics.rates import measures
 from equity_helpers.pages.i18n import LANGUAGES
 from equity_helpers.privacy.suppression import DEFAULT_POLICY
 from equity_helpers.run.pipeline import measures_from_records
+from equity_helpers.run.present import MAX_KERNELS
 from equity_helpers.safety import BatchInterrupted, OutputLocked
 from equity_helpers.schema import STATE
 from equity_helpers.survey.release import build_survey_release
@@ -220,7 +221,7 @@ def _present(args: argparse.Namespace) -> int:
           flush=True)
     try:
         return serve(args.data, mapping=args.mapping, port=args.port, language=args.language,
-                     server_log=args.server_log)
+                     server_log=args.server_log, max_kernels=args.max_kernels)
     except RuntimeError as exc:  # the server did not start: its last log lines say why
         print(f"Error: {exc}", file=sys.stderr)
         return 2
@@ -386,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--mapping", default=None, help=_MAPPING)
     pr.add_argument("--port", type=int, default=8866, help="port of the page on this computer (http://localhost:PORT)")
     pr.add_argument("--language", choices=LANGUAGES, default="en", help="language of the page")
+    pr.add_argument("--max-kernels", type=int, default=MAX_KERNELS, metavar="N",
+                    help="most pages open at once (each takes about 190 MB); one more gets a plain 'the room is full, "
+                    "try again shortly' page; a closed page frees its place within seconds; 0: no limit")
     pr.add_argument("--server-log", default=None, help="keep the server's log (Voila and its kernels) in this "
                     "file, for troubleshooting a page that does not appear (default: a private file removed on exit)")
     pr.set_defaults(func=_present)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import secrets
 import shutil
 import signal
 import socket
@@ -18,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from equity_helpers import settings
@@ -29,12 +33,27 @@ from equity_helpers.release.workbook import Workbook
 from equity_helpers.safety import BatchInterrupted, stop_on_signals
 
 __all__ = ["serve", "open_workbook", "release_folder", "publish_release", "voila_command", "voila_environment",
-           "wait_until_up", "free_port", "TEMPLATE_ROOT", "DASHBOARD_NOTEBOOK"]
+           "kernel_options", "wait_until_up", "warm_up", "free_port", "TEMPLATE_ROOT", "DASHBOARD_NOTEBOOK",
+           "MAX_KERNELS", "SHUTDOWN_DELAY", "CULL_IDLE_TIMEOUT", "CULL_INTERVAL"]
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
 """Put on ``JUPYTER_PATH`` so that Voila finds the ``equity`` template (``voila/templates/equity``)."""
 DASHBOARD_NOTEBOOK = TEMPLATE_ROOT / "present" / "dashboard.ipynb"
 """The notebook Voila serves: it calls :func:`equity_helpers.pages.dashboard.dashboard_from_environment`."""
+
+# the server's kernels (one per open page; :mod:`equity_helpers.run.present_kernels`)
+MAX_KERNELS = 6
+"""Default cap on the dashboard's kernels, i.e. pages open at once (each about 190 MB): a seventh page view
+gets the plain full-room page until one is closed (``--max-kernels``)."""
+SHUTDOWN_DELAY = 5.0
+"""Seconds between a page's last websocket closing and its kernel's shutdown (a reconnection cancels it)."""
+CULL_IDLE_TIMEOUT = 60
+"""Seconds a kernel with no page connected may stay idle before jupyter_server's culler shuts it down (the
+backstop for pages whose kernel never connected: a request abandoned while the page drew, the warm-up)."""
+CULL_INTERVAL = 10
+"""Seconds between two rounds of the culler."""
+_KERNEL_MANAGER = "equity_helpers.run.present_kernels.PresentKernelManager"
+_WARM_UP = "warm-up"  # the query of the command's own first page (in the server's log)
 
 
 # --------------------------------------------------------------------------- the server
@@ -141,11 +160,39 @@ def _opening_measures(wb, folder: Path, out: Path) -> None:
         os.replace(part, kept)
 
 
-def voila_command(*, port: int, notebook: Path = DASHBOARD_NOTEBOOK) -> list[str]:
-    """The Voila command line: local address only, no code, our template, no browser opened, no tracebacks."""
+def kernel_options(*, max_kernels: int = MAX_KERNELS, shutdown_delay: float = SHUTDOWN_DELAY,
+                   cull_idle_timeout: int = CULL_IDLE_TIMEOUT, cull_interval: int = CULL_INTERVAL) -> list[str]:
+    """Voila options for the server's kernels: :class:`~equity_helpers.run.present_kernels.PresentKernelManager`
+    (a page that has gone frees its kernel; a cap) and jupyter_server's culling as a backstop.
+
+    Parameters
+    ----------
+    max_kernels : int
+        Most kernels (pages open) at once; 0: no cap.
+    shutdown_delay : float
+        Seconds between a page's last websocket closing and its kernel's shutdown.
+    cull_idle_timeout, cull_interval : int
+        Culling of kernels with no page connected: idle seconds before one is shut down, and seconds between
+        two checks. A kernel with a page connected is never culled, nor a busy one.
+
+    Returns
+    -------
+    list of str
+        Options for ``python -m voila``.
+    """
+    km = _KERNEL_MANAGER.rsplit(".", 1)[1]
+    return [f"--VoilaConfiguration.multi_kernel_manager_class={_KERNEL_MANAGER}",
+            f"--{km}.max_kernels={int(max_kernels)}", f"--{km}.shutdown_delay={float(shutdown_delay)}",
+            f"--{km}.cull_idle_timeout={int(cull_idle_timeout)}", f"--{km}.cull_interval={int(cull_interval)}",
+            f"--{km}.cull_connected=False", f"--{km}.cull_busy=False"]
+
+
+def voila_command(*, port: int, notebook: Path = DASHBOARD_NOTEBOOK, max_kernels: int = MAX_KERNELS) -> list[str]:
+    """The Voila command line: local address only, no code, our template, no browser opened, no tracebacks,
+    and the kernels of :func:`kernel_options`."""
     return [sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
             "--template=equity", "--strip_sources=True", "--show_tracebacks=False", "--theme=light",
-            "--VoilaConfiguration.file_allowlist=[]"]
+            "--VoilaConfiguration.file_allowlist=[]", *kernel_options(max_kernels=max_kernels)]
 
 
 def voila_environment(release: Path, language: str, *, measures: Path | None = None,
@@ -167,7 +214,7 @@ def voila_environment(release: Path, language: str, *, measures: Path | None = N
 
 def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     """Wait until the server accepts connections on ``port`` (or raise if it died or never did). Its page is
-    not asked for: in Voila every page view starts a kernel."""
+    not asked for here (in Voila every page view starts a kernel): :func:`warm_up` does that once."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -178,6 +225,87 @@ def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"The dashboard server did not answer within {timeout:.0f} s.")
+
+
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"  # in the page once the dashboard cell has run
+_KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
+
+
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # this computer: never through a proxy
+
+
+def _fetch_page(port: int, timeout: float) -> tuple[str, bool]:
+    """The dashboard page as the server streams it, and whether it was complete (its kernel ran the notebook)
+    within ``timeout`` seconds (Voila keeps a slow page's connection alive with a heartbeat: a read timeout
+    alone would not end a stalled page)."""
+    deadline = time.monotonic() + timeout
+    parts = []
+    with _LOCAL.open(f"http://127.0.0.1:{port}/?{_WARM_UP}", timeout=min(timeout, 30)) as reply:
+        while chunk := reply.read1(1 << 16):
+            parts.append(chunk)
+            if time.monotonic() > deadline:
+                return b"".join(parts).decode("utf-8", "replace"), False
+    return b"".join(parts).decode("utf-8", "replace"), True
+
+
+def _shutdown_kernel(port: int, kernel_id: str) -> None:
+    """Ask the server to shut one kernel down now (jupyter_server's kernel API; the XSRF check wants the same
+    value in a cookie and a header)."""
+    xsrf = secrets.token_hex(16)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/kernels/{kernel_id}", method="DELETE",
+                                     headers={"X-XSRFToken": xsrf, "Cookie": f"_xsrf={xsrf}"})
+    with _LOCAL.open(request, timeout=30):
+        pass
+
+
+def warm_up(port: int, proc: subprocess.Popen, *, attempts: int = 3, timeout: float = 90) -> float:
+    """Draw the dashboard once on the server before anyone opens it, then free that page's kernel.
+
+    The first page a server draws pays for everything done once (Python's compiled files, the kernels' IPython
+    folder, the operating system's file cache, Voila's templates); a first view that stalled in a browser is
+    fetched here instead, and a stalled attempt is abandoned (its kernel culled) and tried again.
+
+    Parameters
+    ----------
+    port : int
+        The server's port on this computer.
+    proc : subprocess.Popen
+        The server (a server that stopped is an error at once).
+    attempts : int
+        How many times to ask for the page.
+    timeout : float
+        Seconds one attempt may take.
+
+    Returns
+    -------
+    float
+        Seconds the page that succeeded took.
+
+    Raises
+    ------
+    RuntimeError
+        When the server stopped or no attempt drew the dashboard.
+    """
+    problem = ""
+    for _ in range(attempts):
+        if proc.poll() is not None:
+            raise RuntimeError(f"The dashboard server stopped (exit code {proc.returncode}).")
+        started = time.perf_counter()
+        try:
+            page, complete = _fetch_page(port, timeout)
+        except (OSError, urllib.error.URLError) as exc:  # a refused page, a dropped connection
+            problem = str(exc)
+            continue
+        found = _KERNEL_ID.search(page)
+        if found:  # this page is not anyone's: its kernel goes now
+            try:
+                _shutdown_kernel(port, found.group(1))
+            except (OSError, urllib.error.URLError):
+                pass  # the culler frees it
+        if complete and _WIDGET_VIEW in page:
+            return time.perf_counter() - started
+        problem = "the page came without the dashboard" if complete else f"no page within {timeout:.0f} s"
+    raise RuntimeError(f"The dashboard did not draw on the server ({problem}).")
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -193,12 +321,13 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str = "en",
-          server_log: str | Path | None = None, announce=print) -> int:
-    """Publish the release, start the dashboard server and keep it running until Ctrl-C (or SIGTERM); returns
-    0 once the server, its kernels and the private release folder (0700) are gone. The server's log goes to
-    ``server_log`` (appended; it holds no numbers, only the server's and kernels' messages), else to a file in
-    the private folder."""
-
+          server_log: str | Path | None = None, max_kernels: int = MAX_KERNELS, announce=print) -> int:
+    """Publish the release, start the dashboard server, draw the dashboard once on it (:func:`warm_up`), say
+    where it is, and keep it running until Ctrl-C (or SIGTERM); returns 0 once the server, its kernels and the
+    private release folder (0700) are gone. The server's log goes to ``server_log`` (appended; it holds no
+    numbers, only the server's and kernels' messages), else to a file in the private folder. At most
+    ``max_kernels`` pages are open at once (0: no cap); a page that has gone frees its kernel
+    (:func:`kernel_options`)."""
 
     catalogue(language)  # an unknown language is an error before anything starts
     port = port or 8866
@@ -216,12 +345,13 @@ def serve(data_dir=None, *, mapping=None, port: int | None = None, language: str
             release = release_folder(data_dir, mapping=mapping, scratch=tmp)
             log = Path(server_log) if server_log else tmp / "server.log"
             with open(log, "ab") as sink:
-                proc = subprocess.Popen(voila_command(port=port), env=voila_environment(
+                proc = subprocess.Popen(voila_command(port=port, max_kernels=max_kernels), env=voila_environment(
                     release, language, measures=tmp / "measures.pkl", ipython_dir=tmp / "ipython"),
                                         stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
             publish_release(data_dir, mapping=mapping, out=release, measures=tmp / "measures.pkl")
             try:
                 wait_until_up(port, proc)
+                warm_up(port, proc)
             except RuntimeError as exc:
                 tail = log.read_text(errors="replace").strip().splitlines()[-15:]
                 raise RuntimeError(f"{exc}\n" + "\n".join(tail)) from None

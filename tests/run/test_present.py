@@ -90,6 +90,10 @@ def test_the_server_is_local_and_shows_no_code(tmp_path):
     cmd = present.voila_command(port=8999)
     assert "--Voila.ip=127.0.0.1" in cmd and "--strip_sources=True" in cmd and "--template=equity" in cmd
     assert "--no-browser" in cmd and "--show_tracebacks=False" in cmd
+    # the server's kernels: ours (freed when their page has gone, capped), culled when no page is connected
+    assert f"--VoilaConfiguration.multi_kernel_manager_class={present._KERNEL_MANAGER}" in cmd
+    assert "--PresentKernelManager.max_kernels=6" in cmd and "--PresentKernelManager.cull_connected=False" in cmd
+    assert "--PresentKernelManager.max_kernels=2" in present.voila_command(port=8999, max_kernels=2)
     env = present.voila_environment(tmp_path, "es")
     assert env["JUPYTER_PATH"].split(":")[0] == str(present.TEMPLATE_ROOT)
     assert env[settings.LANGUAGE.name] == "es" and env[settings.PRESENT_RELEASE.name] == str(tmp_path)
