@@ -176,7 +176,7 @@ def day(data: str, loads: int, wait: float, starts: int) -> None:
             finally:
                 _stop(proc)
             print(f"[day] {loads} views opened and closed one after another: {len(drawn)} drew both charts (median "
-                  f"{statistics.median(drawn):.1f} s, worst {max(drawn):.1f} s)" if drawn else f"[day] no view drew")
+                  f"{statistics.median(drawn):.1f} s, worst {max(drawn):.1f} s)" if drawn else "[day] no view drew")
             print(f"[day] server before any view: {idle[0]} kernels, {idle[1]:.0f} MB")
             print(f"[day] right after the last tab closed: {at_once[0]} kernels, {at_once[1]:.0f} MB (server and "
                   "kernels, resident)")
