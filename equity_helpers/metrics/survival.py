@@ -251,8 +251,9 @@ def median_stay(cohort: pd.DataFrame, *, reference: str = "white", alpha: float 
                 policy: SuppressionPolicy | None = DEFAULT_POLICY) -> pd.DataFrame:
     """Median days in care per group, with its interval and a log-rank test against the reference.
 
-    The median is the smallest time with ``S(t) <= 0.5`` (empty if not reached); its interval
-    comes from the Kaplan-Meier interval (lifelines ``median_survival_times``).
+    The median is the smallest time with ``S(t) <= 0.5`` (inf if not reached); its interval is where the
+    Kaplan-Meier interval's bounds cross 0.5 (:func:`km_curve`, :func:`first_below`: lifelines'
+    ``median_survival_times``, exactly).
 
     Returns
     -------
@@ -260,24 +261,18 @@ def median_stay(cohort: pd.DataFrame, *, reference: str = "white", alpha: float 
     ``median_high`` (inf: not reached), ``reference``, ``p_value``, ``test`` ("log-rank"),
     ``suppressed`` (cohort of 1-10 children: nothing shown) and ``unstable`` (20 or fewer exits).
     """
-    from lifelines import KaplanMeierFitter  # lifelines: about half a second to import, paid only for time in care
-
-    # lifelines: about half a second to import, paid only for time in care
-    from lifelines.utils import median_survival_times
-
     pol = policy or SuppressionPolicy(max_count=0, complementary=False)
     ref = cohort[cohort["race_ethnicity"] == reference]
     rows = []
     for g in _groups(cohort, None):
         sub = cohort[cohort["race_ethnicity"] == g]
-        kmf = KaplanMeierFitter(alpha=alpha).fit(sub["days"], sub["exited"])
-        med = float(kmf.median_survival_time_)
-        ci = median_survival_times(kmf.confidence_interval_)
+        t, s, lo, hi = km_curve(sub["days"].to_numpy(), sub["exited"].to_numpy(), alpha=alpha)
         p = np.nan
         if g != reference and len(ref) and len(sub):
             p = logrank_p(sub["days"], sub["exited"], ref["days"], ref["exited"])
         rows.append({"race_ethnicity": g, "children": len(sub), "exits": int(sub["exited"].sum()),
-                     "median_days": med, "median_low": float(ci.iloc[0, 0]), "median_high": float(ci.iloc[0, 1]),
+                     "median_days": first_below(t, s), "median_low": first_below(t, lo),
+                     "median_high": first_below(t, hi),
                      "reference": reference, "p_value": p, "test": "log-rank" if g != reference else ""})
     out = pd.DataFrame(rows)
     if out.empty:

@@ -391,7 +391,6 @@ def stage_alt(rows: pd.DataFrame, cat: Catalogue) -> str:
 
 
 
-
 def chain_matrix(wb, f: StoryFilters, cat: Catalogue, *, compact: bool = False) -> str:
     """The whole chain's relative rates as one HTML table in the catalogue's language: every decision point
     (rows) and every group (columns), never cut (:func:`equity_helpers.pages.views.rri_matrix`).

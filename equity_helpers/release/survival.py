@@ -34,7 +34,7 @@ from equity_helpers.metrics.rates import measures
 from equity_helpers.schema import ALL, STAGES, period_bounds
 
 __all__ = ["published_federal_measures", "MONTHS", "HORIZONS", "DAYS_PER_MONTH", "STAT_COLUMNS", "survival_release",
-           "federal_release", "federal_years", "survival_relation_terms", "visible_stats", "exit_slug"]
+           "federal_release", "federal_years", "survival_relation_terms", "visible_stats", "exit_slug", "DAYS_COLUMNS"]
 
 MONTHS = (3, 6, 12, 18, 24, 36)
 """Months since entry at which the share still in care is published."""
@@ -161,6 +161,10 @@ def federal_years(data, windows: Sequence) -> list[int]:
     return sorted(years)
 
 
+DAYS_COLUMNS = ["jurisdiction", "period", "race_ethnicity", "population"]
+"""Columns of P5's days in care (:func:`federal_release`; ``release_days.csv``)."""
+
+
 def federal_release(data, *, scheme: str, years: Sequence[int], places: Sequence[str]) -> tuple[pd.DataFrame,
                                                                                                   pd.DataFrame]:
     """Federal-style measure cells (numerators and denominators; P5 moves) and P5's days in care.
@@ -197,7 +201,7 @@ def federal_release(data, *, scheme: str, years: Sequence[int], places: Sequence
                 days.append({"jurisdiction": place, "period": label, "race_ethnicity": r.race_ethnicity,
                              "population": int(r.population)})
     # with columns even when empty (a state with no year of full follow-up): the release folder reads back
-    return pd.DataFrame(cells), pd.DataFrame(days, columns=["jurisdiction", "period", "race_ethnicity", "population"])
+    return pd.DataFrame(cells), pd.DataFrame(days, columns=DAYS_COLUMNS)
 
 
 def survival_relation_terms(cells: pd.DataFrame) -> list[pd.DataFrame]:

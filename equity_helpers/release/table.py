@@ -49,6 +49,7 @@ from equity_helpers.metrics.rates import measures as _measures
 from equity_helpers.privacy import disclosure
 from equity_helpers.privacy.suppression import DEFAULT_POLICY
 from equity_helpers.release.survival import (
+    DAYS_COLUMNS,
     federal_release,
     federal_years,
     survival_relation_terms,
@@ -705,8 +706,7 @@ def build_release(data, *, scheme: str = "hispanic_first", first_year: int | Non
                 shutil.rmtree(here, ignore_errors=True)
     rel = _build_release(data, scheme=scheme, first_year=fy, last_year=ly,
                          extra_windows=extra_windows, breakdowns=breakdowns, references=references,
-                         protection=protection, single_year_places=single_year_places,
-                         progress=progress or (lambda i, step: None))
+                         protection=protection, single_year_places=single_year_places, progress=progress)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".building-"))
@@ -722,8 +722,9 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
                    extra_windows: Iterable[tuple[int, int]], breakdowns: Sequence[str],
                    references: Sequence[str] | None, protection: disclosure.Protection,
                    single_year_places: Sequence[str] = SINGLE_YEAR_PLACES,
-                   progress: Callable[[int, str], None] = lambda i, step: None) -> Release:
-    """Build, protect and audit the release table of a validated dataset (no cache).
+                   progress: Callable[[int, str], None] | None = None) -> Release:
+    """Build, protect and audit the release table of a validated dataset (no cache; ``progress`` as in
+    :func:`build_release`).
 
     Raises
     ------
@@ -733,13 +734,14 @@ def _build_release(data, *, scheme: str, first_year: int, last_year: int,
         the check is the package auditing itself).
     """
     fy, ly = first_year, last_year
+    progress = progress or (lambda i, step: None)
     wins = windows_for(fy, ly, extra=extra_windows)
     progress(0, BUILD_STEPS[0])
     cells = release_cells(data, scheme=scheme, windows=wins, breakdowns=breakdowns,
                           single_year_places=single_year_places,
                           equity_windows={Window(fy, ly), *(Window(int(f), int(l)) for f, l in extra_windows)})
     stats = pd.DataFrame(columns=["family", "jurisdiction", "period", "race_ethnicity", "stage", "needs"])
-    days = pd.DataFrame(columns=["jurisdiction", "period", "race_ethnicity", "population"])
+    days = pd.DataFrame(columns=DAYS_COLUMNS)
     if data.child_level and data.episodes is not None:
         progress(1, BUILD_STEPS[1])
         places = [STATE, *data.jurisdictions]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from equity_helpers.data.checks import accounting_summary
 from equity_helpers.errors import Problem
 
 __all__ = ["MESSAGES", "NOT_IN_FILES", "ACCOUNTING_FILE", "COLUMNS", "Accounting", "read_accounting", "not_in_files",
@@ -141,13 +142,7 @@ class Accounting:
         """Records read, used and left out per file kind (``table``, ``read``, ``used``, ``excluded``)."""
         f = self.frame()
         f = f[f["kind"].isin(["read", "used", "excluded"])]
-        if f.empty:
-            return pd.DataFrame(columns=["table", "read", "used", "excluded"])
-        wide = f.pivot_table(index="table", columns="kind", values="rows", aggfunc="sum", fill_value=0)
-        for c in ("read", "used", "excluded"):
-            if c not in wide:
-                wide[c] = 0
-        return wide[["read", "used", "excluded"]].reset_index().rename_axis(columns=None)
+        return accounting_summary(f.rename(columns={"kind": "outcome"}))
 
 
 def read_accounting(data_dir) -> pd.DataFrame | None:
