@@ -31,6 +31,21 @@ def launch_chromium(playwright):
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
 
 
+def allow_only(page, allowed: tuple[str, ...], blocked: list):
+    """Abort every request of ``page`` whose URL does not start with one of ``allowed`` (the page's own files
+    or server, ``data:``, ``blob:``...), noting it in ``blocked``: what a page fetches from anywhere else shows
+    it would not work offline. Returns the page."""
+
+    def deny(route):
+        if route.request.url.startswith(allowed):
+            return route.continue_()
+        blocked.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", deny)
+    return page
+
+
 @pytest.fixture(scope="session")
 def cases() -> dict:
     """Worked examples with known answers (copied from shared/methods/validation_cases.json)."""

@@ -17,7 +17,7 @@ import pytest
 
 from equity_helpers.run.report import NOTEBOOK_DIR
 
-from ..conftest import SAMPLE, launch_chromium
+from ..conftest import SAMPLE, allow_only, launch_chromium
 
 NOTEBOOK = "09_collaboration_over_time.ipynb"
 DECISION = "04_entry_to_care.ipynb"
@@ -86,13 +86,7 @@ def _notebook_page(lab, name, blocked):
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
-        def deny(route):
-            if route.request.url.startswith((lab, "data:", "blob:", "ws://127.0.0.1")):
-                return route.continue_()
-            blocked.append(route.request.url)
-            return route.abort()
-
-        page.route("**/*", deny)
+        allow_only(page, (lab, "data:", "blob:", "ws://127.0.0.1"), blocked)
         # a workspace of its own: with another notebook's tab open from an earlier test, the status bar's "Idle"
         # could be that notebook's kernel, and "Run All" would be clicked before this one's kernel is ready
         workspace = name.split("_")[0] + "-" + str(time.time_ns())

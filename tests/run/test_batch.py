@@ -9,7 +9,7 @@ import pytest
 from equity_helpers.run.batch import run_batch
 from equity_helpers.run.cli import main
 
-from ..conftest import SAMPLE, launch_chromium
+from ..conftest import SAMPLE, allow_only, launch_chromium
 
 NOTEBOOKS = ["00_start_here", "04_entry_to_care", "09_collaboration_over_time", "10_beyond_race",
              "11_domestic_violence", "12_family_engagement"]
@@ -105,13 +105,7 @@ def test_reports_render_offline_in_headless_chromium(batch):
         page = browser.new_page()
         blocked = []
 
-        def deny(route):
-            if route.request.url.startswith("file:") or route.request.url.startswith("data:"):
-                return route.continue_()
-            blocked.append(route.request.url)
-            return route.abort()
-
-        page.route("**/*", deny)
+        allow_only(page, ("file:", "data:"), blocked)
         for path in pages:
             page.goto(Path(path).as_uri())
             page.wait_for_load_state("load")

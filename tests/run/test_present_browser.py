@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import SAMPLE, launch_chromium
+from ..conftest import SAMPLE, allow_only, launch_chromium
 
 CHARTS = "document.querySelectorAll('.eh-dashboard .vega-embed svg, .eh-dashboard .vega-embed canvas').length"
 
@@ -122,13 +122,7 @@ def test_dashboard_draws_redraws_and_stays_offline(language, tmp_path, capsys):
             browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1300, "height": 3300})
 
-            def deny(route):
-                if route.request.url.startswith((url, "data:", "blob:", f"ws://127.0.0.1:{port}")):
-                    return route.continue_()
-                blocked.append(route.request.url)
-                return route.abort()
-
-            page.route("**/*", deny)
+            allow_only(page, (url, "data:", "blob:", f"ws://127.0.0.1:{port}"), blocked)
             page.on("pageerror", lambda e: errors.append(str(e)))
             _open(page, url, log, shots / f"present_{language}_stalled.png", capsys)
             drawn = time.perf_counter() - started

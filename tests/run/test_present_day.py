@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ..conftest import SAMPLE, launch_chromium
+from ..conftest import SAMPLE, allow_only, launch_chromium
 from .test_present_browser import CHARTS, free_port
 
 FIRST_VIEW_S = 60  # a first view that has not drawn by then is a stall (the page is not reloaded)
@@ -71,16 +71,7 @@ def _wait_for_kernels(proc, most: int, within: float) -> tuple[int, float]:
 
 
 def _offline_page(context, url: str, port: int, blocked: list):
-    page = context.new_page()
-
-    def deny(route):
-        if route.request.url.startswith((url, "data:", "blob:", f"ws://127.0.0.1:{port}")):
-            return route.continue_()
-        blocked.append(route.request.url)
-        return route.abort()
-
-    page.route("**/*", deny)
-    return page
+    return allow_only(context.new_page(), (url, "data:", "blob:", f"ws://127.0.0.1:{port}"), blocked)
 
 
 def _view(context, url, port, blocked, log: Path, *, timeout_s: float = 90, drawn: str = f"{CHARTS} >= 2"):

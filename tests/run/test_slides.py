@@ -13,7 +13,7 @@ from equity_helpers.run.slides import deck_notebook, write_slides
 from equity_helpers.schema import STATE
 from equity_helpers.pages.story import STORY_STAGES
 
-from ..conftest import SAMPLE, launch_chromium
+from ..conftest import SAMPLE, allow_only, launch_chromium
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +68,7 @@ def test_every_slide_and_chart_draws_offline_in_chromium(wb, tmp_path, language)
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
 
-        def deny(route):
-            if route.request.url.startswith(("file:", "data:", "blob:")):
-                return route.continue_()
-            blocked.append(route.request.url)
-            return route.abort()
-
-        page.route("**/*", deny)
+        allow_only(page, ("file:", "data:", "blob:"), blocked)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(path.as_uri())
         page.wait_for_function("typeof Reveal !== 'undefined' && Reveal.isReady()", timeout=30000)
