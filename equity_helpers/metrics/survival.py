@@ -13,12 +13,14 @@ they entered care, and children still in care are censored at the extract date.
 * :func:`cumulative_incidence` - Aalen-Johansen cumulative incidence of each exit type
   (reunification, relative or guardianship, adoption, aged out, other), so that "fewer
   reunifications" and "more adoptions" are told apart: ``CIF_k(t) = sum_{t_j <= t} S(t_j-) d_kj / n_j``
-  with ``S`` the all-exit Kaplan-Meier curve (SAS PROC LIFETEST; ``docs/methods.md`` section 5.3).
+  with ``S`` the all-exit Kaplan-Meier curve (SAS PROC LIFETEST; ``docs/methods.md`` section 5.3);
+  :func:`cif_curves` computes it for one cohort's arrays.
 * CFSR round 3 style rules on a per-child frame: :func:`permanency_in_12_months`,
   :func:`reentry_in_12_months`, :func:`placement_moves_per_1000_days`,
   :func:`permanency_for_children_in_care` (P2 12-23 months and P3 24+ months).
 * :func:`federal_measures` - those measures by group with counts, rates, intervals, RRI against
-  the reference group and the small-number policy (through :func:`equity_helpers.metrics.rates.measures`).
+  the reference group and the small-number policy (through :func:`equity_helpers.metrics.rates.measures`);
+  :func:`federal_counts` their counts, and :func:`federal_counts_by_place` those of several places at once.
 
 The cohort frame holds child ids for the calculations; nothing shareable returned here does.
 """
@@ -46,8 +48,10 @@ __all__ = [
     "EXIT_TYPES",
     "logrank_p",
     "km_curve",
+    "cif_curves",
     "first_below",
     "federal_counts",
+    "federal_counts_by_place",
     "FEDERAL_BASES",
     "entry_cohort",
     "kaplan_meier",
@@ -83,12 +87,9 @@ def _children_in_care(data) -> pd.DataFrame:
 
 
 def _first_entries(epi: pd.DataFrame, data: ValidatedData, jurisdiction: str) -> pd.DataFrame:
-    e = epi.assign(period=fiscal_year(epi["entry_date"], calendar=data.calendar))
+    e = epi.assign(jurisdiction=STATE) if jurisdiction == STATE else epi[epi["jurisdiction"] == jurisdiction]
+    e = e.assign(period=fiscal_year(e["entry_date"], calendar=data.calendar))  # the place's episodes only
     e = e[e["period"].between(data.first_year, data.last_year)]
-    if jurisdiction == STATE:
-        e = e.assign(jurisdiction=STATE)
-    else:
-        e = e[e["jurisdiction"] == jurisdiction]
     return e.sort_values("entry_date", kind="stable").drop_duplicates(["child_id", "period"])
 
 
@@ -190,6 +191,17 @@ def kaplan_meier(cohort: pd.DataFrame, *, groups: list[str] | None = None, alpha
         columns=["race_ethnicity", "days", "in_care", "in_care_low", "in_care_high", "at_risk", "children"])
 
 
+def _at_risk(days: np.ndarray, exited: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct exit days ``t_j`` of a cohort and the children at risk just before each.
+
+    ``n_j = #{i : days_i >= t_j}`` (children censored at ``t_j`` count as at risk), as floats; ``t_j`` keep
+    the dtype of ``days``.
+    """
+    times = np.unique(days[exited])
+    n = (len(days) - np.searchsorted(np.sort(days), times, side="left")).astype(float)
+    return times, n
+
+
 def km_curve(days, exited, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kaplan-Meier curve of one cohort at day 0 and every exit day, with its exponential Greenwood interval.
 
@@ -207,8 +219,7 @@ def km_curve(days, exited, *, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarr
 
     t = np.asarray(days, float)
     e = np.asarray(exited, bool)
-    times = np.unique(t[e])
-    n = (len(t) - np.searchsorted(np.sort(t), times, side="left")).astype(float)  # at risk just before
+    times, n = _at_risk(t, e)
     d = np.bincount(np.searchsorted(times, t[e]), minlength=len(times)).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.exp(np.cumsum(np.log(n - d) - np.log(n)))  # as lifelines sums it (ties at S = 0.5 agree)
@@ -286,14 +297,40 @@ def median_stay(cohort: pd.DataFrame, *, reference: str = "white", alpha: float 
     return out
 
 
+def cif_curves(days: np.ndarray, exited: np.ndarray, kinds: np.ndarray,
+               types: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Aalen-Johansen cumulative incidence of each of ``types`` in one cohort, at every exit day.
+
+    ``CIF_k(t_j) = sum_{t_i <= t_j} S(t_i-) d_ki / n_i`` and ``S(t_j) = prod_{t_i <= t_j} (1 - d_i / n_i)``
+    with ``n_i`` the children at risk just before ``t_i`` (:func:`_at_risk`), ``d_ki`` the exits of type k at
+    ``t_i`` and ``d_i = sum_k d_ki`` (exits of a kind outside ``types`` leave the risk set without being
+    counted as exits).
+
+    Returns
+    -------
+    times : the distinct exit days (dtype of ``days``).
+    still : ``S`` after each exit day.
+    cif : array of shape ``(len(times), len(types))``.
+    """
+    times, n = _at_risk(days, exited)
+    slot = np.searchsorted(times, days[exited])
+    kind = kinds[exited]
+    ev = np.zeros((len(times), len(types)), dtype=np.int64)
+    for k, name in enumerate(types):
+        ev[:, k] = np.bincount(slot[kind == name], minlength=len(times))
+    still = np.cumprod(1 - ev.sum(axis=1).astype(float) / n)
+    before = np.concatenate([[1.0], still[:-1]])
+    return times, still, np.cumsum(before[:, None] * ev / n[:, None], axis=0)
+
+
 def cumulative_incidence(cohort: pd.DataFrame, *, groups: list[str] | None = None,
                          exit_col: str = "exit_type", include_all: bool = True) -> pd.DataFrame:
     """Aalen-Johansen cumulative incidence of each exit type, per group.
 
     ``CIF_k(t) = sum_{t_j <= t} S(t_j-) d_kj / n_j`` where ``S`` is the all-exit Kaplan-Meier
     curve, ``n_j`` the children at risk just before ``t_j`` and ``d_kj`` the exits of type k at
-    ``t_j``. At every t the CIFs and ``in_care`` (S) add up to 1. Ties between exit types share
-    the same ``S(t_j-)``. (Computed from the event table directly: lifelines'
+    ``t_j`` (:func:`cif_curves`). At every t the CIFs and ``in_care`` (S) add up to 1. Ties between exit
+    types share the same ``S(t_j-)``. (Computed from the event table directly: lifelines'
     ``AalenJohansenFitter`` breaks tied times with random jitter, and daily data are full of ties.)
 
     Returns
@@ -308,22 +345,11 @@ def cumulative_incidence(cohort: pd.DataFrame, *, groups: list[str] | None = Non
         sets.append((ALL, cohort.drop_duplicates(["child_id", "period"])))
     types = sorted(t for t in cohort.loc[cohort["exited"], exit_col].unique() if t)
     for g, sub in sets:
-        if sub.empty:
+        exited = sub["exited"].to_numpy(bool)
+        if not exited.any():
             continue
-        d = sub.assign(t=sub["days"])
-        times = np.sort(d.loc[d["exited"], "t"].unique())
-        if not len(times):
-            continue
-        # children still in care just before t (censored at t count as at risk)
-        at_risk = (len(d) - np.searchsorted(np.sort(d["t"].to_numpy()), times, side="left")).astype(float)
-        ev = d[d["exited"]].groupby(["t", exit_col]).size().unstack(fill_value=0).reindex(times, fill_value=0)
-        ev = ev.reindex(columns=types, fill_value=0)
-        d_all = ev.sum(axis=1).to_numpy(dtype=float)
-        s_after = np.cumprod(1 - d_all / at_risk)
-        s_before = np.concatenate([[1.0], s_after[:-1]])
-        part = pd.DataFrame({t: np.cumsum(s_before * ev[t].to_numpy() / at_risk) for t in types})
-        part.insert(0, "days", times)
-        part["still in care"] = s_after
+        times, still, cif = cif_curves(sub["days"].to_numpy(), exited, sub[exit_col].to_numpy(), types)
+        part = pd.DataFrame({"days": times, **{t: cif[:, k] for k, t in enumerate(types)}, "still in care": still})
         long = part.melt(id_vars="days", var_name="exit_type", value_name="cif")
         frames.append(long.assign(race_ethnicity=g))
     if not frames:
@@ -558,51 +584,120 @@ def federal_counts(data: ValidatedData, *, period: int, jurisdiction: str = STAT
     moves : P5's ``race_ethnicity``, ``count`` (placement moves), ``population`` (days in care in the period),
         ``jurisdiction``, ``period``, ``stage``.
     """
+    return federal_counts_by_place(data, period=period, places=[jurisdiction], scheme=scheme)[jurisdiction]
+
+
+def federal_counts_by_place(data: ValidatedData, *, period: int, places: list[str],
+                            scheme: str = "hispanic_first") -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """:func:`federal_counts` of several places (counties, or ``"Statewide"``) in one period, by place.
+
+    Every CFSR rule decides episode by episode, so each is applied once to the episodes of all the places
+    (:func:`_federal_rules`); a place then counts its own rows by group: its children's first entries in the
+    period (P1, P4, P5 and kin placement; a child entering care in two counties counts in each, and once
+    statewide) or all its episodes (P2 and P3).
+    """
     start, end = (pd.Timestamp(x) for x in period_bounds(period, calendar=data.calendar))
-    f = cfsr_frame(data, jurisdiction=jurisdiction)
-    f = f.sort_values("entry").copy()
-    f["_p"] = fiscal_year(f["entry"], calendar=data.calendar)
-    firsts = f[f["_p"] == period].drop_duplicates("child_id")
-    groups = assign_groups(_children_in_care(data), scheme=get_scheme(scheme))
-    rows = []
-    observed = data.data_end + pd.Timedelta(days=1)
-    complete_12m = end + pd.DateOffset(years=1) <= observed  # P1: every entrant followed 12 months
-    complete_24m = end + pd.DateOffset(years=2) <= observed  # P4: 12 months to go home, 12 to return
-
+    f = cfsr_frame(data)
+    if STATE not in places:
+        f = f[f["jurisdiction"].isin(places)].reset_index(drop=True)
+    in_period = (fiscal_year(f["entry"], calendar=data.calendar) == period).fillna(False).to_numpy(bool)
+    rules, p5 = _federal_rules(data, f, in_period, start=start, end=end)
     every_group = list(get_scheme(scheme).groups)
+    code, member = _membership(assign_groups(_children_in_care(data), scheme=get_scheme(scheme)),
+                               f["child_id"].to_numpy(), every_group)
+    child = f["child_id"].to_numpy()
+    out = {}
+    for place in places:
+        here = f if place == STATE else f[f["jurisdiction"] == place]
+        rows = here["entry"].sort_values().index.to_numpy()  # the place's episodes, ordered as sort_values("entry")
+        entering = rows[in_period[rows]]
+        firsts = entering[~pd.Series(child[entering]).duplicated().to_numpy()]  # first entry in the period
+        counts = []
+        for stage, (base, on_firsts, kept, num, den) in rules.items():
+            took = firsts if on_firsts else rows
+            for g, sel in _by_group(took[kept[took]], code, member, every_group):
+                counts.append((g, stage, int(num[sel].sum()), base))
+                counts.append((g, base, int(den[sel].sum()), "population"))
+        counts = pd.DataFrame(counts, columns=["race_ethnicity", "stage", "count", "base"]).drop_duplicates(
+            ["race_ethnicity", "stage"]).assign(jurisdiction=place, period=period)
+        kept, moves, days = p5
+        agg = _by_group(firsts[kept[firsts]], code, member, every_group)
+        mv = pd.DataFrame({"race_ethnicity": [g for g, _ in agg],
+                           "count": [int(round(moves[sel].sum())) for _, sel in agg],
+                           "population": [int(days[sel].sum()) for _, sel in agg]})
+        out[place] = counts, mv.assign(jurisdiction=place, period=period, stage="P5_moves_per_1000_days")
+    return out
 
-    def add(name: str, base: str, res: pd.DataFrame) -> None:
-        res = res.merge(groups, on="child_id")
-        parts = [(g, res[res["race_ethnicity"] == g]) for g in every_group]  # zeros for absent groups
-        for g, sub in parts + [(ALL, res.drop_duplicates("child_id"))]:
-            rows.append((g, name, int(sub["in_numerator"].sum()), base))
-            rows.append((g, base, int(sub["in_denominator"].sum()), "population"))
 
-    if complete_12m:
-        add("P1_permanency_12m_entries", "P1_entries",
-            permanency_in_12_months(firsts, period_start=start, period_end=end))
-    if complete_24m:
-        add("P4_reentry_12m", "P4_exits_home_12m", reentry_in_12_months(firsts, period_start=start, period_end=end))
+FederalRule = tuple[str, bool, np.ndarray, np.ndarray, np.ndarray]
+"""A federal-style measure's rule applied to every episode: ``(base, on_firsts, kept, numerator, denominator)``;
+``base`` is the denominator's stage, ``on_firsts`` whether it counts first entries in the period (else every
+episode), and the arrays run over the episodes (``kept``: rows the rule keeps)."""
+
+
+def _federal_rules(data: ValidatedData, f: pd.DataFrame, in_period: np.ndarray, *, start: pd.Timestamp,
+                   end: pd.Timestamp) -> tuple[dict[str, FederalRule], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The CFSR rules of :func:`federal_measures` applied to every episode of a :func:`cfsr_frame` ``f`` (with a
+    positional index), by measure stage in the order of the counts; and P5's ``(kept, moves, days_in_period)``
+    (:func:`placement_moves_per_1000_days`, ``kept``: in its denominator).
+
+    P1 waits for every entrant to be followed 12 months, P4 for 24 (12 to go home, 12 more to return).
+    """
+    n = len(f)
+    window = dict(period_start=start, period_end=end)
+    entering = f[in_period]
+    observed = data.data_end + pd.Timedelta(days=1)
+    p1 = permanency_in_12_months(entering, **window)
+    rules: dict[str, FederalRule] = {}
+    if end + pd.DateOffset(years=1) <= observed:
+        rules["P1_permanency_12m_entries"] = ("P1_entries", True, *_aligned(p1, n))
+    if end + pd.DateOffset(years=2) <= observed:
+        rules["P4_reentry_12m"] = ("P4_exits_home_12m", True, *_aligned(reentry_in_12_months(entering, **window), n))
     # at most one episode of a child spans the period's first day, so no de-duplication is needed
-    p2 = permanency_for_children_in_care(f, period_start=start, period_end=end, min_months=12, max_months=23)
-    add("P2_permanency_12_23m", "P2_in_care_12_23m", p2)
-    p3 = permanency_for_children_in_care(f, period_start=start, period_end=end, min_months=24)
-    add("P3_permanency_24m_plus", "P3_in_care_24m_plus", p3)
-    entries = permanency_in_12_months(firsts, period_start=start, period_end=end)
-    kin = entries.merge(data.episodes[["episode_id", "first_placement"]], left_on="id", right_on="episode_id")
-    kin = kin.assign(in_numerator=kin["in_denominator"] & (kin["first_placement"] == "kin"))
-    add("first_placement_kin", "P1_entries", kin)
+    p2 = permanency_for_children_in_care(f, min_months=12, max_months=23, **window)
+    rules["P2_permanency_12_23m"] = ("P2_in_care_12_23m", False, *_aligned(p2, n))
+    p3 = permanency_for_children_in_care(f, min_months=24, **window)
+    rules["P3_permanency_24m_plus"] = ("P3_in_care_24m_plus", False, *_aligned(p3, n))
+    first_placement = data.episodes.set_index("episode_id")["first_placement"]  # episode ids are unique
+    kin = p1.assign(in_numerator=p1["in_denominator"] & (p1["id"].map(first_placement) == "kin"))
+    rules["first_placement_kin"] = ("P1_entries", True, *_aligned(kin, n))
+    p5 = _moves_for_period(placement_moves_per_1000_days(entering.assign(moves_in_period=0), **window))
+    kept, den, moves, days = _aligned(p5, n, "in_denominator", "moves", "days_in_period")
+    return rules, (kept & den, moves, days)
 
-    counts = pd.DataFrame(rows, columns=["race_ethnicity", "stage", "count", "base"]).drop_duplicates(
-        ["race_ethnicity", "stage"])
-    counts = counts.assign(jurisdiction=jurisdiction, period=period)
 
-    p5 = _moves_for_period(placement_moves_per_1000_days(firsts.assign(moves_in_period=0), period_start=start,
-                                                         period_end=end)).merge(groups, on="child_id")
-    p5 = p5[p5["in_denominator"]]
-    agg = [(g, p5[p5["race_ethnicity"] == g]) for g in every_group] + [(ALL, p5.drop_duplicates("child_id"))]
-    mv = pd.DataFrame({"race_ethnicity": [g for g, _ in agg],
-                       "count": [int(round(s["moves"].sum())) for _, s in agg],
-                       "population": [int(s["days_in_period"].sum()) for _, s in agg]})
-    mv = mv.assign(jurisdiction=jurisdiction, period=period, stage="P5_moves_per_1000_days")
-    return counts, mv
+def _aligned(res: pd.DataFrame, n: int, *cols: str) -> tuple[np.ndarray, ...]:
+    """A rule's result (indexed by position in the episodes) as arrays over all ``n`` episodes: whether the
+    rule kept each row, then ``cols`` (zero where it did not; ``in_numerator`` and ``in_denominator`` unless
+    named)."""
+    kept = np.zeros(n, bool)
+    kept[res.index] = True
+    out = []
+    for c in cols or ("in_numerator", "in_denominator"):
+        a = np.zeros(n, res[c].dtype)
+        a[res.index] = res[c].to_numpy()
+        out.append(a)
+    return (kept, *out)
+
+
+def _membership(groups: pd.DataFrame, child_ids: np.ndarray, every_group: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Children's groups as arrays: ``code``, each of ``child_ids`` as a row of ``member`` (-1 for a child in
+    no group), and ``member[code, k]``, whether that child is in ``every_group[k]`` (the last row, all False,
+    is the row of -1)."""
+    kids = pd.Index(groups["child_id"].unique())
+    member = np.zeros((len(kids) + 1, len(every_group)), bool)
+    col = pd.Index(every_group).get_indexer(groups["race_ethnicity"])
+    member[kids.get_indexer(groups["child_id"])[col >= 0], col[col >= 0]] = True
+    return kids.get_indexer(child_ids), member
+
+
+def _by_group(rows: np.ndarray, code: np.ndarray, member: np.ndarray,
+              every_group: list[str]) -> list[tuple[str, np.ndarray]]:
+    """The rows (positions, in order) counted for each group and for all children, as a merge of the rows with
+    the group table counts them: a group counts the rows of its children; all children count each child's
+    first row, and only children in some group."""
+    c = code[rows]
+    out = [(g, rows[member[c, k]]) for k, g in enumerate(every_group)]
+    known = np.flatnonzero(c >= 0)
+    first = np.sort(np.unique(c[known], return_index=True)[1])
+    return out + [(ALL, rows[known[first]])]

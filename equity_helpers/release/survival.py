@@ -66,27 +66,71 @@ def _exit(t: str, h: int) -> str:
     return f"exit_{exit_slug(t)}_by_{h:02d}m"
 
 
-def _km_points(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float]:
+Cohort = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""One group's cohort as arrays: ``days`` (in care, to exit or the extract date), ``exited`` (bool) and
+``exit_type`` (:data:`equity_helpers.metrics.survival.EXIT_TYPES`; "" while in care)."""
+
+
+def _km_points(days: np.ndarray, exited: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float,
+                                                              float]:
     """Share still in care (and its interval) at :data:`MONTHS`, and the median stay with its interval
     (:func:`equity_helpers.metrics.survival.km_curve`)."""
-    t, s, lo, hi = survival.km_curve(sub["days"].to_numpy(), sub["exited"].to_numpy())
+    t, s, lo, hi = survival.km_curve(days, exited)
     idx = np.searchsorted(t, np.asarray(MONTHS, float) * DAYS_PER_MONTH, side="right") - 1
     return (s[idx], lo[idx], hi[idx], survival.first_below(t, s), survival.first_below(t, lo),
             survival.first_below(t, hi))
 
 
-def _cohort_cells(sub: pd.DataFrame) -> dict[str, int]:
-    days = sub["days"].to_numpy()
-    exited = sub["exited"].to_numpy()
-    kind = sub["exit_type"].to_numpy()
-    out = {"cohort": len(sub)}
+def _cohort_cells(days: np.ndarray, exited: np.ndarray, kind: np.ndarray) -> dict[str, int]:
+    """The cohort size, ``left_by_MMm = #{exited, days <= MM * DAYS_PER_MONTH}`` at :data:`MONTHS` and the exits
+    of each type by :data:`HORIZONS`."""
+    out = {"cohort": len(days)}
     for m in MONTHS:
-        left = int((exited & (days <= m * DAYS_PER_MONTH)).sum())
-        out[_left(m)] = left
+        out[_left(m)] = int((exited & (days <= m * DAYS_PER_MONTH)).sum())
     for h in HORIZONS:
         by = exited & (days <= h * DAYS_PER_MONTH)
         for t in EXIT_ORDER:
             out[_exit(t, h)] = int((by & (kind == t)).sum())
+    return out
+
+
+def _exit_shares(days: np.ndarray, exited: np.ndarray, kind: np.ndarray) -> dict[tuple[int, str], float]:
+    """Cumulative incidence of each exit type of :data:`EXIT_ORDER` by each of :data:`HORIZONS`:
+    ``CIF_k(h * DAYS_PER_MONTH)`` (:func:`equity_helpers.metrics.survival.cif_curves`; 0 before the first exit
+    and for a type nobody in the cohort left by)."""
+    types = sorted(t for t in np.unique(kind[exited]) if t)
+    times, _, cif = survival.cif_curves(days, exited, kind, types)
+    out = {}
+    for h in HORIZONS:
+        row = np.searchsorted(times, h * DAYS_PER_MONTH, side="right") - 1
+        for t in EXIT_ORDER:
+            out[h, t] = float(cif[row, types.index(t)]) if row >= 0 and t in types else 0.0
+    return out
+
+
+def _group_cohorts(c: pd.DataFrame, groups: Sequence[str]) -> dict[str, Cohort]:
+    """Each group's :data:`Cohort` from a window's cohort frame, and all children's (each child's first row)."""
+    days, exited, kind = c["days"].to_numpy(), c["exited"].to_numpy(bool), c["exit_type"].to_numpy()
+    race = c["race_ethnicity"].to_numpy()
+    masks = {g: race == g for g in groups}
+    masks[ALL] = ~c["child_id"].duplicated().to_numpy()
+    return {g: (days[m], exited[m], kind[m]) for g, m in masks.items()}
+
+
+def _curve_stats(key: dict, g: str, cohort: Cohort) -> list[dict]:
+    """Statistics of one group's curve: the share still in care at :data:`MONTHS` (with its interval), the
+    median stay and the exit shares by :data:`HORIZONS`."""
+    days, exited, kind = cohort
+    s, lo, hi, med, mlo, mhi = _km_points(days, exited)
+    out = [{**key, "race_ethnicity": g, "stat": "in_care", "month": m, "exit_type": "", "reference": "",
+            "value": a, "low": b, "high": c_, "needs": f"cohort,{_left(m)}"} for m, a, b, c_ in zip(MONTHS, s, lo, hi)]
+    # a median needs a cohort large enough for half of it to be over the threshold (visible_stats)
+    out.append({**key, "race_ethnicity": g, "stat": "median_days", "month": np.nan, "exit_type": "",
+                "reference": "", "value": med, "low": mlo, "high": mhi, "needs": "cohort"})
+    shares = _exit_shares(days, exited, kind)
+    out += [{**key, "race_ethnicity": g, "stat": "exit_share", "month": h, "exit_type": t, "reference": "",
+             "value": shares[h, t], "low": np.nan, "high": np.nan, "needs": f"cohort,{_exit(t, h)},{_left(h)}"}
+            for h in HORIZONS for t in EXIT_ORDER]
     return out
 
 
@@ -108,42 +152,33 @@ def survival_release(data, *, scheme: str, windows: Sequence, places: Sequence[s
         for w in multi:
             c = full[full["period"].between(w.first, w.last)]
             c = c.drop_duplicates(["child_id", "race_ethnicity"])  # first entry in the window
-            sets = {g: c[c["race_ethnicity"] == g] for g in groups}
-            sets[ALL] = c.drop_duplicates("child_id")
+            sets = _group_cohorts(c, groups)
             key = dict(family="time_in_care", jurisdiction=place, period=w.label)
-            for g, sub in sets.items():
-                for stage, v in _cohort_cells(sub).items():
+            for g, (days, exited, kind) in sets.items():
+                for stage, v in _cohort_cells(days, exited, kind).items():
                     cells.append({**key, "first_year": w.first, "last_year": w.last, "race_ethnicity": g,
                                   "subgroup": "all", "stage": stage, "base": "", "value": v})
-                if len(sub) == 0 or not sub["exited"].any():
-                    continue
-                s, lo, hi, med, mlo, mhi = _km_points(sub)
-                for m, a, b, c_ in zip(MONTHS, s, lo, hi):
-                    stats.append({**key, "race_ethnicity": g, "stat": "in_care", "month": m, "exit_type": "",
-                                  "reference": "", "value": a, "low": b, "high": c_,
-                                  "needs": f"cohort,{_left(m)}"})
-                needs = "cohort"  # and a cohort large enough for half of it to be over the threshold
-                stats.append({**key, "race_ethnicity": g, "stat": "median_days", "month": np.nan, "exit_type": "",
-                              "reference": "", "value": med, "low": mlo, "high": mhi, "needs": needs})
-                cif = survival.cumulative_incidence(sub.assign(race_ethnicity=g), groups=[g], include_all=False)
-                for h in HORIZONS:
-                    upto = cif[cif["days"] <= h * DAYS_PER_MONTH]
-                    last = upto.groupby("exit_type")["cif"].last() if len(upto) else pd.Series(dtype=float)
-                    for t in EXIT_ORDER:
-                        stats.append({**key, "race_ethnicity": g, "stat": "exit_share", "month": h, "exit_type": t,
-                                      "reference": "", "value": float(last.get(t, 0.0)), "low": np.nan,
-                                      "high": np.nan, "needs": f"cohort,{_exit(t, h)},{_left(h)}"})
+                if exited.any():
+                    stats += _curve_stats(key, g, (days, exited, kind))
             if w in pairwise_windows:
-                for g in groups:
-                    for r in references:
-                        a, b = sets[g], sets.get(r, c.iloc[0:0])
-                        if g == r or not len(a) or not len(b):
-                            continue
-                        p = survival.logrank_p(a["days"], a["exited"], b["days"], b["exited"])
-                        stats.append({**key, "race_ethnicity": g, "stat": "logrank_p", "month": np.nan,
-                                      "exit_type": "", "reference": r, "value": p, "low": np.nan, "high": np.nan,
-                                      "needs": needs + "|" + needs})
+                stats += _logrank_stats(key, sets, groups, references)
     return pd.DataFrame(cells), pd.DataFrame(stats, columns=STAT_COLUMNS)
+
+
+def _logrank_stats(key: dict, sets: dict[str, Cohort], groups: Sequence[str],
+                   references: Sequence[str]) -> list[dict]:
+    """Log-rank p-values of each group against each reference (:func:`equity_helpers.metrics.survival.logrank_p`),
+    where both cohorts have children."""
+    out = []
+    for g in groups:
+        for r in references:
+            (days_a, exited_a, _), (days_b, exited_b, _) = sets[g], sets.get(r, ((), (), ()))
+            if g == r or not len(days_a) or not len(days_b):
+                continue
+            p = survival.logrank_p(days_a, exited_a, days_b, exited_b)
+            out.append({**key, "race_ethnicity": g, "stat": "logrank_p", "month": np.nan, "exit_type": "",
+                        "reference": r, "value": p, "low": np.nan, "high": np.nan, "needs": "cohort|cohort"})
+    return out
 
 
 def federal_years(data, windows: Sequence) -> list[int]:
@@ -175,10 +210,12 @@ def federal_release(data, *, scheme: str, years: Sequence[int], places: Sequence
 
     order = {s: i for i, s in enumerate(STAGES)}
     cells, days = [], []
+    # the counts only (the rates are computed from the published cells on demand)
+    by_year = {y: survival.federal_counts_by_place(data, period=int(y), places=list(places), scheme=scheme)
+               for y in years}
     for place in places:
         for y in years:
-            # the counts only (the rates are computed from the published cells on demand)
-            counts, moves = survival.federal_counts(data, period=int(y), jurisdiction=place, scheme=scheme)
+            counts, moves = by_year[y][place]
             label = f"FY{y}"
             key = dict(family="federal", jurisdiction=place, period=label, first_year=int(y), last_year=int(y),
                        subgroup="all")
