@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from equity_helpers import settings
-from equity_helpers.counting.stages import EXTRA_DIMS, LINK_DAYS, REPORT_DIMS, _count_events
+from equity_helpers.counting.stages import EXTRA_DIMS, LINK_DAYS, REPORT_DIMS, _check_child_columns, _count_events
 from equity_helpers.data.checks import (
     FALSE,
     MAY_BE_EMPTY,
@@ -1144,21 +1144,43 @@ class Extract(ValidatedData):
         con.execute("DROP TABLE rep_kid")
         con.execute("DROP TABLE IF EXISTS rep_multi")
 
-    def count_events(self, *, scheme: RaceScheme, by: Sequence[str], include_state: bool,
+    def count_events(self, *, scheme: RaceScheme, bys: Sequence[Sequence[str]], include_state: bool,
+                     include_counties: bool) -> list[tuple[pd.DataFrame, int]]:
+        """Unique children per place, period, group, ``by`` levels and stage for each ``by`` of ``bys``:
+        ``(counts, events left out at age 18 or older)`` per breakdown (the counting half of
+        :func:`equity_helpers.counting.stages.stage_counts_each`, the same rules).
+
+        Breakdowns of a child's kind are aggregates of :meth:`cube`; those with a report breakdown
+        (:data:`~equity_helpers.counting.stages.REPORT_DIMS`) are counted together from the records in pandas.
+        """
+        # a report's note is per child, place and year, not a child's kind: counted from the records in
+        # pandas (the same rules as every other breakdown), all such breakdowns at once
+        from_reports = [i for i, by in enumerate(bys) if any(b in REPORT_DIMS for b in by)]
+        tagged: dict[bool, tuple[pd.DataFrame, int]] = {}  # per cube: with the equity columns or without
+        counted = {}
+        kid = self._kid_columns()
+        for i, by in enumerate(bys):
+            if i in from_reports:
+                continue
+            _check_child_columns(by, kid)
+            extras = tuple(b for b in by if b not in ("age_group", "sex"))
+            if bool(extras) not in tagged:
+                tagged[bool(extras)] = self._tagged_cube(scheme=scheme, extras=extras, include_state=include_state,
+                                                         include_counties=include_counties)
+            events, excluded = tagged[bool(extras)]
+            counted[i] = _cube_tally(events, by), excluded
+        if from_reports:
+            together = _count_events(self.to_validated(), scheme, [list(bys[i]) for i in from_reports],
+                                     include_state=include_state, include_counties=include_counties)
+            counted.update(zip(from_reports, together))
+        return [counted[i] for i in range(len(bys))]
+
+    def _tagged_cube(self, *, scheme: RaceScheme, extras: tuple[str, ...], include_state: bool,
                      include_counties: bool) -> tuple[pd.DataFrame, int]:
-        """Unique children per place, period, group, ``by`` levels and stage, from :meth:`cube`:
-        ``(counts, events left out at age 18 or older)`` (the counting half of
-        :func:`equity_helpers.counting.stages.stage_counts`, the same rules)."""
-        if any(b in REPORT_DIMS for b in by):
-            # a report's note is per child, place and year, not a child's kind: counted from the records in
-            # pandas (the same rules as every other breakdown)
-            return _count_events(self.to_validated(), scheme, list(by), include_state=include_state,
-                                 include_counties=include_counties)
-        attrs = ["child_id", "birth_date", "sex"] + [b for b in by if b not in ("age_group", "sex")]
-        missing = [a for a in attrs if a not in self._kid_columns()]
-        if missing:
-            raise ParameterError(f"The children table has no {missing} column to break counts down by.")
-        cube = self.cube(tuple(b for b in by if b not in ("age_group", "sex")))
+        """The :meth:`cube` of ``extras`` with its events at 18 or older left out, a row per event and group
+        in the scheme and one in the ``all`` group: ``(tagged cube, events left out at age 18 or older)``.
+        Every breakdown of a child's kind that reads the same cube is a group-by of it (:func:`_cube_tally`)."""
+        cube = self.cube(extras)
         state = cube["jurisdiction"] == _STATE
         ev = cube[(state & include_state) | (~state & include_counties)]
         adult = ev["age_group"] == "18+"
@@ -1167,11 +1189,17 @@ class Extract(ValidatedData):
         g = assign_groups(ev[[*RACE_FLAGS, "hispanic"]].assign(child_id=np.arange(len(ev))), scheme=scheme)
         tagged = pd.concat([ev.iloc[g["child_id"].to_numpy()].assign(race_ethnicity=g["race_ethnicity"].to_numpy()),
                             ev.assign(race_ethnicity="all")], ignore_index=True)
-        keys = ["jurisdiction", "period", "race_ethnicity", *by]
-        counts = tagged.groupby(keys + ["stage"], observed=True)["n"].sum().rename("count").reset_index()
-        counts["period"] = counts["period"].astype("Int64")
-        counts["count"] = counts["count"].astype("int64")
-        return counts, excluded
+        return tagged, excluded
+
+
+def _cube_tally(tagged: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Children of a tagged cube (:meth:`Extract._tagged_cube`) per place, period, group, ``by`` levels and
+    stage."""
+    keys = ["jurisdiction", "period", "race_ethnicity", *by]
+    counts = tagged.groupby(keys + ["stage"], observed=True)["n"].sum().rename("count").reset_index()
+    counts["period"] = counts["period"].astype("Int64")
+    counts["count"] = counts["count"].astype("int64")
+    return counts
 
 
 def _rebuild(data: ValidatedData) -> ValidatedData:

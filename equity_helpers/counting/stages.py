@@ -66,7 +66,7 @@ from equity_helpers.schema import (
     period_bounds,
 )
 
-__all__ = ["stage_counts", "population_table", "supported_stages", "EXTRA_DIMS", "LINK_DAYS",
+__all__ = ["stage_counts", "stage_counts_each", "population_table", "supported_stages", "EXTRA_DIMS", "LINK_DAYS",
            "REPORT_DIMS", "NO_REPORT", "NO_DV_NOTE", "report_levels", "dv_service_levels"]
 
 EXTRA_DIMS = ("age_group", "sex", "disability", "lgbtq", "immigrant_family", "tribal_affiliation", "dv_involved",
@@ -228,36 +228,90 @@ def stage_counts(data: ValidatedData, *, scheme: str = "hispanic_first", by: Seq
     ``stage``, ``count`` (unique children), ``base`` (the stage's decision base, empty for none).
     Groups with a population but no events have explicit zero counts. ``attrs["excluded"]`` holds
     the number of events left out because the child was 18 or older at the event.
+
+    See Also
+    --------
+    stage_counts_each : the same tables for several breakdowns, with the events found once.
     """
-    by = _check_by(by)
+    return stage_counts_each(data, scheme=scheme, bys=[by], include_state=include_state,
+                             include_counties=include_counties)[0]
+
+
+def stage_counts_each(data: ValidatedData, *, scheme: str = "hispanic_first", bys: Sequence[Sequence[str]],
+                      include_state: bool = True, include_counties: bool = True) -> list[pd.DataFrame]:
+    """:func:`stage_counts` for several breakdowns at once: one table per ``by`` of ``bys``.
+
+    The children's events are found, and their attributes and report levels attached, once for all
+    the breakdowns; only the final tally and completion are made per breakdown. Each table is the one
+    ``stage_counts(data, scheme=scheme, by=by, ...)`` gives.
+
+    Parameters
+    ----------
+    data : validated data (see :func:`stage_counts`).
+    scheme : race/ethnicity scheme (see :data:`equity_helpers.schema.SCHEMES`).
+    bys : the breakdowns, each a sequence of extra dimensions (``()`` for none), e.g.
+        ``[("age_group",), ("sex",), ("dv_involved",)]``.
+    include_state : add ``"Statewide"`` rows counted from the records.
+    include_counties : keep the per-county rows.
+
+    Returns
+    -------
+    list of DataFrame
+        The :func:`stage_counts` table of each breakdown, in the order of ``bys``.
+    """
+    bys = [_check_by(by) for by in bys]
     sch = get_scheme(scheme)
     if not data.child_level:
-        if data.counts is None:
-            raise ParameterError("No child-level tables and no counts table were supplied.")
-        c = data.counts[data.counts["period"].between(data.first_year, data.last_year)].copy()
-        if "base" not in c:
-            c["base"] = c["stage"].map(lambda s: STAGES[s].decision_base if s in STAGES else None)
-        c = c.drop(columns=["_row"], errors="ignore")
-        if not include_state:
-            c = c[c["jurisdiction"] != STATE]
-        return c.reset_index(drop=True)
-
+        return [_given_counts(data, include_state=include_state) for _ in bys]
     if hasattr(data, "count_events"):  # a DuckDB extract counts in SQL (equity_helpers.counting.engine)
-        counts, excluded = data.count_events(scheme=sch, by=by, include_state=include_state,
-                                             include_counties=include_counties)
+        counted = data.count_events(scheme=sch, bys=bys, include_state=include_state,
+                                    include_counties=include_counties)
         has_reports, has_episodes = data.has_table("reports"), data.has_table("episodes")
     else:
-        counts, excluded = _count_events(data, sch, by, include_state=include_state,
-                                         include_counties=include_counties)
+        counted = _count_events(data, sch, bys, include_state=include_state, include_counties=include_counties)
         has_reports, has_episodes = data.reports is not None, data.episodes is not None
-    return _complete(data, counts, sch, by, include_state=include_state, include_counties=include_counties,
-                     has_reports=has_reports, has_episodes=has_episodes, excluded=excluded)
+    return [_complete(data, counts, sch, by, include_state=include_state, include_counties=include_counties,
+                      has_reports=has_reports, has_episodes=has_episodes, excluded=excluded)
+            for by, (counts, excluded) in zip(bys, counted)]
 
 
-def _count_events(data: ValidatedData, sch, by: list[str], *, include_state: bool,
-                  include_counties: bool) -> tuple[pd.DataFrame, int]:
-    """Unique children per place, period, group, ``by`` levels and stage, counted in pandas:
-    ``(counts, events left out at age 18 or older)``."""
+def _given_counts(data: ValidatedData, *, include_state: bool) -> pd.DataFrame:
+    """The aggregate ``counts`` table of data without child-level tables, filtered to the analysis periods
+    (with each stage's decision ``base`` when the table lacks it)."""
+    if data.counts is None:
+        raise ParameterError("No child-level tables and no counts table were supplied.")
+    c = data.counts[data.counts["period"].between(data.first_year, data.last_year)].copy()
+    if "base" not in c:
+        c["base"] = c["stage"].map(lambda s: STAGES[s].decision_base if s in STAGES else None)
+    c = c.drop(columns=["_row"], errors="ignore")
+    if not include_state:
+        c = c[c["jurisdiction"] != STATE]
+    return c.reset_index(drop=True)
+
+
+def _count_events(data: ValidatedData, sch, bys: list[list[str]], *, include_state: bool,
+                  include_counties: bool) -> list[tuple[pd.DataFrame, int]]:
+    """Unique children per place, period, group, ``by`` levels and stage, counted in pandas for each
+    ``by`` of ``bys``: ``(counts, events left out at age 18 or older)`` per breakdown.
+
+    The events, the children's attributes and the report levels of every dimension the breakdowns
+    name are computed once; each breakdown is then a group-by of the same tagged events."""
+    dims = list(dict.fromkeys(b for by in bys for b in by))
+    ev = _events(data, include_state=include_state, include_counties=include_counties)
+    ev = _with_child_dims(ev, data.children, dims)
+    ev = _with_report_dims(ev, data, [b for b in dims if b in REPORT_DIMS], include_state=include_state,
+                           include_counties=include_counties)
+    age = (ev["date"] - ev["birth_date"]).dt.days / 365.25
+    ev["age_group"] = age_group_of(np.floor(age.to_numpy()))
+    adult = ev["age_group"] == "18+"
+    excluded = int(adult.sum())
+    kept = ["child_id", "jurisdiction", "period", "stage", "age_group", *(b for b in dims if b != "age_group")]
+    tagged = _tag_groups(ev.loc[~adult, kept], data.children, sch)
+    return [(_tally(tagged, by), excluded) for by in bys]
+
+
+def _events(data: ValidatedData, *, include_state: bool, include_counties: bool) -> pd.DataFrame:
+    """First events (:func:`_level_events`) of the counties and of the state, counted from the records."""
     rep = data.reports
     epi = data.episodes
     levels = []
@@ -267,48 +321,122 @@ def _count_events(data: ValidatedData, sch, by: list[str], *, include_state: boo
     if include_state:
         levels.append(_level_events(None if rep is None else rep.assign(jurisdiction=STATE),
                                     None if epi is None else epi.assign(jurisdiction=STATE), data, births))
-    ev = pd.concat(levels, ignore_index=True)
+    return pd.concat(levels, ignore_index=True)
 
-    kids = data.children
-    attrs = ["child_id", "birth_date", "sex"] + [b for b in by if b not in ("age_group", "sex", *REPORT_DIMS)]
-    missing = [a for a in attrs if a not in kids]
-    if missing:
-        raise ParameterError(f"The children table has no {missing} column to break counts down by.")
+
+def _with_child_dims(ev: pd.DataFrame, kids: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
+    """``ev`` with the child's ``birth_date``, ``sex`` and the children-table columns of ``dims``
+    (not recorded: ``unknown``)."""
+    attrs = _check_child_columns(dims, kids.columns)
     ev = ev.merge(kids[attrs], on="child_id", how="left")
-    for b in by:
+    for b in dims:
         if b in kids and b not in ("age_group", "sex"):
             ev[b] = ev[b].fillna("unknown")
-    for b in (b for b in by if b in REPORT_DIMS):
-        if rep is None:
-            raise ParameterError(f"There is no reports table to break counts down by {b!r}.")
-        if b in ("meeting_at_report", "meeting_at_removal"):
-            if getattr(data, "meetings", None) is None:
-                raise ParameterError("No family meetings table (meetings) was supplied.")
-            lv = meeting_levels(b, reports=rep, episodes=epi, meetings=data.meetings, calendar=data.calendar,
-                                first_year=data.first_year, last_year=data.last_year, include_state=include_state,
-                                include_counties=include_counties, state=STATE)
-        elif b == "dv_services":
-            if getattr(data, "dv_services", None) is None:
-                raise ParameterError("No domestic violence partner's services (dv_services) were supplied.")
-            lv = dv_service_levels(rep, data.dv_services, include_state=include_state,
-                                   include_counties=include_counties)
-        else:
-            lv = report_levels(rep, b, include_state=include_state, include_counties=include_counties)
-        ev["period"] = ev["period"].astype("int64")
-        lv["period"] = lv["period"].astype("int64")
-        ev = ev.merge(lv, on=["child_id", "jurisdiction", "period"], how="left")
-        ev[b] = ev[b].fillna(_OUTSIDE.get(b, NO_REPORT))
-    age = (ev["date"] - ev["birth_date"]).dt.days / 365.25
-    ev["age_group"] = age_group_of(np.floor(age.to_numpy()))
-    adult = ev["age_group"] == "18+"
-    excluded = int(adult.sum())
-    ev = ev[~adult]
+    return ev
 
+
+def _check_child_columns(dims: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The children-table columns counting by ``dims`` reads (``child_id``, ``birth_date``, ``sex`` and the
+    dimensions recorded per child).
+
+    Raises
+    ------
+    ParameterError
+        If the children table (with ``columns``) lacks one of them.
+    """
+    attrs = ["child_id", "birth_date", "sex"] + [b for b in dims if b not in ("age_group", "sex", *REPORT_DIMS)]
+    missing = [a for a in attrs if a not in columns]
+    if missing:
+        raise ParameterError(f"The children table has no {missing} column to break counts down by.")
+    return attrs
+
+
+def _with_report_dims(ev: pd.DataFrame, data: ValidatedData, dims: list[str], *, include_state: bool,
+                      include_counties: bool) -> pd.DataFrame:
+    """``ev`` with the level of each report breakdown of ``dims`` (:data:`REPORT_DIMS`) per child, place and
+    period (:func:`_report_dim_levels`); children the breakdown says nothing about get its outside level."""
+    if not dims:
+        return ev
+    levels = _key_levels(ev)
+    at = _row_keys(ev, levels)
+    for b in dims:
+        lv = _report_dim_levels(data, b, include_state=include_state, include_counties=include_counties)
+        ev[b] = pd.Series(_matched(at, lv, b, levels), index=ev.index).fillna(_OUTSIDE.get(b, NO_REPORT))
+    return ev
+
+
+_KeyLevels = tuple[pd.Index, pd.Index, int, int]
+"""The children, the places, the first period and the number of periods that :func:`_row_keys` numbers."""
+
+
+def _key_levels(ev: pd.DataFrame) -> _KeyLevels:
+    """The levels of the ``child_id``, ``jurisdiction`` and ``period`` keys of ``ev`` (see :func:`_row_keys`)."""
+    period = ev["period"].to_numpy(dtype="int64")
+    first = int(period.min()) if len(period) else 0
+    n = int(period.max()) - first + 1 if len(period) else 0
+    return pd.Index(pd.unique(ev["child_id"])), pd.Index(pd.unique(ev["jurisdiction"])), first, n
+
+
+def _row_keys(frame: pd.DataFrame, levels: _KeyLevels) -> np.ndarray:
+    """One integer per row naming its ``child_id``, ``jurisdiction`` and ``period`` among ``levels``
+    (``-1`` for a row outside them): an integer key is matched many times faster than three columns."""
+    children, places, first, n = levels
+    child = children.get_indexer(frame["child_id"]).astype("int64")
+    place = places.get_indexer(frame["jurisdiction"]).astype("int64")
+    period = frame["period"].to_numpy(dtype="int64") - first
+    inside = (child >= 0) & (place >= 0) & (period >= 0) & (period < n)
+    return np.where(inside, (child * len(places) + place) * n + period, -1)
+
+
+def _matched(keys: np.ndarray, table: pd.DataFrame, column: str, levels: _KeyLevels) -> np.ndarray:
+    """``table[column]`` of the row with each of ``keys`` (:func:`_row_keys`), NaN where there is none; a
+    left join on child, place and period (raises if ``table`` has two rows for one of them)."""
+    own = _row_keys(table, levels)
+    inside = own >= 0
+    pos = pd.Index(own[inside]).get_indexer(keys)
+    values = table[column].to_numpy(dtype=object)[inside]
+    out = np.full(len(keys), np.nan, dtype=object)
+    hit = pos >= 0
+    out[hit] = values[pos[hit]]
+    return out
+
+
+def _report_dim_levels(data: ValidatedData, b: str, *, include_state: bool, include_counties: bool) -> pd.DataFrame:
+    """A report breakdown's level per child, place and period: ``child_id``, ``jurisdiction``, ``period``, ``b``
+    (:func:`equity_helpers.data.engagement.meeting_levels`, :func:`dv_service_levels` or :func:`report_levels`)."""
+    rep = data.reports
+    if rep is None:
+        raise ParameterError(f"There is no reports table to break counts down by {b!r}.")
+    if b in ("meeting_at_report", "meeting_at_removal"):
+        if getattr(data, "meetings", None) is None:
+            raise ParameterError("No family meetings table (meetings) was supplied.")
+        return meeting_levels(b, reports=rep, episodes=data.episodes, meetings=data.meetings,
+                              calendar=data.calendar, first_year=data.first_year, last_year=data.last_year,
+                              include_state=include_state, include_counties=include_counties, state=STATE)
+    if b == "dv_services":
+        if getattr(data, "dv_services", None) is None:
+            raise ParameterError("No domestic violence partner's services (dv_services) were supplied.")
+        return dv_service_levels(rep, data.dv_services, include_state=include_state,
+                                 include_counties=include_counties)
+    return report_levels(rep, b, include_state=include_state, include_counties=include_counties)
+
+
+def _tag_groups(ev: pd.DataFrame, kids: pd.DataFrame, sch) -> pd.DataFrame:
+    """``ev`` with ``race_ethnicity``: a row per event and group of the child in the scheme, and a row per
+    event in the ``all`` group."""
     groups = assign_groups(kids, scheme=sch)
-    ev = pd.concat([ev.merge(groups, on="child_id", how="inner"), ev.assign(race_ethnicity=ALL)],
-                   ignore_index=True)
+    return pd.concat([ev.merge(groups, on="child_id", how="inner"), ev.assign(race_ethnicity=ALL)],
+                     ignore_index=True)
+
+
+def _tally(tagged: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Events of :func:`_tag_groups` counted per place, period, group, ``by`` levels and stage. With a report
+    breakdown in ``by`` the period is ``int64`` (the reports' levels are joined on an integer period)."""
     keys = ["jurisdiction", "period", "race_ethnicity", *by]
-    return ev.groupby(keys + ["stage"], observed=True).size().rename("count").reset_index(), excluded
+    counts = tagged.groupby(keys + ["stage"], observed=True).size().rename("count").reset_index()
+    if any(b in REPORT_DIMS for b in by):
+        counts["period"] = counts["period"].astype("int64")
+    return counts
 
 
 def _complete(data, counts: pd.DataFrame, sch, by: list[str], *, include_state: bool, include_counties: bool,

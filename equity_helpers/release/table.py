@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from equity_helpers import settings
-from equity_helpers.counting.stages import population_table, stage_counts
+from equity_helpers.counting.stages import population_table, stage_counts, stage_counts_each
 from equity_helpers.data.engagement import MEETING_DIMS
 from equity_helpers.errors import ParameterError
 from equity_helpers.metrics.rates import measures as _measures
@@ -200,8 +200,8 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     """
     equity = None if equity_windows is None else set(equity_windows)
     parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
-    for b in breakdowns:
-        c = stage_counts(data, scheme=scheme, by=(b,), include_counties=False)
+    each = stage_counts_each(data, scheme=scheme, bys=[(b,) for b in breakdowns], include_counties=False)
+    for b, c in zip(breakdowns, each):
         parts.append(c.assign(subgroup=b + ":" + c.pop(b).astype(str)))
     singles = pd.concat(parts, ignore_index=True)
     singles["period"] = singles["period"].astype(int)

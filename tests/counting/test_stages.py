@@ -96,3 +96,17 @@ def test_events_at_18_or_older_are_left_out_and_counted(tiny):
     c = eh.stage_counts(data)
     assert _get(c, "South", 2023, "aian", "reported") == 0
     assert c.attrs["excluded"]["events at age 18 or older"] >= 3
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "pandas"])
+def test_several_breakdowns_at_once_are_each_as_counted_alone(sample_data, engine):
+    from equity_helpers.counting.stages import stage_counts_each
+
+    data = sample_data if engine == "duckdb" else sample_data.to_validated()
+    bys = [(), ("age_group", "sex"), ("disability",), ("dv_involved",), ("sex", "meeting_at_report")]
+    each = stage_counts_each(data, bys=bys, include_counties=False)
+    assert len(each) == len(bys)
+    for by, got in zip(bys, each):
+        alone = eh.stage_counts(data, by=by, include_counties=False)
+        pd.testing.assert_frame_equal(got, alone)
+        assert got.attrs == alone.attrs
