@@ -14,6 +14,7 @@ import pandas as pd
 from equity_helpers.errors import ParameterError
 from equity_helpers.pages.narrative import sentences, window_lead
 from equity_helpers.release.survival import published_federal_measures
+from equity_helpers.release import level_label
 from equity_helpers.release.workbook import ALL_LEVELS, Workbook
 from equity_helpers.schema import STAGES, STATE, group_children, group_label, sentence_start
 
@@ -124,7 +125,7 @@ class DecisionPointView:
         ref = group_label(f.reference)
         years = self.window_label
         where = f.jurisdiction + ("" if f.age_group == ALL_LEVELS else f", ages {f.age_group}") + (
-            "" if f.sex == ALL_LEVELS else f", {f.sex}")
+            "" if f.sex == ALL_LEVELS else f", {level_label('sex', f.sex)}")
         basis = "per 1,000 children in the population" if f.basis == "population" else "at this decision"
         out = []
         if not self.current.empty:

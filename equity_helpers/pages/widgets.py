@@ -13,6 +13,7 @@ import ipywidgets as W
 from IPython.display import display
 
 from equity_helpers.pages.views import DecisionPointView, Filters, decision_point_view
+from equity_helpers.release import level_label
 from equity_helpers.release.workbook import ALL_LEVELS, Workbook
 from equity_helpers.schema import AGE_GROUPS, SCHEMES, STAGES, STATE, group_label
 
@@ -58,7 +59,7 @@ class DecisionPointPanel:
                                 value=(filters.first_year, filters.last_year), description="Years")
         self.age_group = W.Dropdown(options=[("all ages", ALL_LEVELS)] + [(a, a) for a in AGE_GROUPS],
                                     value=filters.age_group, description="Age")
-        self.sex = W.Dropdown(options=[("all", ALL_LEVELS), ("female", "female"), ("male", "male")],
+        self.sex = W.Dropdown(options=[("all", ALL_LEVELS), *((level_label("sex", s), s) for s in ("female", "male"))],
                               value=filters.sex, description="Sex")
         self.scheme = W.Dropdown(options=[(SCHEME_LABELS.get(s, s.replace("_", " ")), s) for s in wb.schemes], value=filters.race_scheme,
                                  description="Race coding")

@@ -220,8 +220,11 @@ def _run_parts(jobs: list[tuple]) -> list[tuple[np.ndarray, list, int]]:
         return [_solve_part(*j) for j in jobs]
     from concurrent.futures import ProcessPoolExecutor
 
+    # the largest part first: it takes longest, and the other worker solves the rest beside it
+    order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k][5]))
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-        return list(pool.map(_solve_part, *zip(*jobs)))
+        done = dict(zip(order, pool.map(_solve_part, *zip(*(jobs[k] for k in order)))))
+    return [done[k] for k in range(len(jobs))]
 
 
 def _solve_part(A, eq, slack, up, down, values, hid, sensitive, cost, need, lb) -> tuple[np.ndarray, list, int]:

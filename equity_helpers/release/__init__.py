@@ -7,7 +7,7 @@ curves and federal-style measures as cells of the same table; :mod:`~equity_help
 the door every page reads through. Nothing is published except through this table. The map of the package
 is ``docs/architecture.md``.
 """
-from equity_helpers.release.table import Release, build_release, release_cache_dir
+from equity_helpers.release.table import Release, build_release, level_label, release_cache_dir
 from equity_helpers.release.workbook import Workbook
 
-__all__ = ["Release", "build_release", "release_cache_dir", "Workbook"]
+__all__ = ["Release", "build_release", "level_label", "release_cache_dir", "Workbook"]

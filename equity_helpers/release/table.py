@@ -61,7 +61,7 @@ from equity_helpers.settings import code_fingerprint
 
 __all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_label", "subgroup_levels",
            "release_cells", "relations", "Release", "build_release", "release_cache_dir", "RELEASE_CODE", "CELL_KEYS",
-           "CHAIN_ORDER", "RELEASE_COLUMNS", "cell_costs", "BUILD_STEPS", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
+           "CHAIN_ORDER", "BREAKDOWN_STAGES", "FOLDED_LEVELS", "level_label", "RELEASE_COLUMNS", "cell_costs", "BUILD_STEPS", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
 
 WINDOW_YEARS = 3
 """Length of the pooled blocks of years offered beside single years and the whole range."""
@@ -78,6 +78,21 @@ county totals and yearly state totals that agree, some yearly county counts fit 
 SUBGROUP_ALL = "all"
 BREAKDOWNS = ("age_group", "sex")
 """Subgroups offered as filters (one at a time: all children, one age group, or one sex)."""
+FOLDED_LEVELS: dict[str, dict[str, str]] = {"sex": {"unknown": "male"}}
+"""Levels published inside another level of their breakdown (``docs/privacy.md``, "What is published"):
+children whose sex was not recorded (0.5% of the sample's) are counted with male children. Published on
+their own, or left out (all children minus female minus male gives them back), those handfuls are small
+counts beside two large ones and a larger total: each can only be protected by hiding a count of girls or
+boys above 50 (128 such counts on the sample: hidden counts above 50 fell from 212 to 70). The price is
+told where sex is chosen: male rates carry that half percent in their count, not in their population."""
+BREAKDOWN_STAGES = ("reported", "screened_in", "substantiated", "entered_care", "substantiated_followed",
+                    "entered_after_substantiation", "first_placement_kin", "first_placement_congregate",
+                    "permanency_12m", "reunified_12m", "in_care_24m_plus")
+"""Decision points published by equity breakdown, a partner's services and family meetings: those the
+beyond-race, domestic-violence and family-engagement pages show, and the bases of their rates
+(``tests/pages/test_breakdowns.py`` checks that the pages ask for no other). Exits by breakdown (left care,
+aged out, went home) are on no page; published, they were 756 more cells on the sample, each small one more
+count to protect through sums tying it to the state's whole-range numbers (``docs/privacy.md``)."""
 EQUITY_BREAKDOWNS = EQUITY_COLUMNS
 """Equity breakdowns published when the data have the column (:data:`equity_helpers.schema.EQUITY_CODES`):
 each level of each, for the state over the whole range of years and any chosen span (a batch's years), every
@@ -202,6 +217,7 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
     each = stage_counts_each(data, scheme=scheme, bys=[(b,) for b in breakdowns], include_counties=False)
     for b, c in zip(breakdowns, each):
+        c = _fold_levels(c, b)
         parts.append(c.assign(subgroup=b + ":" + c.pop(b).astype(str)))
     singles = pd.concat(parts, ignore_index=True)
     singles["period"] = singles["period"].astype(int)
@@ -212,6 +228,9 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     singles = grid.merge(singles, on=["jurisdiction", "race_ethnicity", "subgroup", "period", "stage", "base"],
                          how="left")
     singles["count"] = singles["count"].fillna(0).astype("int64")
+    beyond = ((singles["subgroup"] != SUBGROUP_ALL)
+              & ~singles["subgroup"].str.startswith(tuple(f"{b}:" for b in BREAKDOWNS)))
+    singles = singles[~beyond | singles["stage"].isin(BREAKDOWN_STAGES)]
     frames = []
     keys = ["jurisdiction", "race_ethnicity", "subgroup", "stage"]
     for w in windows:
@@ -232,6 +251,25 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     cells["family"] = "stages"
     cells.insert(0, "cell", np.arange(len(cells), dtype="int64"))
     return cells[["cell", *CELL_COLUMNS]]
+
+
+def level_label(breakdown: str, level: str) -> str:
+    """A subgroup level as pages name it: a level that holds :data:`FOLDED_LEVELS` says so
+    (``"male (incl. sex not recorded)"``)."""
+    held = [k for k, v in FOLDED_LEVELS.get(breakdown, {}).items() if v == level]
+    return level if not held else f"{level} (incl. {breakdown} not recorded)" if held == ["unknown"] else (
+        f"{level} (incl. {', '.join(held)})")
+
+
+def _fold_levels(counts: pd.DataFrame, breakdown: str) -> pd.DataFrame:
+    """Count each level of :data:`FOLDED_LEVELS` with the level it is published in (a child has one sex, so
+    the unique children of the two add up)."""
+    fold = FOLDED_LEVELS.get(breakdown)
+    if not fold or not counts[breakdown].isin(list(fold)).any():
+        return counts
+    counts = counts.assign(**{breakdown: counts[breakdown].astype(str).replace(fold)})
+    keys = [c for c in counts.columns if c != "count"]
+    return counts.groupby(keys, sort=False, dropna=False)["count"].sum().reset_index()[counts.columns]
 
 
 CELL_COLUMNS = ["family", "jurisdiction", "period", "first_year", "last_year", "race_ethnicity", "subgroup",

@@ -1,6 +1,8 @@
 """Equity beyond race: optional columns validated, counted by breakdown (both engines), published
 through the release under the stricter rule for sexual orientation and gender identity, and the sample's
 planted effects recovered."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -285,3 +287,22 @@ def test_a_meeting_counts_only_in_its_window():
     at_removal = meeting_levels("meeting_at_removal", **kw).set_index("child_id")["meeting_at_removal"]
     # a: on the removal day is not after it; b: day 1 after removal
     assert at_removal.to_dict() == {"a": "no", "b": "yes"}
+
+
+def test_the_release_publishes_every_decision_point_the_breakdown_pages_read():
+    """Breakdowns are published at BREAKDOWN_STAGES only (exits by breakdown are on no page): every decision point
+    the beyond-race, domestic-violence and family-engagement pages read, and the base of its rate, is one of them."""
+    import inspect
+
+    from equity_helpers.pages import breakdowns as B
+    from equity_helpers.release.table import BREAKDOWN_STAGES
+    from equity_helpers.schema import STAGES
+
+    focus = inspect.signature(B.breakdown_view).parameters["focus_stages"].default
+    notebooks = " ".join(p.read_text() for p in (SAMPLE.parents[1] / "notebooks").glob("*.ipynb"))
+    asked = {s for t in re.findall(r"(?:focus_stages|stages)=\(([^)]*)\)", notebooks) for s in re.findall(r"'(\w+)'", t)}
+    assert asked, "the notebooks name no stages: the pattern above no longer finds them"
+    used = {*B.CHAIN, *B.PARTNER_STAGES, *focus, *asked}
+    used |= {s for spec in B.ENGAGEMENT.values() for s in (spec["anchor"], *spec["stages"], *spec["share_stages"])}
+    used |= {STAGES[s].decision_base for s in used if STAGES[s].decision_base}
+    assert used <= set(BREAKDOWN_STAGES), sorted(used - set(BREAKDOWN_STAGES))
