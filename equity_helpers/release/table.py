@@ -257,8 +257,9 @@ def level_label(breakdown: str, level: str) -> str:
     """A subgroup level as pages name it: a level that holds :data:`FOLDED_LEVELS` says so
     (``"male (incl. sex not recorded)"``)."""
     held = [k for k, v in FOLDED_LEVELS.get(breakdown, {}).items() if v == level]
-    return level if not held else f"{level} (incl. {breakdown} not recorded)" if held == ["unknown"] else (
-        f"{level} (incl. {', '.join(held)})")
+    if not held:
+        return level
+    return f"{level} (incl. {', '.join(f'{breakdown} not recorded' if h == 'unknown' else h for h in held)})"
 
 
 def _fold_levels(counts: pd.DataFrame, breakdown: str) -> pd.DataFrame:
