@@ -61,7 +61,7 @@ from equity_helpers.settings import code_fingerprint
 
 __all__ = ["Window", "windows_for", "WINDOW_YEARS", "SUBGROUP_ALL", "subgroup_label", "subgroup_levels",
            "release_cells", "relations", "Release", "build_release", "release_cache_dir", "RELEASE_CODE", "CELL_KEYS",
-           "CHAIN_ORDER", "BREAKDOWN_STAGES", "FOLDED_LEVELS", "level_label", "RELEASE_COLUMNS", "cell_costs", "BUILD_STEPS", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
+           "CHAIN_ORDER", "BREAKDOWN_STAGES", "STAGES_READ", "FOLDED_LEVELS", "level_label", "RELEASE_COLUMNS", "cell_costs", "BUILD_STEPS", "EQUITY_BREAKDOWNS", "STRICT_BREAKDOWNS", "default_breakdowns"]
 
 WINDOW_YEARS = 3
 """Length of the pooled blocks of years offered beside single years and the whole range."""
@@ -93,6 +93,16 @@ beyond-race, domestic-violence and family-engagement pages show, and the bases o
 (``tests/pages/test_breakdowns.py`` checks that the pages ask for no other). Exits by breakdown (left care,
 aged out, went home) are on no page; published, they were 756 more cells on the sample, each small one more
 count to protect through sums tying it to the state's whole-range numbers (``docs/privacy.md``)."""
+STAGES_READ: dict[str, tuple[str, ...]] = {
+    "meeting_at_report": ("screened_in", "substantiated", "substantiated_followed", "entered_after_substantiation"),
+    "meeting_at_removal": ("entered_care", "first_placement_kin", "first_placement_congregate", "permanency_12m",
+                           "reunified_12m", "in_care_24m_plus"),
+    "dv_services": ("reported", "screened_in", "substantiated", "substantiated_followed",
+                    "entered_after_substantiation"),
+}
+"""Breakdowns read at fewer decision points than :data:`BREAKDOWN_STAGES`: a meeting at the report from screening
+on, a meeting after removal from entry to care on (before it nearly every child is "did not enter care"), a
+partner's services where the domestic-violence page compares them."""
 EQUITY_BREAKDOWNS = EQUITY_COLUMNS
 """Equity breakdowns published when the data have the column (:data:`equity_helpers.schema.EQUITY_CODES`):
 each level of each, for the state over the whole range of years and any chosen span (a batch's years), every
@@ -228,9 +238,10 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     singles = grid.merge(singles, on=["jurisdiction", "race_ethnicity", "subgroup", "period", "stage", "base"],
                          how="left")
     singles["count"] = singles["count"].fillna(0).astype("int64")
-    beyond = ((singles["subgroup"] != SUBGROUP_ALL)
-              & ~singles["subgroup"].str.startswith(tuple(f"{b}:" for b in BREAKDOWNS)))
-    singles = singles[~beyond | singles["stage"].isin(BREAKDOWN_STAGES)]
+    breakdown = singles["subgroup"].str.split(":", n=1).str[0]
+    read = [b in (SUBGROUP_ALL, *BREAKDOWNS) or s in STAGES_READ.get(b, BREAKDOWN_STAGES)
+            for b, s in zip(breakdown, singles["stage"])]
+    singles = singles[np.asarray(read, bool)]
     frames = []
     keys = ["jurisdiction", "race_ethnicity", "subgroup", "stage"]
     for w in windows:

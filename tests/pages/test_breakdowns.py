@@ -290,19 +290,26 @@ def test_a_meeting_counts_only_in_its_window():
 
 
 def test_the_release_publishes_every_decision_point_the_breakdown_pages_read():
-    """Breakdowns are published at BREAKDOWN_STAGES only (exits by breakdown are on no page): every decision point
-    the beyond-race, domestic-violence and family-engagement pages read, and the base of its rate, is one of them."""
+    """Breakdowns are published at BREAKDOWN_STAGES (fewer for meetings and a partner's services: STAGES_READ; exits
+    by breakdown are on no page): every decision point the beyond-race, domestic-violence and family-engagement
+    pages read of a breakdown, and the base of its rate, is published for it."""
     import inspect
 
     from equity_helpers.pages import breakdowns as B
-    from equity_helpers.release.table import BREAKDOWN_STAGES
+    from equity_helpers.release.table import BREAKDOWN_STAGES, STAGES_READ
     from equity_helpers.schema import STAGES
+
+    def with_bases(stages) -> set[str]:
+        return {*stages, *(STAGES[s].decision_base for s in stages if STAGES[s].decision_base)}
 
     focus = inspect.signature(B.breakdown_view).parameters["focus_stages"].default
     notebooks = " ".join(p.read_text() for p in (SAMPLE.parents[1] / "notebooks").glob("*.ipynb"))
     asked = {s for t in re.findall(r"(?:focus_stages|stages)=\(([^)]*)\)", notebooks) for s in re.findall(r"'(\w+)'", t)}
     assert asked, "the notebooks name no stages: the pattern above no longer finds them"
-    used = {*B.CHAIN, *B.PARTNER_STAGES, *focus, *asked}
-    used |= {s for spec in B.ENGAGEMENT.values() for s in (spec["anchor"], *spec["stages"], *spec["share_stages"])}
-    used |= {STAGES[s].decision_base for s in used if STAGES[s].decision_base}
-    assert used <= set(BREAKDOWN_STAGES), sorted(used - set(BREAKDOWN_STAGES))
+    read = {b: with_bases({*B.CHAIN, *focus, *asked}) for b in B.BREAKDOWN_LABELS}
+    read["dv_services"] = with_bases({"reported", *B.PARTNER_STAGES})  # shares at reports, rates at the rest
+    for b, spec in B.ENGAGEMENT.items():
+        read[b] = {spec["anchor"], *spec["share_stages"], *with_bases(spec["stages"])}  # shares; rates
+    for b, stages in read.items():
+        published = set(STAGES_READ.get(b, BREAKDOWN_STAGES))
+        assert stages <= published, (b, sorted(stages - published))
