@@ -13,8 +13,8 @@ import pandas as pd
 
 from equity_helpers.errors import ParameterError
 from equity_helpers.pages.narrative import sentences, window_lead
-from equity_helpers.release.survival import published_federal_measures
 from equity_helpers.release import level_label
+from equity_helpers.release.survival import published_federal_measures
 from equity_helpers.release.workbook import ALL_LEVELS, Workbook
 from equity_helpers.schema import STAGES, STATE, group_children, group_label, sentence_start
 

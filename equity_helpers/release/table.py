@@ -11,7 +11,8 @@ sentence, index page or export can show:
   years and its rate is per 1,000 child-years);
 * every subgroup a page offers: all children everywhere; each age group and each sex for the state
   over pooled windows (:data:`BREAKDOWNS`; a county's age or sex group over one year is too small
-  to say anything once protected, and publishing it would force more suppression elsewhere);
+  to say anything once protected, and publishing it would force more suppression elsewhere); equity
+  breakdowns at the decision points their pages read (:data:`BREAKDOWN_STAGES`);
 * every race/ethnicity group and all children;
 * every stage of the decision-point registry (the bases of decision-based rates are stages too).
 
@@ -221,7 +222,9 @@ def release_cells(data, *, scheme: str = "hispanic_first", windows: Sequence[Win
     Single years are published for ``single_year_places`` only (see :data:`SINGLE_YEAR_PLACES`).
     Breakdowns other than age group and sex (the equity breakdowns, a partner's services, meetings) are
     published over ``equity_windows`` only (default: every pooled window): the pages that show them read
-    the chosen span, and every other window would be more cells to protect and more relations to audit.
+    the chosen span, and every other window would be more cells to protect and more relations to audit;
+    and at the decision points their pages read only (:data:`BREAKDOWN_STAGES`, :data:`STAGES_READ`). Levels
+    of :data:`FOLDED_LEVELS` are counted with the level that holds them.
     """
     equity = None if equity_windows is None else set(equity_windows)
     parts = [stage_counts(data, scheme=scheme).assign(subgroup=SUBGROUP_ALL)]
